@@ -1,0 +1,5 @@
+"""`python -m certlint` runs the CLI."""
+
+from certlint.cli import main
+
+main()

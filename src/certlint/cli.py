@@ -1,0 +1,161 @@
+"""The command line: thin wrappers that parse options, call the library, pick a reporter and set
+the exit code (0 clean, 1 findings at or above --fail-on, 2 usage or unreadable entry point)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import os
+import sys
+
+import click
+
+from certlint import __version__
+from certlint.context import DEFAULT_APACHE_VERSION, Options
+from certlint.model import SEVERITY_RANK
+
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+
+
+def parse_now(value: str | None) -> dt.datetime:
+    if not value:
+        return dt.datetime.now(dt.timezone.utc)
+    try:
+        when = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise click.BadParameter(f"{value!r} is not a date (use YYYY-MM-DD)") from exc
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.timezone.utc)
+    return when
+
+
+def common_options(fn):
+    """Options shared by `check` and `fix`."""
+    options = [
+        click.argument("paths", nargs=-1, required=True, type=click.Path()),
+        click.option("--server", type=click.Choice(["nginx", "apache"]),
+                     help="Server kind of the entry points (default: detected)."),
+        click.option("--root", type=click.Path(file_okay=False),
+                     help="Resolve absolute paths under DIR (a checked-out /etc tree)."),
+        click.option("--ca-bundle", "ca_bundles", multiple=True, type=click.Path(),
+                     help="PEM file of extra trusted roots (repeatable)."),
+        click.option("--expiry-warn-days", default=30, show_default=True, type=int,
+                     help="Warn when a certificate expires within N days (or a third of its "
+                          "lifetime, whichever is shorter)."),
+        click.option("--apache-version", default=DEFAULT_APACHE_VERSION, show_default=True,
+                     help="Apache version to give advice for."),
+        click.option("--now", "now", default=None,
+                     help="Judge validity as of this date (YYYY-MM-DD or ISO time)."),
+        click.option("--format", "fmt", default="text", show_default=True,
+                     type=click.Choice(["text", "json", "sarif", "github"])),
+        click.option("--debug", is_flag=True, hidden=True),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def make_options(server, root, ca_bundles, expiry_warn_days, apache_version, now, debug
+                 ) -> Options:
+    return Options(now=parse_now(now), expiry_warn_days=expiry_warn_days,
+                   ca_bundles=list(ca_bundles), apache_version=apache_version, root=root,
+                   server=server, debug=debug)
+
+
+def guarded(fn):
+    """No traceback reaches a user: unexpected errors become one line and exit code 2."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except click.exceptions.Exit:
+            raise
+        except click.ClickException:
+            raise
+        except KeyboardInterrupt:
+            click.echo("certlint: interrupted", err=True)
+            sys.exit(130)
+        except Exception as exc:  # noqa: BLE001
+            if kwargs.get("debug"):
+                raise
+            click.echo(f"certlint: internal error: {exc.__class__.__name__}: {exc} "
+                       "(run with --debug for details)", err=True)
+            sys.exit(EXIT_USAGE)
+
+    return wrapper
+
+
+@click.group()
+@click.version_option(__version__, prog_name="certlint")
+def cli():
+    """Lint and fix the TLS certificate setup of nginx and Apache httpd configs."""
+
+
+@cli.command()
+@common_options
+@click.option("--fail-on", default="error", show_default=True,
+              type=click.Choice(["error", "warning", "info"]),
+              help="Lowest severity that makes the exit code 1.")
+@click.option("--color/--no-color", default=None, help="Colour text output (default: on a TTY).")
+@guarded
+def check(paths, server, root, ca_bundles, expiry_warn_days, apache_version, now, fmt, debug,
+          fail_on, color):
+    """Lint config entry points (nginx.conf, apache2.conf/httpd.conf, or an `nginx -T` dump)."""
+    from certlint.engine import EntryPointError, run_check
+    from certlint.report import render
+
+    options = make_options(server, root, ca_bundles, expiry_warn_days, apache_version, now, debug)
+    try:
+        report = run_check(list(paths), options)
+    except EntryPointError as exc:
+        click.echo(f"certlint: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    if color is None:
+        color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    click.echo(render(report, fmt, color=color), nl=False)
+    threshold = SEVERITY_RANK[fail_on]
+    sys.exit(EXIT_FINDINGS if report.worst() >= threshold else EXIT_OK)
+
+
+@cli.command()
+@click.argument("rule")
+def explain(rule):
+    """Print a rule's documentation."""
+    from certlint.docs import load_docs
+
+    doc = load_docs().get(rule)
+    if doc is None:
+        click.echo(f"certlint: unknown rule {rule!r}; `certlint rules` lists them", err=True)
+        sys.exit(EXIT_USAGE)
+    fixable = "yes" if doc.fixable else "no"
+    click.echo(f"# {doc.name}\n\nseverity: {doc.severity} · servers: {', '.join(doc.servers)}"
+               f" · fixable: {fixable}\n\n{doc.summary}\n\n{doc.body}", nl=False)
+
+
+@cli.command("rules")
+@click.option("--format", "fmt", default="text", type=click.Choice(["text", "json", "markdown"]))
+def list_rules(fmt):
+    """List the rule catalogue."""
+    import json
+
+    from certlint.docs import load_docs
+
+    docs = sorted(load_docs().values(), key=lambda d: d.name)
+    if fmt == "json":
+        click.echo(json.dumps([{"name": d.name, "severity": d.severity,
+                                "servers": list(d.servers), "fixable": d.fixable,
+                                "summary": d.summary} for d in docs], indent=2))
+    elif fmt == "markdown":
+        click.echo("| rule | severity | servers | fixable | what it finds |\n|---|---|---|---|---|")
+        for d in docs:
+            click.echo(f"| `{d.name}` | {d.severity} | {', '.join(d.servers)} | "
+                       f"{'yes' if d.fixable else 'no'} | {d.summary} |")
+    else:
+        width = max((len(d.name) for d in docs), default=10)
+        for d in docs:
+            click.echo(f"{d.name:<{width}}  {d.severity:<7}  {d.summary}")
+
+
+def main():
+    cli(prog_name="certlint")

@@ -1,0 +1,125 @@
+"""The per-run context rules read: options, the file store, the trust store, cached analyses."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from certlint.docs import load_docs
+from certlint.model import CertSlot, Directive, FileRef, Finding, ServerConfig, Site
+from certlint.pki.chain import ChainAnalysis, analyse
+from certlint.pki.load import CertFile, KeyFile, PkiStore
+from certlint.pki.trust import TrustStore
+
+DEFAULT_APACHE_VERSION = "2.4.62"
+
+
+@dataclass
+class Options:
+    """Everything a user can set that changes what rules conclude."""
+
+    now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc))
+    expiry_warn_days: int = 30
+    ca_bundles: list[str] = field(default_factory=list)
+    apache_version: str = DEFAULT_APACHE_VERSION
+    root: str | None = None
+    server: str | None = None
+    debug: bool = False
+
+
+class Context:
+    """Shared by all rules of one run: loads files once and caches chain analyses."""
+
+    def __init__(self, options: Options | None = None, store: PkiStore | None = None,
+                 trust: TrustStore | None = None):
+        self.options = options or Options()
+        self.store = store or PkiStore()
+        self.trust = trust or TrustStore(self.options.ca_bundles)
+        self.config: ServerConfig | None = None
+        self._chains: dict[tuple, ChainAnalysis | None] = {}
+
+    @property
+    def now(self) -> dt.datetime:
+        return self.options.now
+
+    # -- files ---------------------------------------------------------------------------
+
+    def cert_file(self, ref: FileRef | None) -> CertFile | None:
+        """The loaded certificate file, or None when there is nothing to open offline."""
+        if ref is None or ref.path is None:
+            return None
+        return self.store.cert_file(ref.path)
+
+    def key_file(self, ref: FileRef | None) -> KeyFile | None:
+        if ref is None or ref.path is None:
+            return None
+        return self.store.key_file(ref.path)
+
+    def slot_key(self, slot: CertSlot) -> KeyFile | None:
+        """The key of a slot; Apache reads it from the certificate file when none is set."""
+        if slot.key is not None:
+            return self.key_file(slot.key)
+        if self.config is not None and self.config.server == "apache" and slot.cert.path:
+            return self.store.key_file(slot.cert.path)
+        return None
+
+    # -- chains --------------------------------------------------------------------------
+
+    def served_certs(self, site: Site, slot: CertSlot):
+        """What the server really sends for this slot, and what it may add by itself.
+
+        nginx sends the `ssl_certificate` file as it is and never completes it. Apache with an
+        `SSLCertificateChainFile` sends the first certificate of `SSLCertificateFile` plus the
+        chain file; without one, the whole file. Apache (no SSL_MODE_NO_AUTO_CHAIN) also
+        completes the chain from `SSLCACertificateFile`.
+        """
+        cert_file = self.cert_file(slot.cert)
+        if cert_file is None or not cert_file.ok:
+            return None, []
+        served = list(cert_file.certs)
+        pool = []
+        if site.server == "apache":
+            if slot.chain is not None:
+                chain_file = self.cert_file(slot.chain)
+                served = served[:1] + (list(chain_file.certs) if chain_file and chain_file.ok
+                                       else [])
+            ca = site.get("sslcacertificatefile")
+            if ca is not None and self.config is not None:
+                ca_file = self.cert_file(self.config.file_ref(ca))
+                if ca_file is not None and ca_file.ok:
+                    pool = list(ca_file.certs)
+        return served, pool
+
+    def chain(self, site: Site, slot: CertSlot) -> ChainAnalysis | None:
+        """The chain analysis of a slot (None when its certificate file cannot be loaded)."""
+        key = (site.server, slot.cert.path, slot.key.path if slot.key else None,
+               slot.chain.path if slot.chain else None,
+               site.get("sslcacertificatefile").value if site.server == "apache"
+               and site.get("sslcacertificatefile") else None)
+        if key not in self._chains:
+            served, pool = self.served_certs(site, slot)
+            if not served:
+                self._chains[key] = None
+            else:
+                keyfile = self.slot_key(slot)
+                spki = keyfile.public if keyfile is not None and keyfile.ok else None
+                self._chains[key] = analyse(served, spki, self.trust, self.now, pool)
+        return self._chains[key]
+
+    # -- findings ------------------------------------------------------------------------
+
+    def finding(self, rule: str, at: Directive, message: str, site: Site | None = None,
+                severity: str | None = None, fixable: bool | None = None,
+                fix=None) -> Finding:
+        doc = load_docs().get(rule)
+        return Finding(
+            rule=rule,
+            severity=severity or (doc.severity if doc else "error"),
+            path=at.path,
+            line=at.line,
+            column=at.column,
+            message=message,
+            site=site.label if site is not None else "",
+            fixable=(doc.fixable if doc else False) if fixable is None else fixable,
+            fix=fix,
+        )

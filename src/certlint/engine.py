@@ -1,0 +1,118 @@
+"""The check run: parse each entry point, run every rule over it, filter suppressions.
+
+A rule that crashes becomes a `rule-crashed`-style diagnostic for that rule; the run goes on.
+Config problems (missing includes, loops, syntax) become `config-error` findings.
+"""
+
+from __future__ import annotations
+
+import re
+import traceback
+from dataclasses import dataclass, field
+
+from certlint.context import Context, Options
+from certlint.model import SEVERITY_RANK, Finding, ServerConfig
+from certlint.parsers import parse_config
+from certlint.rules import all_rules
+
+SUPPRESS = re.compile(r"certlint:\s*disable(-next-line)?\s*=\s*([\w\-, ]+)")
+
+
+class EntryPointError(Exception):
+    """The entry point itself cannot be read: a usage error (exit code 2)."""
+
+
+@dataclass
+class Report:
+    findings: list[Finding] = field(default_factory=list)
+    configs: list[ServerConfig] = field(default_factory=list)
+
+    def count(self, severity: str) -> int:
+        return sum(1 for f in self.findings if f.severity == severity)
+
+    def worst(self) -> int:
+        return max((SEVERITY_RANK[f.severity] for f in self.findings), default=-1)
+
+
+def run_check(paths: list[str], options: Options | None = None,
+              context: Context | None = None) -> Report:
+    options = options or Options()
+    report = Report()
+    ctx = context or Context(options)
+    for path in paths:
+        config = parse_config(path, server=options.server, root=options.root,
+                              apache_version=options.apache_version)
+        fatal = [e for e in config.errors if e.fatal]
+        if fatal:
+            raise EntryPointError(f"{fatal[0].path}: {fatal[0].message}")
+        report.configs.append(config)
+        report.findings.extend(check_config(config, ctx))
+    for problem in ctx.trust.errors:
+        raise EntryPointError(problem)
+    report.findings.sort(key=lambda f: (f.path, f.line, f.column, f.rule, f.site))
+    return report
+
+
+def check_config(config: ServerConfig, ctx: Context) -> list[Finding]:
+    ctx.config = config
+    findings: list[Finding] = []
+    for error in config.errors:
+        findings.append(Finding("config-error", "error", error.path, error.line or 1,
+                                error.message))
+    disabled = {id(site): _block_disabled(site, config) for site in config.sites}
+    for rule in all_rules().values():
+        if config.server not in rule.servers:
+            continue
+        targets = [config] if rule.scope == "config" else config.sites
+        for target in targets:
+            if rule.scope == "site" and _matches(rule.name, disabled[id(target)]):
+                continue
+            try:
+                findings.extend(rule.check(target, ctx))
+            except Exception as exc:  # noqa: BLE001 - one broken rule must not stop the run
+                origin = getattr(target, "origin", None)
+                findings.append(Finding(
+                    rule.name, "error", origin.path if origin else config.entry,
+                    origin.line if origin else 1,
+                    f"internal error in rule {rule.name}: {exc.__class__.__name__}: {exc} "
+                    "(please report this; other rules still ran)",
+                ))
+                if ctx.options.debug:
+                    traceback.print_exc()
+    return _dedupe([f for f in findings if not _line_disabled(f, config)])
+
+
+def _block_disabled(site, config: ServerConfig) -> set[str]:
+    """Rules disabled by `# certlint: disable=RULE` comment lines right before the block."""
+    rules = set(site.suppressed)
+    comments = config.comments.get(site.origin.path, {})
+    line = site.origin.line - 1
+    while line in comments:
+        m = SUPPRESS.search(comments[line])
+        if m and not m.group(1):
+            rules.update(r.strip() for r in m.group(2).split(","))
+        line -= 1
+    return rules
+
+
+def _line_disabled(finding: Finding, config: ServerConfig) -> bool:
+    """`# certlint: disable-next-line=RULE` on the line above the finding's directive."""
+    comment = config.comments.get(finding.path, {}).get(finding.line - 1, "")
+    m = SUPPRESS.search(comment)
+    return bool(m and m.group(1) and _matches(finding.rule, m.group(2).split(",")))
+
+
+def _matches(rule: str, names) -> bool:
+    names = {r.strip() for r in names}
+    return rule in names or "all" in names
+
+
+def _dedupe(findings: list[Finding]) -> list[Finding]:
+    seen = set()
+    out = []
+    for f in findings:
+        key = (f.rule, f.path, f.line, f.column, f.message, f.site)
+        if key not in seen:
+            seen.add(key)
+            out.append(f)
+    return out

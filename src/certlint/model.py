@@ -1,0 +1,189 @@
+"""The neutral model shared by parsers, rules, fixes and reporters.
+
+Parsers turn nginx or Apache configs into a `ServerConfig` holding `Site`s. Every value remembers
+the file and line it came from (`Directive.path`/`Directive.line`), so findings point at the
+directive an operator has to change. Rules read `Site`s and yield `Finding`s.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+SEVERITIES = ("error", "warning", "info")
+SEVERITY_RANK = {"info": 0, "warning": 1, "error": 2}
+
+
+@dataclass(frozen=True)
+class Directive:
+    """One directive occurrence: `name args...` at `path:line`.
+
+    `name` is lower-cased for Apache (directive names are case-insensitive there) and kept as
+    written for nginx (where it is already lower case). `block` is the enclosing context as seen
+    by the parser ("http", "server", "main", "vhost"), for messages and inheritance.
+    """
+
+    name: str
+    args: tuple[str, ...]
+    path: str
+    line: int
+    column: int = 1
+    block: str = ""
+
+    @property
+    def value(self) -> str:
+        return self.args[0] if self.args else ""
+
+    def flag(self) -> bool | None:
+        """`on`/`off` style value as a bool; None when it is neither."""
+        v = self.value.lower()
+        if v in ("on", "true", "yes", "1"):
+            return True
+        if v in ("off", "false", "no", "0", "none"):
+            return False
+        return None
+
+
+@dataclass
+class FileRef:
+    """A file a directive names: the directive, and the path on disk certlint opens.
+
+    `path` is None when the value cannot be opened offline (variables, `data:`, `engine:`):
+    then `dynamic` says why.
+    """
+
+    directive: Directive
+    path: str | None
+    dynamic: str | None = None
+
+    @property
+    def shown(self) -> str:
+        """The path as written in the config."""
+        return self.directive.value
+
+
+@dataclass
+class CertSlot:
+    """One certificate the site serves: certificate file, key file, optional chain file.
+
+    nginx pairs `ssl_certificate` i with `ssl_certificate_key` i; Apache pairs
+    `SSLCertificateFile` with `SSLCertificateKeyFile` by index and may add a vhost-wide
+    `SSLCertificateChainFile`. `key` is None when no key is configured (Apache then reads the key
+    from the certificate file itself).
+    """
+
+    cert: FileRef
+    key: FileRef | None = None
+    chain: FileRef | None = None
+    index: int = 0
+
+
+@dataclass
+class Site:
+    """What one TLS endpoint serves: an nginx `server` block or an Apache `<VirtualHost>`.
+
+    `directives` holds the *effective* settings after inheritance (http -> server in nginx,
+    main server -> vhost in Apache), keyed by lower-cased directive name, each a list in config
+    order. Use `get`/`get_all`/`flag` rather than reading it directly.
+    """
+
+    server: str  # "nginx" | "apache"
+    origin: Directive  # the `server {` / `<VirtualHost>` line
+    names: list[str] = field(default_factory=list)
+    names_directive: Directive | None = None
+    listen: list[str] = field(default_factory=list)
+    slots: list[CertSlot] = field(default_factory=list)
+    directives: dict[str, list[Directive]] = field(default_factory=dict)
+    own: set[str] = field(default_factory=set)  # directive names set in the block itself
+    suppressed: set[str] = field(default_factory=set)  # rules disabled for the whole block
+    extra: dict[str, Any] = field(default_factory=dict)  # parser-specific facts
+
+    @property
+    def label(self) -> str:
+        """`example.com:443`: the first name and first port, for the `site` output field."""
+        name = next((n for n in self.names if n and n != "_"), None) or "_"
+        port = ""
+        for listen in self.listen:
+            port = listen.rsplit(":", 1)[-1] if ":" in listen else listen
+            if port.isdigit():
+                break
+            port = ""
+        return f"{name}:{port}" if port else name
+
+    def get(self, name: str) -> Directive | None:
+        values = self.directives.get(name.lower())
+        return values[-1] if values else None
+
+    def get_all(self, name: str) -> list[Directive]:
+        return self.directives.get(name.lower(), [])
+
+    def flag(self, name: str, default: bool = False) -> bool:
+        d = self.get(name)
+        if d is None:
+            return default
+        value = d.flag()
+        return default if value is None else value
+
+
+@dataclass
+class ConfigError:
+    """A problem reading the config itself (missing include, loop, syntax, binary file)."""
+
+    message: str
+    path: str
+    line: int = 0
+    fatal: bool = False  # the entry point itself could not be read at all
+
+
+@dataclass
+class ServerConfig:
+    """A parsed config tree: its sites plus server-level facts rules may need."""
+
+    server: str  # "nginx" | "apache"
+    entry: str
+    prefix: str  # nginx conf prefix / Apache ServerRoot
+    sites: list[Site] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)  # every config file read
+    errors: list[ConfigError] = field(default_factory=list)
+    # path -> {line: comment text}; used for `# certlint: disable-next-line=RULE`
+    comments: dict[str, dict[int, str]] = field(default_factory=dict)
+    # server-level directives (nginx http/main, Apache main server), lower-cased name -> list
+    globals: dict[str, list[Directive]] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+    # the parser's path resolution: Directive -> FileRef (prefix/ServerRoot, --root, variables)
+    resolver: Any = None
+
+    def file_ref(self, directive: Directive) -> FileRef:
+        """The file a directive names, resolved as the server resolves it."""
+        return self.resolver(directive)
+
+    def global_get(self, name: str) -> Directive | None:
+        values = self.globals.get(name.lower())
+        return values[-1] if values else None
+
+
+@dataclass
+class Finding:
+    """One problem, located at the directive to change."""
+
+    rule: str
+    severity: str
+    path: str
+    line: int
+    message: str
+    column: int = 1
+    site: str = ""
+    fixable: bool = False
+    fix: Any = None  # a plan for certlint.fix, or None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule,
+            "severity": self.severity,
+            "path": self.path,
+            "line": self.line,
+            "column": self.column,
+            "message": self.message,
+            "site": self.site,
+            "fixable": self.fixable,
+        }

@@ -1,0 +1,280 @@
+"""nginx config parser: crossplane per file, includes followed by us, `Site`s with inheritance.
+
+crossplane 0.5.8 is used file by file (`single=True`): its own include handling parses each file
+once, in the context of its first include, and loses files in combined mode. We expand every
+`include` ourselves, so a TLS snippet included by ten servers gives all ten their certificate.
+An `nginx -T` dump (with its `# configuration file PATH:` markers) is accepted as an entry point.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import re
+import tempfile
+
+import crossplane
+
+from certlint.model import CertSlot, ConfigError, Directive, FileRef, ServerConfig, Site
+from certlint.parsers.common import ConfigFileReader, map_root
+
+MAX_INCLUDE_DEPTH = 64
+DUMP_MARKER = re.compile(r"^# configuration file (.+):\s*$", re.M)
+GLOB_CHARS = re.compile(r"[*?\[]")
+NON_FILE_PREFIXES = ("data:", "engine:", "store:")
+# directives whose values are file paths; resolved against the conf prefix like nginx does
+TLS_SERVER_CONTEXTS = ("http", "stream")
+
+
+class _Node:
+    """A statement with includes expanded: name, args, where it stands, children if a block."""
+
+    __slots__ = ("name", "args", "path", "line", "children")
+
+    def __init__(self, name, args, path, line, children=None):
+        self.name = name
+        self.args = tuple(args)
+        self.path = path
+        self.line = line
+        self.children = children
+
+    def directive(self, block: str) -> Directive:
+        return Directive(self.name, self.args, self.path, self.line, 1, block)
+
+
+class NginxParser:
+    """Parse one nginx entry point into a `ServerConfig`."""
+
+    def __init__(self, entry: str, root: str | None = None):
+        self.entry = os.path.abspath(entry)
+        self.root = os.path.abspath(root) if root else None
+        self.prefix = os.path.dirname(self.entry)
+        self.reader = ConfigFileReader()
+        self.config = ServerConfig("nginx", self.entry, self.prefix)
+        self._parsed: dict[str, list | None] = {}
+        self._display: dict[str, str] = {}  # temp path -> original path (nginx -T dumps)
+        self._virtual: dict[str, str] = {}  # original absolute path -> temp path (dumps)
+        self.config.resolver = self.file_ref
+
+    # -- reading files -------------------------------------------------------------------
+
+    def parse(self) -> ServerConfig:
+        data = self.reader.read(self.entry, self.config, fatal=True)
+        if data is None:
+            return self.config
+        text = data.decode("utf-8", "replace")
+        if DUMP_MARKER.search(text):
+            return self._parse_dump(text)
+        tree = self._expand_file(self.entry, [], 0)
+        self._build(tree)
+        return self.config
+
+    def _parse_dump(self, text: str) -> ServerConfig:
+        """`nginx -T` output: split at the markers, parse each part as the file it was."""
+        self._tmp = tempfile.TemporaryDirectory(prefix="certlint-dump-")
+        parts = DUMP_MARKER.split(text)
+        first = None
+        for i in range(1, len(parts) - 1, 2):
+            original, body = parts[i].strip(), parts[i + 1]
+            tmp_path = os.path.join(self._tmp.name, f"{i // 2}.conf")
+            with open(tmp_path, "w", encoding="utf-8") as fh:
+                fh.write(body)
+            self._display[tmp_path] = original
+            self._virtual[os.path.normpath(original)] = tmp_path
+            first = first or original
+        if first is None:
+            self.config.errors.append(ConfigError("empty nginx -T dump", self.entry, fatal=True))
+            return self.config
+        self.prefix = os.path.dirname(first)
+        self.config.prefix = self.prefix
+        self.config.extra["dump"] = self.entry
+        tree = self._expand_file(self._virtual[os.path.normpath(first)], [], 0)
+        self._build(tree)
+        self._tmp.cleanup()
+        return self.config
+
+    def _shown(self, path: str) -> str:
+        return self._display.get(path, path)
+
+    def _load(self, path: str) -> list | None:
+        """crossplane's statements for one file (cached: a snippet is read once per run)."""
+        key = os.path.realpath(path)
+        if key in self._parsed:
+            return self._parsed[key]
+        shown = self._shown(path)
+        data = self.reader.read(path, self.config, shown=shown)
+        statements = None
+        if data is not None:
+            payload = crossplane.parse(
+                path, single=True, comments=True, check_ctx=False, check_args=False,
+                catch_errors=True,
+            )
+            for err in payload["errors"]:
+                message = re.sub(r"\s+in \S+:\d+$", "", err["error"])
+                self.config.errors.append(ConfigError(message, shown, err.get("line") or 0))
+            if payload["config"]:
+                statements = payload["config"][0]["parsed"]
+                if data.startswith(b"\xef\xbb\xbf") and statements:
+                    # nginx reads a BOM as part of the first directive name and refuses it
+                    self.config.errors.append(ConfigError(
+                        "file starts with a UTF-8 byte order mark: nginx reads it as part of the "
+                        "first directive and fails with 'unknown directive'; save without BOM",
+                        shown, 1))
+                    statements[0]["directive"] = statements[0]["directive"].lstrip("\ufeff")
+            self.config.files.append(shown)
+        self._parsed[key] = statements
+        return statements
+
+    def _expand_file(self, path: str, stack: list[str], depth: int) -> list[_Node]:
+        statements = self._load(path)
+        if statements is None:
+            return []
+        return self._expand(statements, path, stack + [os.path.realpath(path)], depth)
+
+    def _expand(self, statements: list, path: str, stack: list[str], depth: int) -> list[_Node]:
+        nodes: list[_Node] = []
+        shown = self._shown(path)
+        comments = self.config.comments.setdefault(shown, {})
+        for st in statements:
+            name = st["directive"]
+            if name == "#":
+                comments[st["line"]] = st.get("comment", "")
+                continue
+            if name == "include" and st.get("args"):
+                nodes.extend(self._include(st, path, stack, depth))
+                continue
+            children = None
+            if "block" in st:
+                children = self._expand(st["block"], path, stack, depth)
+            nodes.append(_Node(name, st.get("args", []), shown, st["line"], children))
+        return nodes
+
+    def _include(self, st: dict, path: str, stack: list[str], depth: int) -> list[_Node]:
+        shown = self._shown(path)
+        pattern = st["args"][0]
+        target = self._resolve_include(pattern)
+        if depth >= MAX_INCLUDE_DEPTH:
+            self.config.errors.append(ConfigError(
+                f"include nesting deeper than {MAX_INCLUDE_DEPTH} levels at "
+                f"'include {pattern}': is there a loop?", shown, st["line"]))
+            return []
+        if GLOB_CHARS.search(target):
+            matches = sorted(glob.glob(target))
+        elif os.path.exists(target) or target in self._display:
+            matches = [target]
+        else:
+            self.config.errors.append(ConfigError(
+                f"include file not found: '{pattern}' (nginx: open() \"{target}\" failed "
+                "(2: No such file or directory))", shown, st["line"]))
+            return []
+        nodes: list[_Node] = []
+        for match in matches:
+            if os.path.isdir(match):
+                continue  # nginx skips directories matched by a glob
+            if os.path.realpath(match) in stack:
+                self.config.errors.append(ConfigError(
+                    f"include loop: '{pattern}' includes {self._shown(match)} again, which is "
+                    "already being read", shown, st["line"]))
+                continue
+            nodes.extend(self._expand_file(match, stack, depth + 1))
+        return nodes
+
+    def _resolve_include(self, pattern: str) -> str:
+        if self._virtual:
+            full = pattern if os.path.isabs(pattern) else os.path.join(self.prefix, pattern)
+            full = os.path.normpath(full)
+            if GLOB_CHARS.search(full):
+                import fnmatch
+
+                hits = sorted(p for p in self._virtual if fnmatch.fnmatchcase(p, full))
+                return self._virtual[hits[0]] if len(hits) == 1 else full
+            return self._virtual.get(full, full)
+        return self.resolve_path(pattern)
+
+    def resolve_path(self, value: str) -> str:
+        """A path as nginx opens it: relative to the conf prefix, absolute under --root."""
+        if os.path.isabs(value):
+            return map_root(value, self.root)
+        return os.path.normpath(os.path.join(self.prefix, value))
+
+    def file_ref(self, directive: Directive) -> FileRef:
+        value = directive.value
+        if "$" in value:
+            return FileRef(directive, None, "the path holds nginx variables: it is resolved per "
+                                            "handshake")
+        if value.startswith(NON_FILE_PREFIXES):
+            return FileRef(directive, None, f"'{value.split(':', 1)[0]}:' value, not a file")
+        return FileRef(directive, self.resolve_path(value))
+
+    # -- building sites ------------------------------------------------------------------
+
+    def _build(self, tree: list[_Node]) -> None:
+        for node in tree:
+            if node.children is None:
+                self._add_global(node, "main")
+        for node in tree:
+            if node.name in TLS_SERVER_CONTEXTS and node.children is not None:
+                inherited: dict[str, list[Directive]] = {}
+                for child in node.children:
+                    if child.children is None:
+                        d = child.directive(node.name)
+                        inherited.setdefault(child.name, []).append(d)
+                        self._add_global(child, node.name)
+                for child in node.children:
+                    if child.name == "server" and child.children is not None:
+                        site = self._site(child, node.name, inherited)
+                        if site is not None:
+                            self.config.sites.append(site)
+
+    def _add_global(self, node: _Node, block: str) -> None:
+        self.config.globals.setdefault(node.name, []).append(node.directive(block))
+
+    def _site(self, server: _Node, context: str, inherited: dict) -> Site | None:
+        own: dict[str, list[Directive]] = {}
+        locations: dict[str, list[Directive]] = {}
+        for child in server.children:
+            if child.children is None:
+                own.setdefault(child.name, []).append(child.directive("server"))
+            else:
+                _collect(child, locations)
+        listen = [d for d in own.get("listen", [])]
+        tls_listen = any(
+            any(a in ("ssl", "quic", "http3") for a in d.args[1:]) for d in listen)
+        legacy_ssl = any(d.flag() for d in own.get("ssl", []))
+        if not (tls_listen or legacy_ssl or "ssl_certificate" in own):
+            return None
+        effective = dict(inherited)
+        effective.update(own)
+        origin = Directive("server", (), server.path, server.line, 1, context)
+        names_d = own.get("server_name", [])
+        names = [a for d in names_d for a in d.args]
+        site = Site(
+            server="nginx",
+            origin=origin,
+            names=names,
+            names_directive=names_d[0] if names_d else None,
+            listen=[d.value for d in listen],
+            directives=effective,
+            own=set(own),
+            extra={"context": context, "location_directives": locations,
+                   "tls_listen": tls_listen},
+        )
+        certs = effective.get("ssl_certificate", [])
+        keys = effective.get("ssl_certificate_key", [])
+        for i, cert in enumerate(certs):
+            key = keys[i] if i < len(keys) else None
+            site.slots.append(CertSlot(
+                cert=self.file_ref(cert),
+                key=self.file_ref(key) if key is not None else None,
+                index=i,
+            ))
+        return site
+
+
+def _collect(node: _Node, out: dict) -> None:
+    for child in node.children or ():
+        if child.children is None:
+            out.setdefault(child.name, []).append(child.directive(node.name))
+        else:
+            _collect(child, out)
+

@@ -1,0 +1,191 @@
+"""Chain analysis of what a server sends: leaf, issuing path, anchor, and what is out of place.
+
+Issuance is decided by real signature checks, not by names alone. Path building is
+trusted-first (like OpenSSL 1.1+): at each step, an issuer in the trust store ends the path, so
+an expired cross-sign further down the file is noticed as unneeded rather than followed.
+Among several served issuers that share a subject (cross-signs, a renewed intermediate), one
+valid now is preferred.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from cryptography import x509
+
+from certlint.pki.load import spki
+from certlint.pki.trust import TrustStore
+from certlint.pki.verify import fingerprint, is_self_signed, issued_by
+
+
+def not_after(cert: x509.Certificate) -> dt.datetime:
+    return cert.not_valid_after_utc
+
+
+def not_before(cert: x509.Certificate) -> dt.datetime:
+    return cert.not_valid_before_utc
+
+
+def valid_at(cert: x509.Certificate, now: dt.datetime) -> bool:
+    return not_before(cert) <= now <= not_after(cert)
+
+
+def describe(cert: x509.Certificate) -> str:
+    """Short human name of a certificate: its CN, else its whole subject."""
+    cns = cert.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
+    if cns:
+        return f"'{cns[0].value}'"
+    return f"'{cert.subject.rfc4514_string() or '(empty subject)'}'"
+
+
+@dataclass
+class ChainAnalysis:
+    """What the served certificates amount to.
+
+    `served` is the list in the order the server sends it. `leaf` is an index into it. `path`
+    lists indexes of served certificates from the leaf upward; `anchor` is the trust-store
+    certificate the path ends at (None when it reaches none). Everything else is a finding.
+    """
+
+    served: list[x509.Certificate]
+    leaf: int = 0
+    key_matches: bool | None = None  # None: no usable key to compare
+    key_matches_other: int | None = None  # index of a served cert the key belongs to (not 0)
+    path: list[int] = field(default_factory=list)
+    anchor: x509.Certificate | None = None
+    served_root: int | None = None  # index of a self-signed cert on the path (sent anchor)
+    root_trusted: bool = False
+    missing_issuer: x509.Name | None = None  # issuer name the path stops at, if incomplete
+    misordered: bool = False
+    unrelated: list[int] = field(default_factory=list)
+    duplicates: list[int] = field(default_factory=list)
+    auto_added: list[x509.Certificate] = field(default_factory=list)  # from a server's CA store
+
+    @property
+    def leaf_cert(self) -> x509.Certificate:
+        return self.served[self.leaf]
+
+    @property
+    def leaf_first(self) -> bool:
+        return self.leaf == 0
+
+    @property
+    def complete(self) -> bool:
+        return self.anchor is not None or (self.served_root is not None and self.root_trusted)
+
+    def path_certs(self) -> list[x509.Certificate]:
+        return [self.served[i] for i in self.path] + list(self.auto_added)
+
+    def intermediates(self) -> list[x509.Certificate]:
+        """Path certificates between the leaf and the anchor (the anchor itself excluded)."""
+        certs = self.path_certs()[1:]
+        if self.served_root is not None:
+            root = self.served[self.served_root]
+            certs = [c for c in certs if c is not root]
+        return certs
+
+
+def analyse(served: list[x509.Certificate], key_spki: bytes | None, trust: TrustStore,
+            now: dt.datetime, extra_pool: list[x509.Certificate] | None = None
+            ) -> ChainAnalysis:
+    """Analyse a served chain. `extra_pool` holds certificates the server itself adds to the
+    chain when the file lacks them (Apache builds from SSLCACertificateFile; nginx never does)."""
+    result = ChainAnalysis(served=served)
+    if not served:
+        return result
+    by_subject: dict[bytes, list[int]] = {}
+    for i, cert in enumerate(served):
+        by_subject.setdefault(cert.subject.public_bytes(), []).append(i)
+
+    result.leaf = _find_leaf(served, key_spki, by_subject, result)
+    # walk up, trusted-first
+    seen = {fingerprint(served[result.leaf])}
+    path = [result.leaf]
+    current = served[result.leaf]
+    while True:
+        if is_self_signed(current):
+            if len(path) > 1 or current is not served[result.leaf]:
+                result.served_root = path[-1]
+            result.root_trusted = trust.contains(current)
+            break
+        anchors = trust.issuers_of(current)
+        if anchors:
+            valid = [a for a in anchors if valid_at(a, now)]
+            result.anchor = (valid or anchors)[0]
+            break
+        candidates = [i for i in by_subject.get(current.issuer.public_bytes(), [])
+                      if fingerprint(served[i]) not in seen and issued_by(current, served[i])]
+        if not candidates:
+            pooled = [c for c in (extra_pool or []) if issued_by(current, c)
+                      and fingerprint(c) not in seen]
+            if pooled:
+                # the server adds this issuer itself (Apache auto-chain)
+                nxt = _prefer(pooled, now)
+                result.auto_added.append(nxt)
+                seen.add(fingerprint(nxt))
+                current = nxt
+                if is_self_signed(nxt):
+                    result.root_trusted = trust.contains(nxt)
+                    if result.root_trusted:
+                        result.anchor = nxt
+                        result.auto_added.pop()
+                    break
+                continue
+            result.missing_issuer = current.issuer
+            break
+        idx = min(candidates, key=lambda i: (not valid_at(served[i], now), i))
+        path.append(idx)
+        seen.add(fingerprint(served[idx]))
+        current = served[idx]
+        if trust.contains(current) and not is_self_signed(current):
+            # a served cross-signed root that is itself an anchor: the path is trusted here
+            result.anchor = current
+            break
+    result.path = path
+    on_path = set(path)
+    path_prints = {fingerprint(served[i]) for i in path}
+    for i, cert in enumerate(served):
+        if i in on_path:
+            continue
+        if fingerprint(cert) in path_prints:
+            result.duplicates.append(i)
+        else:
+            result.unrelated.append(i)
+    rest = path[1:]
+    if result.leaf == 0:
+        result.misordered = rest != list(range(1, len(rest) + 1))
+    return result
+
+
+def _prefer(certs: list[x509.Certificate], now: dt.datetime) -> x509.Certificate:
+    return sorted(certs, key=lambda c: not valid_at(c, now))[0]
+
+
+def _find_leaf(served, key_spki, by_subject, result: ChainAnalysis) -> int:
+    if key_spki is not None:
+        matches = [i for i, c in enumerate(served) if spki(c.public_key()) == key_spki]
+        if matches:
+            result.key_matches = matches[0] == 0
+            if matches[0] != 0:
+                result.key_matches_other = matches[0]
+            return matches[0]
+        result.key_matches = False
+    # structural leaf: a certificate that issues no other served certificate
+    issuers: set[int] = set()
+    for i, cert in enumerate(served):
+        for j in by_subject.get(cert.issuer.public_bytes(), []):
+            if j != i and issued_by(cert, served[j]):
+                issuers.add(j)
+    candidates = [i for i in range(len(served)) if i not in issuers]
+    if not candidates:
+        return 0
+    non_ca = [i for i in candidates if not _is_ca(served[i])]
+    return (non_ca or candidates)[0]
+
+
+def _is_ca(cert: x509.Certificate) -> bool:
+    try:
+        return cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+    except x509.ExtensionNotFound:
+        return False

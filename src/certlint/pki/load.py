@@ -1,0 +1,275 @@
+"""Loading certificate, key, CRL and OCSP files, each once per run, with errors kept as data.
+
+Every way a file can be wrong (missing, empty, DER where PEM is needed, PKCS#7, a private key in
+the certificate slot, truncated PEM, blocks glued without a newline, garbage) becomes a message an
+operator understands. Key material is never echoed: messages name the file and the kind of
+problem, nothing of its content.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import warnings
+from dataclasses import dataclass, field
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.serialization import pkcs7
+
+MAX_PKI_FILE_BYTES = 32 * 1024 * 1024
+PEM_BLOCK = re.compile(
+    rb"-----BEGIN ([A-Z0-9 ]+)-----\r?\n(.*?)-----END \1-----", re.S)
+PEM_BEGIN = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----")
+GLUED_BLOCKS = re.compile(rb"-----END [A-Z0-9 ]+----------BEGIN")
+KEY_LABELS = (b"PRIVATE KEY", b"RSA PRIVATE KEY", b"EC PRIVATE KEY", b"DSA PRIVATE KEY",
+              b"ENCRYPTED PRIVATE KEY")
+CERT_LABELS = (b"CERTIFICATE", b"TRUSTED CERTIFICATE", b"X509 CERTIFICATE")
+NO_START_LINE = ("nginx: PEM_read_bio_X509_AUX() failed ... no start line; "
+                 "Apache: AH02561/AH02562 Failed to configure certificate")
+
+
+def spki(public_key) -> bytes:
+    """The DER SubjectPublicKeyInfo of a public key: what 'this key belongs to that cert' means."""
+    return public_key.public_bytes(serialization.Encoding.DER,
+                                   serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+@dataclass
+class CertFile:
+    """The certificates of one file, in file order, or why there are none usable."""
+
+    path: str
+    certs: list[x509.Certificate] = field(default_factory=list)
+    missing: str | None = None  # cannot be opened at all
+    error: str | None = None  # opened, but not what the server can load
+    has_private_key: bool = False  # a private key block sits in the same file
+
+    @property
+    def ok(self) -> bool:
+        return not self.missing and not self.error and bool(self.certs)
+
+
+@dataclass
+class KeyFile:
+    """A private key file reduced to what certlint needs: the public half, never the secret."""
+
+    path: str
+    public: bytes | None = None  # SPKI DER of the matching public key
+    description: str = ""  # e.g. "RSA 2048-bit"
+    encrypted: bool = False
+    missing: str | None = None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.public is not None
+
+
+def read_file(path: str) -> tuple[bytes | None, str | None]:
+    """Bytes of a PKI file, or a plain reason it cannot be read."""
+    try:
+        if os.path.isdir(path):
+            return None, "is a directory, not a file"
+        size = os.path.getsize(path)
+        if size > MAX_PKI_FILE_BYTES:
+            return None, f"is {size} bytes, too large for a certificate or key file"
+        with open(path, "rb") as fh:
+            return fh.read(), None
+    except FileNotFoundError:
+        if os.path.islink(path):
+            return None, "is a dangling symbolic link"
+        return None, "does not exist"
+    except OSError as exc:
+        return None, f"cannot be read ({exc.strerror or exc.__class__.__name__})"
+
+
+def _describe_non_pem(data: bytes) -> str:
+    """Why a file without any PEM block is not a certificate, as precisely as we can say."""
+    try:
+        cert = x509.load_der_x509_certificate(data)
+        return (f"is DER-encoded (binary) certificate {_subject(cert)}; the server needs PEM. "
+                "Convert it: openssl x509 -inform der -in FILE -out FILE.pem")
+    except ValueError:
+        pass
+    try:
+        certs = pkcs7.load_der_pkcs7_certificates(data)
+        return (f"is a DER PKCS#7 bundle of {len(certs)} certificate(s); the server needs PEM. "
+                "Convert it: openssl pkcs7 -inform der -print_certs -in FILE -out FILE.pem")
+    except ValueError:
+        pass
+    if _looks_like_der_key(data):
+        return ("holds a DER-encoded private key, not a certificate: point the directive at the "
+                "certificate file")
+    if b"\0" in data[:4096] or _binary_ratio(data) > 0.3:
+        return f"is binary data, not a PEM certificate ({NO_START_LINE})"
+    return f"holds no 'BEGIN CERTIFICATE' block ({NO_START_LINE})"
+
+
+def _looks_like_der_key(data: bytes) -> bool:
+    try:
+        serialization.load_der_private_key(data, None, unsafe_skip_rsa_key_validation=True)
+        return True
+    except TypeError:
+        return True  # encrypted DER key
+    except (ValueError, Exception):  # noqa: BLE001 - any parser refusal means "not a key"
+        return False
+
+
+def _binary_ratio(data: bytes) -> float:
+    sample = data[:4096]
+    if not sample:
+        return 0.0
+    text = sum(1 for b in sample if 32 <= b < 127 or b in (9, 10, 13))
+    return 1 - text / len(sample)
+
+
+def _subject(cert: x509.Certificate) -> str:
+    return f"'{cert.subject.rfc4514_string() or '(empty subject)'}'"
+
+
+def parse_cert_bytes(path: str, data: bytes) -> CertFile:
+    result = CertFile(path)
+    if not data.strip():
+        result.error = "is empty (the server refuses it: 'no start line' / 'does not exist or is empty')"
+        return result
+    if not PEM_BEGIN.search(data):
+        result.error = _describe_non_pem(data)
+        return result
+    if GLUED_BLOCKS.search(data):
+        result.error = ("has two PEM blocks glued together without a newline "
+                        "('-----END CERTIFICATE----------BEGIN'); nginx fails with 'bad end line'. "
+                        "Put a line break between the blocks")
+        return result
+    blocks = PEM_BLOCK.findall(data)
+    begun = len(PEM_BEGIN.findall(data))
+    labels = [label for label, _ in blocks]
+    result.has_private_key = any(label in KEY_LABELS for label in labels)
+    for n, (label, body) in enumerate(blocks, 1):
+        if label not in CERT_LABELS:
+            continue
+        try:
+            der = _b64(body)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                result.certs.append(x509.load_der_x509_certificate(der))
+        except ValueError:
+            result.error = (f"certificate block {n} is corrupt (bad base64 or not a valid "
+                            "certificate); the server fails to load the file")
+            return result
+    if begun > len(blocks):
+        result.error = ("is truncated: a '-----BEGIN' line has no matching '-----END' line "
+                        "(a partial copy or paste?)")
+        return result
+    if not result.certs:
+        if b"PKCS7" in labels:
+            result.error = ("is a PKCS#7 (.p7b) bundle, not PEM certificates; convert it: "
+                            "openssl pkcs7 -print_certs -in FILE -out FILE.pem")
+        elif result.has_private_key:
+            result.error = ("holds a private key but no certificate: the certificate directive "
+                            "names the key file")
+        elif b"CERTIFICATE REQUEST" in labels or b"NEW CERTIFICATE REQUEST" in labels:
+            result.error = ("holds a certificate signing request (CSR), not a certificate: "
+                            "the CA's signed certificate goes here")
+        else:
+            kinds = ", ".join(sorted({label.decode() for label in labels})) or "none"
+            result.error = f"holds no certificate (PEM blocks found: {kinds})"
+    return result
+
+
+def _b64(body: bytes) -> bytes:
+    import base64
+    import binascii
+
+    lines = [ln for ln in body.splitlines() if ln.strip() and b":" not in ln]
+    try:
+        return base64.b64decode(b"".join(ln.strip() for ln in lines), validate=True)
+    except binascii.Error as exc:
+        raise ValueError("bad base64") from exc
+
+
+def parse_key_bytes(path: str, data: bytes) -> KeyFile:
+    result = KeyFile(path)
+    if not data.strip():
+        result.error = "is empty: no private key in it"
+        return result
+    blocks = PEM_BLOCK.findall(data)
+    key_blocks = [(label, body) for label, body in blocks if label in KEY_LABELS]
+    if not key_blocks:
+        if PEM_BEGIN.search(data):
+            labels = {label for label, _ in blocks}
+            if labels & set(CERT_LABELS):
+                result.error = ("holds a certificate but no private key: the key directive names "
+                                "the certificate file")
+            else:
+                result.error = "holds no PEM private key block (or it is truncated)"
+            return result
+        if _looks_like_der_key(data):
+            result.error = ("is a DER-encoded (binary) private key; nginx and Apache need PEM: "
+                            "openssl pkey -inform der -in FILE -out FILE.pem")
+        else:
+            result.error = "is not a PEM private key (no 'BEGIN ... PRIVATE KEY' line)"
+        return result
+    label, body = key_blocks[0]
+    if label == b"ENCRYPTED PRIVATE KEY" or b"ENCRYPTED" in body.split(b"\n\n")[0][:200]:
+        result.encrypted = True
+        return result
+    pem = b"-----BEGIN " + label + b"-----\n" + body + b"-----END " + label + b"-----\n"
+    try:
+        key = serialization.load_pem_private_key(pem, None, unsafe_skip_rsa_key_validation=True)
+    except TypeError:
+        result.encrypted = True
+        return result
+    except Exception:  # noqa: BLE001 - never echo the library's view of key bytes
+        result.error = "holds a private key block that cannot be decoded (corrupt or unsupported)"
+        return result
+    result.public = spki(key.public_key())
+    result.description = describe_key(key.public_key())
+    return result
+
+
+def describe_key(public_key) -> str:
+    from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
+
+    if isinstance(public_key, rsa.RSAPublicKey):
+        return f"RSA {public_key.key_size}-bit"
+    if isinstance(public_key, ec.EllipticCurvePublicKey):
+        return f"EC {public_key.curve.name} ({public_key.key_size}-bit)"
+    if isinstance(public_key, dsa.DSAPublicKey):
+        return f"DSA {public_key.key_size}-bit"
+    if isinstance(public_key, ed25519.Ed25519PublicKey):
+        return "Ed25519"
+    if isinstance(public_key, ed448.Ed448PublicKey):
+        return "Ed448"
+    return public_key.__class__.__name__
+
+
+class PkiStore:
+    """Loads each certificate or key file once per run, however many sites name it."""
+
+    def __init__(self):
+        self._certs: dict[str, CertFile] = {}
+        self._keys: dict[str, KeyFile] = {}
+        self._raw: dict[str, tuple[bytes | None, str | None]] = {}
+
+    def raw(self, path: str) -> tuple[bytes | None, str | None]:
+        key = os.path.abspath(path)
+        if key not in self._raw:
+            self._raw[key] = read_file(key)
+        return self._raw[key]
+
+    def cert_file(self, path: str) -> CertFile:
+        key = os.path.abspath(path)
+        if key not in self._certs:
+            data, problem = self.raw(key)
+            self._certs[key] = (CertFile(path, missing=problem) if data is None
+                                else parse_cert_bytes(path, data))
+        return self._certs[key]
+
+    def key_file(self, path: str) -> KeyFile:
+        key = os.path.abspath(path)
+        if key not in self._keys:
+            data, problem = self.raw(key)
+            self._keys[key] = (KeyFile(path, missing=problem) if data is None
+                               else parse_key_bytes(path, data))
+        return self._keys[key]

@@ -1,0 +1,61 @@
+"""The trust store: certifi's roots plus any `--ca-bundle` files, indexed by subject."""
+
+from __future__ import annotations
+
+import warnings
+
+from cryptography import x509
+
+from certlint.pki.load import spki
+from certlint.pki.verify import issued_by
+
+
+class TrustStore:
+    """Trust anchors, loaded lazily (most runs that find nothing wrong still need them once)."""
+
+    def __init__(self, bundles: list[str] | None = None, use_certifi: bool = True):
+        self._bundles = list(bundles or [])
+        self._use_certifi = use_certifi
+        self._by_subject: dict[bytes, list[x509.Certificate]] | None = None
+        self._keys: set[tuple[bytes, bytes]] = set()
+        self.errors: list[str] = []
+
+    def _load(self) -> dict[bytes, list[x509.Certificate]]:
+        if self._by_subject is not None:
+            return self._by_subject
+        self._by_subject = {}
+        paths = []
+        if self._use_certifi:
+            import certifi
+
+            paths.append(certifi.where())
+        paths.extend(self._bundles)
+        for path in paths:
+            try:
+                with open(path, "rb") as fh:
+                    data = fh.read()
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    certs = x509.load_pem_x509_certificates(data)
+            except (OSError, ValueError) as exc:
+                self.errors.append(f"--ca-bundle {path}: cannot load ({exc})")
+                continue
+            for cert in certs:
+                self.add(cert)
+        return self._by_subject
+
+    def add(self, cert: x509.Certificate) -> None:
+        by_subject = self._load()
+        subject = cert.subject.public_bytes()
+        by_subject.setdefault(subject, []).append(cert)
+        self._keys.add((subject, spki(cert.public_key())))
+
+    def issuers_of(self, cert: x509.Certificate) -> list[x509.Certificate]:
+        """Anchors whose key really signed `cert`."""
+        candidates = self._load().get(cert.issuer.public_bytes(), [])
+        return [a for a in candidates if issued_by(cert, a)]
+
+    def contains(self, cert: x509.Certificate) -> bool:
+        """Is this certificate (same subject and key) itself a trust anchor?"""
+        self._load()
+        return (cert.subject.public_bytes(), spki(cert.public_key())) in self._keys

@@ -1,0 +1,55 @@
+"""SARIF 2.1.0 output, with each rule's document as its help text."""
+
+from __future__ import annotations
+
+import json
+import os
+
+from certlint import __version__
+from certlint.docs import load_docs
+
+LEVEL = {"error": "error", "warning": "warning", "info": "note"}
+
+
+def render(report) -> str:
+    docs = load_docs()
+    used = sorted({f.rule for f in report.findings})
+    rules = []
+    for name in used:
+        doc = docs.get(name)
+        entry = {"id": name, "name": name}
+        if doc:
+            entry["shortDescription"] = {"text": doc.summary or name}
+            entry["help"] = {"text": doc.body, "markdown": doc.body}
+            entry["defaultConfiguration"] = {"level": LEVEL[doc.severity]}
+        rules.append(entry)
+    index = {name: i for i, name in enumerate(used)}
+    results = []
+    for f in report.findings:
+        results.append({
+            "ruleId": f.rule,
+            "ruleIndex": index[f.rule],
+            "level": LEVEL[f.severity],
+            "message": {"text": f.message},
+            "locations": [{"physicalLocation": {
+                "artifactLocation": {"uri": _uri(f.path)},
+                "region": {"startLine": max(f.line, 1), "startColumn": max(f.column, 1)},
+            }}],
+            "properties": {"site": f.site, "fixable": f.fixable},
+        })
+    sarif = {
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {"name": "certlint", "version": __version__,
+                                "informationUri": "https://github.com/certlint/certlint",
+                                "rules": rules}},
+            "results": results,
+        }],
+    }
+    return json.dumps(sarif, indent=2) + "\n"
+
+
+def _uri(path: str) -> str:
+    rel = os.path.relpath(path) if os.path.isabs(path) else path
+    return (path if rel.startswith("..") else rel).replace(os.sep, "/")

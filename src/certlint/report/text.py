@@ -1,0 +1,31 @@
+"""Text output: ruff-like `path:line:col: rule message [site]` lines, then a summary."""
+
+from __future__ import annotations
+
+COLORS = {"error": "\033[31m", "warning": "\033[33m", "info": "\033[36m"}
+BOLD, RESET = "\033[1m", "\033[0m"
+
+
+def render(report, color: bool = False) -> str:
+    lines = []
+    for f in report.findings:
+        rule = f"{COLORS[f.severity]}{f.rule}{RESET}" if color else f.rule
+        loc = f"{BOLD}{f.path}{RESET}" if color else f.path
+        site = f" [{f.site}]" if f.site else ""
+        lines.append(f"{loc}:{f.line}:{f.column}: {rule} {f.message}{site}")
+    lines.append(summary(report))
+    return "\n".join(lines) + "\n"
+
+
+def summary(report) -> str:
+    if not report.findings:
+        sites = sum(len(c.sites) for c in report.configs)
+        return f"All good: {sites} TLS site{'s' if sites != 1 else ''} checked, no problems found."
+    e, w, i = (report.count(s) for s in ("error", "warning", "info"))
+    total = len(report.findings)
+    text = (f"Found {total} problem{'s' if total != 1 else ''} "
+            f"({e} error{'s' if e != 1 else ''}, {w} warning{'s' if w != 1 else ''}, {i} info).")
+    fixable = sum(1 for f in report.findings if f.fixable)
+    if fixable:
+        text += f"\n{fixable} fixable with `certlint fix`."
+    return text

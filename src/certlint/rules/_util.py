@@ -1,0 +1,39 @@
+"""Helpers shared by rule modules: walking a site's loaded certificate slots, naming things."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from certlint.context import Context
+from certlint.model import CertSlot, Directive, Site
+from certlint.pki.chain import ChainAnalysis
+
+OPENSSL_CLIENTS = "OpenSSL-based clients such as curl, wget, Python requests, Java and Go on Linux"
+
+
+def analysed_slots(site: Site, ctx: Context) -> Iterator[tuple[CertSlot, ChainAnalysis]]:
+    """Each certificate slot of a site whose files load, with its chain analysis."""
+    for slot in site.slots:
+        chain = ctx.chain(site, slot)
+        if chain is not None:
+            yield slot, chain
+
+
+def chain_directive(site: Site, slot: CertSlot) -> Directive:
+    """The directive to change for chain problems: the chain file on Apache when it is set."""
+    if site.server == "apache" and slot.chain is not None:
+        return slot.chain.directive
+    return slot.cert.directive
+
+
+def cert_directive_name(site: Site) -> str:
+    return "ssl_certificate" if site.server == "nginx" else "SSLCertificateFile"
+
+
+def server_refuses(site: Site, detail: str = "") -> str:
+    """How the server says no when the first certificate does not match the key."""
+    if site.server == "nginx":
+        return ("nginx refuses to start: SSL_CTX_use_PrivateKey(...) failed (SSL: ... "
+                "key values mismatch)")
+    return ("Apache refuses to start: AH02565: Certificate and private key ... do not match"
+            + detail)

@@ -1,0 +1,36 @@
+"""What a rule is: a name, a scope and a check function, registered with `@rule`.
+
+A check is a generator. Site rules get `(site, ctx)`, config rules get `(config, ctx)`; both
+yield `Finding`s built with `ctx.finding(...)`. Metadata (severity, servers, fixable) and prose
+live in the rule's document in the top-level `rules/` folder, not here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from certlint.model import Finding
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    check: Callable[..., Iterable[Finding]]
+    scope: str = "site"  # "site" | "config"
+    servers: tuple[str, ...] = ("nginx", "apache")
+
+
+REGISTRY: dict[str, Rule] = {}
+
+
+def rule(name: str, scope: str = "site", servers: tuple[str, ...] = ("nginx", "apache")):
+    """Register a check function under its public rule name (one function may own several)."""
+
+    def register(fn):
+        if name in REGISTRY and REGISTRY[name].check is not fn:
+            raise RuntimeError(f"rule {name} registered twice")
+        REGISTRY[name] = Rule(name, fn, scope, servers)
+        return fn
+
+    return register

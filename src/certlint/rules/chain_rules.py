@@ -1,0 +1,128 @@
+"""Chain rules: chain-incomplete, chain-wrong-order, chain-contains-root, chain-unrelated-cert,
+chain-untrusted-root. All read the one chain analysis of each certificate slot."""
+
+from __future__ import annotations
+
+from certlint.context import Context
+from certlint.model import Site
+from certlint.pki.chain import describe
+from certlint.pki.verify import is_self_signed
+from certlint.rules._util import (
+    OPENSSL_CLIENTS,
+    analysed_slots,
+    chain_directive,
+    server_refuses,
+)
+from certlint.rules.base import rule
+
+
+def _name(n) -> str:
+    return f"'{n.rfc4514_string()}'"
+
+
+def apache_leaf_only(site: Site, slot, chain) -> bool:
+    """Apache's own case: SSLCertificateFile holds just the leaf and no chain file is set."""
+    return (site.server == "apache" and slot.chain is None and len(chain.served) == 1
+            and not chain.auto_added)
+
+
+@rule("chain-incomplete")
+def check_incomplete(site: Site, ctx: Context):
+    for slot, chain in analysed_slots(site, ctx):
+        if chain.complete or chain.missing_issuer is None:
+            continue
+        if apache_leaf_only(site, slot, chain):
+            continue  # apache-chain-file-missing says it, with Apache's ways out
+        last = chain.path_certs()[-1]
+        served = len(chain.served)
+        what = "only the leaf certificate" if served == 1 else f"{served} certificates"
+        yield ctx.finding(
+            "chain-incomplete", chain_directive(site, slot),
+            f"{slot.cert.shown} holds {what} and does not reach a trusted root: the issuer "
+            f"{_name(chain.missing_issuer)} of {describe(last)} is missing. {OPENSSL_CLIENTS} "
+            "will fail with 'unable to get local issuer certificate' (openssl: verify error 20/21 "
+            "'unable to verify the first certificate'); browsers may hide it by fetching the "
+            "intermediate themselves (AIA). Serve the full chain (leaf, then intermediates)",
+            site)
+
+
+@rule("chain-wrong-order")
+def check_order(site: Site, ctx: Context):
+    for slot, chain in analysed_slots(site, ctx):
+        at = slot.cert.directive
+        if not chain.leaf_first:
+            leaf = chain.leaf_cert
+            why = ("the private key belongs to certificate "
+                   f"#{chain.leaf + 1}" if chain.key_matches_other is not None
+                   else f"the leaf is certificate #{chain.leaf + 1}")
+            yield ctx.finding(
+                "chain-wrong-order", at,
+                f"{slot.cert.shown}: the first certificate is not the leaf ({why}, "
+                f"{describe(leaf)}). The server takes the first certificate as its own, so "
+                f"{server_refuses(site)}. Put the leaf first, then the intermediates",
+                site, severity="error")
+        elif chain.misordered:
+            order = ", ".join(f"#{i + 1}" for i in chain.path)
+            yield ctx.finding(
+                "chain-wrong-order", chain_directive(site, slot),
+                f"{slot.cert.shown}: the intermediates are not in issuing order (issuing path is "
+                f"{order} in file positions). TLS 1.2 requires each certificate to certify the "
+                "one before it; strict clients reject the chain and SSL Labs reports "
+                "'Incorrect order'", site, severity="warning")
+
+
+@rule("chain-contains-root")
+def check_contains_root(site: Site, ctx: Context):
+    for slot, chain in analysed_slots(site, ctx):
+        if chain.served_root is not None and chain.root_trusted:
+            root = chain.served[chain.served_root]
+            yield ctx.finding(
+                "chain-contains-root", chain_directive(site, slot),
+                f"{slot.cert.shown} sends the root {describe(root)} (certificate "
+                f"#{chain.served_root + 1}): clients already have it, so it only adds bytes to "
+                "every handshake, and some clients choke on it (SSL Labs: 'Contains anchor'). "
+                "Drop it from the file", site)
+
+
+@rule("chain-unrelated-cert")
+def check_unrelated(site: Site, ctx: Context):
+    for slot, chain in analysed_slots(site, ctx):
+        if not chain.leaf_first:
+            continue
+        for i in chain.duplicates:
+            yield ctx.finding(
+                "chain-unrelated-cert", chain_directive(site, slot),
+                f"{slot.cert.shown}: certificate #{i + 1} {describe(chain.served[i])} is a "
+                "duplicate of one already in the chain; drop it", site)
+        for i in chain.unrelated:
+            cert = chain.served[i]
+            if cert.not_valid_after_utc < ctx.now:
+                continue  # cert-expired reports an expired stray (e.g. a dead cross-sign)
+            yield ctx.finding(
+                "chain-unrelated-cert", chain_directive(site, slot),
+                f"{slot.cert.shown}: certificate #{i + 1} {describe(cert)} is not on the leaf's "
+                "issuing path; it is sent to every client for nothing and confuses strict "
+                "clients. Drop it", site)
+
+
+@rule("chain-untrusted-root")
+def check_untrusted_root(site: Site, ctx: Context):
+    for slot, chain in analysed_slots(site, ctx):
+        if not chain.leaf_first or chain.complete:
+            continue
+        leaf = chain.leaf_cert
+        if chain.served_root is None and is_self_signed(leaf):
+            yield ctx.finding(
+                "chain-untrusted-root", chain_directive(site, slot),
+                f"{slot.cert.shown}: the certificate {describe(leaf)} is self-signed and not in "
+                "the trust store: every client that verifies fails ('self-signed certificate', "
+                "openssl verify error 18). Use a certificate from a trusted CA, or pass your "
+                "private CA with --ca-bundle if clients trust it", site)
+        elif chain.served_root is not None and not chain.root_trusted:
+            root = chain.served[chain.served_root]
+            yield ctx.finding(
+                "chain-untrusted-root", chain_directive(site, slot),
+                f"{slot.cert.shown}: the chain ends at the root {describe(root)}, which is not in "
+                "the trust store: clients fail with 'self-signed certificate in certificate "
+                "chain' (openssl verify error 19). If this is your private CA, pass it with "
+                "--ca-bundle", site)

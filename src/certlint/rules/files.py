@@ -1,0 +1,109 @@
+"""File-level rules: cert-file-missing, cert-file-unparseable, key-encrypted, cert-path-dynamic.
+
+They look at every file a TLS site names (certificate, key, chain, trusted/client CA, CRL),
+as the server would open it, and say what the server says when it cannot.
+"""
+
+from __future__ import annotations
+
+from certlint.context import Context
+from certlint.model import FileRef, Site
+from certlint.rules.base import rule
+
+# (directive, what it holds) for files other than the certificate slots
+NGINX_CA_FILES = ("ssl_trusted_certificate", "ssl_client_certificate")
+NGINX_OTHER_FILES = ("ssl_crl", "ssl_stapling_file", "ssl_password_file")
+APACHE_CA_FILES = ("sslcacertificatefile",)
+APACHE_OTHER_FILES = ("sslcarevocationfile",)
+
+
+def _refs(site: Site, ctx: Context):
+    """(FileRef, kind) for every file the site names; kind is cert, key, chain, ca or other."""
+    for slot in site.slots:
+        yield slot.cert, "cert"
+        if slot.key is not None:
+            yield slot.key, "key"
+        if slot.chain is not None:
+            yield slot.chain, "chain"
+    ca_names = NGINX_CA_FILES if site.server == "nginx" else APACHE_CA_FILES
+    other_names = NGINX_OTHER_FILES if site.server == "nginx" else APACHE_OTHER_FILES
+    for name in ca_names:
+        for d in site.get_all(name):
+            yield ctx.config.file_ref(d), "ca"
+    for name in other_names:
+        for d in site.get_all(name):
+            yield ctx.config.file_ref(d), "other"
+
+
+def _missing_message(site: Site, ref: FileRef, problem: str) -> str:
+    name = ref.directive.name if site.server == "nginx" else ref.directive.name
+    if site.server == "nginx":
+        consequence = ("nginx -t fails and nginx will not start (cannot load certificate ...: "
+                       "BIO_new_file() failed ... No such file or directory)")
+    else:
+        consequence = (f"Apache will not start ({ref.directive.name}: file '{ref.path}' does "
+                       "not exist or is empty)")
+    return f"{name} {ref.shown}: the file {problem}; {consequence}"
+
+
+@rule("cert-file-missing")
+def check_missing(site: Site, ctx: Context):
+    for ref, _kind in _refs(site, ctx):
+        if ref.path is None:
+            continue
+        data, problem = ctx.store.raw(ref.path)
+        if data is None:
+            yield ctx.finding("cert-file-missing", ref.directive,
+                              _missing_message(site, ref, problem), site)
+
+
+@rule("cert-file-unparseable")
+def check_unparseable(site: Site, ctx: Context):
+    for ref, kind in _refs(site, ctx):
+        if ref.path is None or kind == "other":
+            continue
+        data, _problem = ctx.store.raw(ref.path)
+        if data is None:
+            continue
+        if kind == "key":
+            loaded = ctx.store.key_file(ref.path)
+            error = loaded.error
+        else:
+            loaded = ctx.store.cert_file(ref.path)
+            error = loaded.error
+        if error:
+            start = ("nginx will not start" if site.server == "nginx"
+                     else "Apache will not start")
+            yield ctx.finding("cert-file-unparseable", ref.directive,
+                              f"{ref.directive.name} {ref.shown}: the file {error}; {start}",
+                              site)
+
+
+@rule("key-encrypted")
+def check_encrypted(site: Site, ctx: Context):
+    for slot in site.slots:
+        key = ctx.slot_key(slot)
+        if key is not None and key.encrypted:
+            at = slot.key.directive if slot.key else slot.cert.directive
+            if site.server == "nginx":
+                how = ("nginx needs the passphrase from ssl_password_file at every start "
+                       "(without it, nginx asks on the terminal and fails under systemd)")
+            else:
+                how = ("Apache asks for the passphrase at startup unless "
+                       "SSLPassPhraseDialog supplies it")
+            yield ctx.finding("key-encrypted", at,
+                              f"{at.name} {at.value}: the private key is encrypted, so certlint "
+                              f"cannot check it against the certificate; {how}", site)
+
+
+@rule("cert-path-dynamic")
+def check_dynamic(site: Site, ctx: Context):
+    for slot in site.slots:
+        for ref in (slot.cert, slot.key):
+            if ref is not None and ref.path is None:
+                note = ""
+                if site.server == "nginx" and "$" in ref.shown and site.flag("ssl_stapling"):
+                    note = "; OCSP stapling is silently off for certificates loaded this way"
+                yield ctx.finding("cert-path-dynamic", ref.directive,
+                                  f"{ref.directive.name} {ref.shown}: {ref.dynamic}, so certlint "
+                                  f"cannot open it offline{note}", site)

@@ -1,0 +1,83 @@
+"""Validity rules: cert-expired, cert-not-yet-valid, cert-expiring-soon.
+
+"Expiring soon" is relative to the certificate's lifetime (less than a third left), capped by
+`--expiry-warn-days`: a 45-day certificate is not "expiring soon" for half its life.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from certlint.context import Context
+from certlint.model import Site
+from certlint.pki.chain import describe, not_after, not_before
+from certlint.rules._util import analysed_slots, chain_directive
+from certlint.rules.base import rule
+
+
+def _day(t: dt.datetime) -> str:
+    return t.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _role(i: int, chain) -> str:
+    return "leaf certificate" if i == chain.leaf else "intermediate"
+
+
+@rule("cert-expired")
+def check_expired(site: Site, ctx: Context):
+    for slot, chain in analysed_slots(site, ctx):
+        on_path = set(chain.path)
+        for i, cert in enumerate(chain.served):
+            if not_after(cert) >= ctx.now:
+                continue
+            at = slot.cert.directive if i == chain.leaf else chain_directive(site, slot)
+            if i == chain.leaf:
+                msg = (f"{slot.cert.shown}: the certificate {describe(cert)} expired on "
+                       f"{_day(not_after(cert))}; every client refuses it ('certificate has "
+                       "expired', openssl verify error 10). Renew it")
+                yield ctx.finding("cert-expired", at, msg, site)
+            elif i in on_path:
+                msg = (f"{slot.cert.shown}: the {_role(i, chain)} {describe(cert)} "
+                       f"(#{i + 1}) expired on {_day(not_after(cert))} and no other path is "
+                       "served; clients fail with 'certificate has expired'. Replace it with the "
+                       "CA's current intermediate")
+                yield ctx.finding("cert-expired", at, msg, site)
+            else:
+                msg = (f"{slot.cert.shown}: certificate #{i + 1} {describe(cert)} expired on "
+                       f"{_day(not_after(cert))} and is not needed (an old cross-sign?); "
+                       "OpenSSL 1.0.2 and other old clients may still pick it and fail. Drop it")
+                yield ctx.finding("cert-expired", at, msg, site, severity="warning")
+
+
+@rule("cert-not-yet-valid")
+def check_not_yet_valid(site: Site, ctx: Context):
+    for slot, chain in analysed_slots(site, ctx):
+        for i in chain.path:
+            cert = chain.served[i]
+            if not_before(cert) > ctx.now:
+                yield ctx.finding(
+                    "cert-not-yet-valid", slot.cert.directive,
+                    f"{slot.cert.shown}: the {_role(i, chain)} {describe(cert)} is not valid "
+                    f"before {_day(not_before(cert))}; clients fail with 'certificate is not yet "
+                    "valid' (openssl verify error 9). Check the clock, or wait", site)
+
+
+@rule("cert-expiring-soon")
+def check_expiring(site: Site, ctx: Context):
+    warn = dt.timedelta(days=ctx.options.expiry_warn_days)
+    for slot, chain in analysed_slots(site, ctx):
+        for i in chain.path:
+            cert = chain.served[i]
+            end = not_after(cert)
+            if end < ctx.now:
+                continue
+            lifetime = end - not_before(cert)
+            threshold = min(warn, lifetime / 3)
+            left = end - ctx.now
+            if left <= threshold:
+                days = left.days
+                yield ctx.finding(
+                    "cert-expiring-soon", slot.cert.directive,
+                    f"{slot.cert.shown}: the {_role(i, chain)} {describe(cert)} expires on "
+                    f"{_day(end)} (in {days} day{'s' if days != 1 else ''}, of a "
+                    f"{lifetime.days}-day lifetime); renew it now", site)
