@@ -131,7 +131,8 @@ def _subject(cert: x509.Certificate) -> str:
 def parse_cert_bytes(path: str, data: bytes) -> CertFile:
     result = CertFile(path)
     if not data.strip():
-        result.error = "is empty (the server refuses it: 'no start line' / 'does not exist or is empty')"
+        result.error = ("is empty (the server refuses it: 'no start line' / "
+                        "'does not exist or is empty')")
         return result
     if not PEM_BEGIN.search(data):
         result.error = _describe_non_pem(data)

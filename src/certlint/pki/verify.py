@@ -14,7 +14,7 @@ def fingerprint(cert: x509.Certificate) -> bytes:
 
 
 def issued_by(child: x509.Certificate, parent: x509.Certificate) -> bool:
-    """True when `parent`'s subject is `child`'s issuer and `parent`'s key verifies its signature."""
+    """True when `parent` is named as `child`'s issuer and its key verifies the signature."""
     if child.issuer != parent.subject:
         return False
     return _verify(child, parent)
