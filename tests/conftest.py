@@ -9,7 +9,9 @@ import sys
 import pytest
 from click.testing import CliRunner
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+sys.path.insert(0, os.path.join(ROOT, "src"))  # this checkout's code, not another install
 
 from certlint.cli import cli  # noqa: E402
 from tests.support.pki import StandardPKI  # noqa: E402
