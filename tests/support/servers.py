@@ -54,15 +54,19 @@ class Result:
     output: str
 
 
-def nginx_test(conf: str, prefix: str | None = None) -> Result:
-    """`nginx -t` on a config file: does the real nginx accept it (certificates loaded)?"""
+def nginx_test(conf: str, prefix: str | None = None, state_dir: str | None = None) -> Result:
+    """`nginx -t` on a config file: does the real nginx accept it (certificates loaded)?
+
+    Logs and the pid file go to `state_dir` (default: the prefix), so fixture trees stay clean.
+    """
     nginx = require("nginx")
     conf = os.path.abspath(conf)
     prefix = prefix or os.path.dirname(conf)
-    errlog = os.path.join(prefix, ".nginx-test-error.log")
+    state = state_dir or prefix
+    errlog = os.path.join(state, "nginx-test-error.log")
     proc = subprocess.run(
         [nginx, "-t", "-q", "-p", prefix, "-c", conf, "-e", errlog,
-         "-g", f"pid {prefix}/.nginx-test.pid;"],
+         "-g", f"pid {state}/nginx-test.pid;"],
         capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
     return Result(proc.returncode == 0, proc.stdout + proc.stderr)
 
