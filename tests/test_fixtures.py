@@ -8,9 +8,13 @@ proven against the real program, and a quiet look-alike proves the rule does not
 from __future__ import annotations
 
 import os
-import tomllib
 
 import pytest
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
 
 from tests.support import servers
 
