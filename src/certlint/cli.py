@@ -47,7 +47,9 @@ def common_options(fn):
         click.option("--now", "now", default=None,
                      help="Judge validity as of this date (YYYY-MM-DD or ISO time)."),
         click.option("--format", "fmt", default="text", show_default=True,
-                     type=click.Choice(["text", "json", "sarif", "github"])),
+                     type=click.Choice(["text", "json", "sarif", "github", "remediation"]),
+                     help="Output: text lines, JSON, SARIF 2.1.0, GitHub annotations, or a "
+                          "Markdown remediation document for customers."),
         click.option("--debug", is_flag=True, hidden=True),
     ]
     for option in reversed(options):

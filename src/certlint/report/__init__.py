@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from certlint.report import github, json_report, sarif, text
+from certlint.report import github, json_report, remediation, sarif, text
 
 FORMATS = {
     "text": text.render,
     "json": json_report.render,
     "sarif": sarif.render,
     "github": github.render,
+    "remediation": remediation.render,
 }
 
 

@@ -1,0 +1,64 @@
+"""Customer-facing remediation document (Markdown) rendered with jinja2 from the findings and
+each rule's documentation: what is wrong, why it matters, and how to fix it on that server."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import jinja2
+
+from certlint import __version__
+from certlint.docs import load_docs
+
+SECTION = re.compile(r"^## (.+?)\s*$", re.M)
+SERVER_LABEL = {"nginx": "nginx", "apache": "Apache httpd"}
+
+
+def sections(body: str) -> dict[str, str]:
+    """A rule document's `## Title` sections, by lower-cased title."""
+    parts = SECTION.split(body)
+    return {parts[i].strip().lower(): parts[i + 1].strip() for i in range(1, len(parts) - 1, 2)}
+
+
+def render(report) -> str:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("certlint", "templates"),
+        autoescape=False, trim_blocks=True, lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined)
+    docs = load_docs()
+    servers = {c.server for c in report.configs}
+    server = servers.pop() if len(servers) == 1 else None
+    groups: dict[str, dict] = {}
+    rows = []
+    for f in report.findings:
+        doc = docs.get(f.rule)
+        title = (doc.summary if doc and doc.summary else f.rule).rstrip(".")
+        rows.append({**f.as_dict(), "title": title})
+        group = groups.get(f.rule)
+        if group is None:
+            text = sections(doc.body) if doc else {}
+            if server == "apache":
+                fix = text.get("how to fix on apache", "")
+            elif server == "nginx":
+                fix = text.get("how to fix on nginx", "")
+            else:
+                fix = "\n\n".join(v for k, v in text.items() if k.startswith("how to fix"))
+            group = groups[f.rule] = {
+                "rule": f.rule, "title": title, "severity": f.severity,
+                "why": text.get("what breaks", ""), "fix": fix, "findings": [],
+                "fixable": False, "server_label": SERVER_LABEL.get(server, "nginx and Apache"),
+            }
+        group["findings"].append(f.as_dict())
+        group["fixable"] = group["fixable"] or f.fixable
+    rank = {"error": 0, "warning": 1, "info": 2}
+    ordered = sorted(groups.values(), key=lambda g: (rank[g["severity"]], g["rule"]))
+    return env.get_template("remediation.md.j2").render(
+        version=__version__,
+        generated=dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        sites=sum(len(c.sites) for c in report.configs),
+        findings=rows,
+        summary={s: report.count(s) for s in ("error", "warning", "info")},
+        groups=ordered,
+        entry=" ".join(c.entry for c in report.configs),
+    )
