@@ -25,6 +25,12 @@ class Options:
     root: str | None = None
     server: str | None = None
     debug: bool = False
+    # fix-time options (certlint fix): AIA fetching and stapling repairs
+    offline: bool = False  # never touch the network
+    intermediates: list[str] = field(default_factory=list)  # folders of PEM intermediates
+    aia_public_only: bool = False  # refuse AIA URLs on private/loopback hosts
+    use_cache: bool = True  # on-disk AIA cache (CERTLINT_CACHE_DIR overrides its place)
+    resolvers: list[str] = field(default_factory=list)  # --resolver ADDR for stapling fixes
 
 
 class Context:
