@@ -68,14 +68,17 @@ def _env(entry: str, state: str) -> dict[str, str]:
 class ApacheServer:
     """A real Apache (`-X`, one process) serving `entry` on free 127.0.0.1 ports.
 
-    `ports` maps each port the config listens on to the free port really used.
+    `ports` maps each port the config listens on to the free port really used; pass it in when
+    Listen lines live in included files that the caller has already rewritten with
+    `remap_ports` (a copied Debian tree's ports.conf).
     """
 
-    def __init__(self, entry: str, state_dir: str, server_root: str | None = None):
+    def __init__(self, entry: str, state_dir: str, server_root: str | None = None,
+                 ports: dict[int, int] | None = None):
         self.entry = os.path.abspath(entry)
         self.state = os.path.abspath(state_dir)
         self.server_root = server_root or os.path.dirname(self.entry)
-        self.ports: dict[int, int] = {}
+        self.ports: dict[int, int] = ports if ports is not None else {}
         self.proc: subprocess.Popen | None = None
         self.error_log = os.path.join(self.state, "apache-error.log")
         os.makedirs(self.state, exist_ok=True)

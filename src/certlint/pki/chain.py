@@ -108,6 +108,8 @@ def analyse(served: list[x509.Certificate], key_spki: bytes | None, trust: Trust
             if len(path) > 1 or current is not served[result.leaf]:
                 result.served_root = path[-1]
             result.root_trusted = trust.contains(current)
+            if result.root_trusted and len(path) == 1:
+                result.anchor = current  # a self-signed leaf the user trusts (--ca-bundle)
             break
         anchors = trust.issuers_of(current)
         if anchors:
