@@ -22,7 +22,8 @@ from certlint.parsers.apache_conditions import if_version, module_names
 from certlint.parsers.common import ConfigFileReader, map_root
 
 MAX_INCLUDE_DEPTH = 128  # httpd: "Exceeded maximum include depth of 128"
-MAX_LINES = 2_000_000  # expanded lines (macros) before we stop: a macro bomb is not a config
+MAX_NESTING = 100  # sections inside sections; deeper is hostile input, not a config
+MAX_LINES = 500_000  # expanded lines (macros) before we stop: a macro bomb is not a config
 VAR = re.compile(r"\$\{([^}:]*)\}")
 GLOB_CHARS = re.compile(r"[*?\[]")
 CONDITIONALS = ("ifmodule", "ifdefine", "ifversion", "iffile", "ifdirective", "ifsection")
@@ -162,6 +163,7 @@ class ApacheParser:
         self.config.resolver = self.file_ref
         self.state = _State()
         self._aborted = False
+        self._nesting = 0
 
     # -- entry ---------------------------------------------------------------------------
 
@@ -170,10 +172,20 @@ class ApacheParser:
         if os.path.isfile(envvars):
             self.state.envvars = read_envvars(envvars)
             self.config.extra["envvars"] = envvars
+        if os.path.exists(self.entry) and not os.path.isdir(self.entry) and \
+                not os.path.isfile(self.entry):
+            self.config.errors.append(ConfigError(
+                "not a regular file (a device, socket or pipe)", self.entry, 0, True))
+            return self.config
         data = self.reader.read(self.entry, self.config, fatal=True)
         if data is None:
             return self.config
-        tree = self._parse_text(data, self.entry, [os.path.realpath(self.entry)])
+        try:
+            tree = self._parse_text(data, self.entry, [os.path.realpath(self.entry)])
+        except RecursionError:
+            self._error("sections, includes and macros are nested too deeply to follow: "
+                        "certlint stops here", self.entry, 0)
+            return self.config
         self.config.prefix = self.server_root
         self.config.extra["defines"] = dict(self.state.defines)
         self._build(tree)
@@ -237,9 +249,8 @@ class ApacheParser:
             name = args[0].lower()
             nodes.extend(self._directive(name, args, ln, stack))
         if opened is not None:
-            self._error(f"<{tag_shown(opened)}> was not closed (opened at "
-                        f"{os.path.basename(opened.path)}:{opened.line}); Apache refuses the "
-                        "config", opened.path, opened.line)
+            self._error(f"<{tag_shown(opened)}> was not closed before the end of the file; "
+                        "Apache refuses the config", opened.path, opened.line)
         return nodes, pos
 
     def _expand_vars(self, text: str, ln: _Line) -> str:
@@ -273,16 +284,21 @@ class ApacheParser:
             return pos
         name = parts[0].lower()
         rest = parts[1] if len(parts) > 1 else ""
-        if name in CONDITIONALS:
-            active = self._condition(name, rest, ln)
-            if active:
-                children, pos = self._parse_lines(lines, pos, ln, stack, name)
-                nodes.extend(children)
-                return pos
+        if self._nesting >= MAX_NESTING:
+            self._error(f"sections nested more than {MAX_NESTING} deep: certlint skips "
+                        f"<{tag_shown(ln)}> and what it holds", ln.path, ln.line)
             return self._skip(lines, pos, ln, name)
-        args = tuple(split_args(rest))
-        children, pos = self._parse_lines(lines, pos, ln, stack, name)
-        nodes.append(_Node(name, args, ln.path, ln.line, children))
+        if name in CONDITIONALS and not self._condition(name, rest, ln):
+            return self._skip(lines, pos, ln, name)
+        self._nesting += 1
+        try:
+            children, pos = self._parse_lines(lines, pos, ln, stack, name)
+        finally:
+            self._nesting -= 1
+        if name in CONDITIONALS:
+            nodes.extend(children)
+        else:
+            nodes.append(_Node(name, tuple(split_args(rest)), ln.path, ln.line, children))
         return pos
 
     def _skip(self, lines: list[_Line], pos: int, opened: _Line, tag: str) -> int:
@@ -301,9 +317,8 @@ class ApacheParser:
                 word = text[1:].split(None, 1)
                 if word:
                     depth.append(word[0].rstrip(">").lower())
-        self._error(f"<{tag_shown(opened)}> was not closed (opened at "
-                    f"{os.path.basename(opened.path)}:{opened.line}); Apache refuses the config",
-                    opened.path, opened.line)
+        self._error(f"<{tag_shown(opened)}> was not closed before the end of the file; Apache "
+                    "refuses the config", opened.path, opened.line)
         return pos
 
     def _condition(self, name: str, rest: str, ln: _Line) -> bool:
@@ -370,9 +385,8 @@ class ApacheParser:
                     break
             body.append(cur)
         else:
-            self._error(f"<Macro {' '.join(args[:1])}> was not closed (opened at "
-                        f"{os.path.basename(ln.path)}:{ln.line}); Apache refuses the config",
-                        ln.path, ln.line)
+            self._error(f"<Macro {' '.join(args[:1])}> was not closed before the end of the "
+                        "file; Apache refuses the config", ln.path, ln.line)
         if not args:
             self._error("<Macro> needs a name", ln.path, ln.line)
             return pos
@@ -391,6 +405,10 @@ class ApacheParser:
         if len(values) != len(macro.params):
             self._error(f"Use {macro.name}: macro takes {len(macro.params)} arguments, "
                         f"{len(values)} given (mod_macro refuses it)", ln.path, ln.line)
+            return []
+        if len(stack) >= MAX_INCLUDE_DEPTH:
+            self._error(f"Use {macro.name}: macros and includes nested more than "
+                        f"{MAX_INCLUDE_DEPTH} deep", ln.path, ln.line)
             return []
         marker = f"macro:{macro.name.lower()}"
         if marker in stack:
@@ -488,6 +506,10 @@ class ApacheParser:
                                                 dir_depth + 1))
             return nodes
         real = os.path.realpath(path)
+        if not os.path.isfile(real):
+            self._error(f"Include {pattern}: {path} is not a regular file (a device, socket or "
+                        "pipe): certlint does not read it", ln.path, ln.line)
+            return []
         if real in stack:
             self._error(f"Include {pattern}: include loop: {path} is already being read "
                         f"(Apache: Exceeded maximum include depth of {MAX_INCLUDE_DEPTH}, There "
@@ -512,8 +534,6 @@ class ApacheParser:
 
     def file_ref(self, directive: Directive) -> FileRef:
         value = directive.value
-        if VAR.search(value):
-            return FileRef(directive, None, "the path holds an undefined config variable")
         if value.lower().startswith(NON_FILE_PREFIXES):
             return FileRef(directive, None, f"'{value.split(':', 1)[0]}:' URI, not a file")
         return FileRef(directive, self.resolve_path(value))
