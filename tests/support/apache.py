@@ -100,7 +100,7 @@ class ApacheServer:
         return Result(proc.returncode == 0, proc.stdout + proc.stderr)
 
     def start(self, timeout: float = 15.0) -> Result:
-        """Start in the foreground; ok once every mapped port accepts connections."""
+        """Start in the foreground; ok once every mapped port answers a request."""
         self.proc = subprocess.Popen(
             self.args("-X"), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL, start_new_session=True, env=_env(self.entry, self.state))
@@ -152,11 +152,17 @@ class ApacheServer:
 
 
 def _open(port: int) -> bool:
+    """Apache answers on the port. A bare connect is not enough: httpd binds its listeners
+    before mod_ssl loads certificates (post-config), so a config that is about to fail with
+    AH02565 already accepts TCP connections into the backlog. Only a served request (an HTTP
+    response, or mod_ssl's 400 for plain HTTP on a TLS port) proves the server is up."""
     import socket
 
     try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-            return True
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock:
+            sock.settimeout(2.0)
+            sock.sendall(b"GET / HTTP/1.0\r\nHost: localhost\r\n\r\n")
+            return bool(sock.recv(1))
     except OSError:
         return False
 
