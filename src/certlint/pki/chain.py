@@ -152,6 +152,11 @@ def analyse(served: list[x509.Certificate], key_spki: bytes | None, trust: Trust
             continue
         if fingerprint(cert) in path_prints:
             result.duplicates.append(i)
+        elif (result.anchor is not None and result.served_root is None
+              and fingerprint(cert) == fingerprint(result.anchor)):
+            # the trust anchor the path ended at, sent as well (SSL Labs: "Contains anchor")
+            result.served_root = i
+            result.root_trusted = True
         else:
             result.unrelated.append(i)
     rest = path[1:]
