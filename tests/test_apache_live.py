@@ -155,3 +155,19 @@ def test_listen_https_alone_does_not_make_a_tls_site(certlint, tmp_path):
         hello = servers.s_client(server.port(443), "example.test", ROOT_CA)
     assert not hello.ok
     assert "wrong version number" in hello.output or "no peer certificate" in hello.output
+
+
+def test_main_server_tls_is_a_site_only_where_it_answers(certlint, tmp_path):
+    """The main server's leaf-only certificate matters when it serves the port itself, and not
+    when a `<VirtualHost *:443>` takes every connection on that port."""
+    shadowed = os.path.join(FIXTURES, "main-server-shadowed", "apache2.conf")
+    assert findings(certlint, shadowed) == []
+    for name in ("example.test", "www.example.test"):
+        with ApacheServer(shadowed, str(tmp_path / name)) as server:
+            result = servers.s_client(server.port(443), name, ROOT_CA)
+        assert result.ok, result.output
+
+    alone = os.path.join(FIXTURES, "main-server-tls", "apache2.conf")
+    assert rules(findings(certlint, alone)) == ["apache-chain-file-missing"]
+    result, sent = served_chain(tmp_path, alone)
+    assert not result.ok and sent == 1

@@ -182,3 +182,20 @@ def test_macro_parameters_and_use(tmp_path):
         (["a.test"], "a.pem"), (["b.test"], "b.pem")]
     assert [s.slots[0].cert.directive.line for s in config.sites] == [5, 5]
     assert config.errors == []
+
+
+def test_mod_md_vhosts_need_no_certificate_file(tmp_path):
+    config = parse(tmp_path, "MDomain example.test\n<VirtualHost *:443>\nServerName example.test\n"
+                             "SSLEngine on\n</VirtualHost>\n")
+    assert config.errors == []
+    assert config.sites[0].slots == [] and config.sites[0].extra["mod_md"]
+
+
+def test_a_snippet_included_by_several_vhosts_gives_each_its_certificate(tmp_path):
+    (tmp_path / "tls.conf").write_text(f"SSLEngine on\nSSLCertificateFile {PKI}/fullchain.pem\n")
+    config = parse(tmp_path, "<VirtualHost *:443>\nServerName a.test\nInclude tls.conf\n"
+                             "</VirtualHost>\n<VirtualHost *:443>\nServerName b.test\n"
+                             "Include tls.conf\n</VirtualHost>\n")
+    assert [(s.names, s.slots[0].cert.directive.path, s.slots[0].cert.directive.line)
+            for s in config.sites] == [(["a.test"], str(tmp_path / "tls.conf"), 2),
+                                       (["b.test"], str(tmp_path / "tls.conf"), 2)]

@@ -27,12 +27,14 @@ def build_sites(parser: ApacheParser, tree: list[_Node]) -> None:
         if node.children is None:
             main.setdefault(node.name, []).append(node.directive("main"))
     config.globals = main
+    parser.config.extra["mod_md"] = _uses_mod_md(tree)
     for node in tree:
         if node.name == "virtualhost" and node.children is not None:
             site = _vhost(parser, node, main)
             if site is not None:
                 config.sites.append(site)
-    main_site = _main_server(parser, main)
+    vhost_addrs = [a for node in tree if node.name == "virtualhost" for a in node.args]
+    main_site = _main_server(parser, main, vhost_addrs)
     if main_site is not None:
         config.sites.insert(0, main_site)
 
@@ -85,16 +87,47 @@ def _vhost(parser: ApacheParser, node: _Node, main: dict[str, list[Directive]]
     return site
 
 
-def _main_server(parser: ApacheParser, main: dict[str, list[Directive]]) -> Site | None:
-    """The main server is a TLS site of its own when SSL is switched on at server level."""
+def _split_addr(addr: str) -> tuple[str, str]:
+    """`[::1]:443` / `1.2.3.4:443` / `*:443` / `443` -> (host, port); '*' when absent."""
+    if addr.startswith("["):
+        host, _, rest = addr[1:].partition("]")
+        return host, rest.lstrip(":") or "*"
+    if addr.isdigit():
+        return "*", addr
+    host, sep, port = addr.rpartition(":")
+    return (host, port) if sep else (addr, "*")
+
+
+def _uncovered_listens(main: dict[str, list[Directive]], vhost_addrs: list[str]) -> list[str]:
+    """Listen addresses no `<VirtualHost>` matches: only there does the main server answer."""
+    out = []
+    for listen in main.get("listen", []):
+        lhost, lport = _split_addr(listen.value)
+        covered = False
+        for addr in vhost_addrs:
+            vhost, vport = _split_addr(addr)
+            if vport in ("*", lport) and vhost in ("*", "_default_", lhost):
+                covered = True
+                break
+        if not covered:
+            out.append(listen.value)
+    return out
+
+
+def _main_server(parser: ApacheParser, main: dict[str, list[Directive]],
+                 vhost_addrs: list[str]) -> Site | None:
+    """The main server is a TLS site of its own when SSL is switched on at server level and
+    some Listen address is not taken by a `<VirtualHost>` (elsewhere it never answers)."""
     if not _tls_enabled(main):
+        return None
+    listen = _uncovered_listens(main, vhost_addrs)
+    if main.get("listen") and not listen:
         return None
     at = (main.get("sslengine") or main.get("protocol"))[-1]
     names_d = main.get("servername") or []
     names = [names_d[-1].value] if names_d else []
     for alias in main.get("serveralias", []):
         names.extend(alias.args)
-    listen = [d.value for d in main.get("listen", [])]
     site = Site(
         server="apache", origin=at, names=names,
         names_directive=names_d[-1] if names_d else None, listen=listen,
@@ -116,12 +149,24 @@ def _slots(parser: ApacheParser, site: Site, origin: Directive) -> None:
             chain=parser.file_ref(chain) if chain is not None else None,
             index=i,
         ))
-    if not certs:
+    if not certs and parser.config.extra.get("mod_md"):
+        site.extra["mod_md"] = True  # mod_md supplies the certificate at startup
+    elif not certs:
         at = site.get("sslengine") or origin
         parser.config.errors.append(ConfigError(
             f"SSL is on for {site.label} but no SSLCertificateFile is in effect: Apache refuses "
             "to start (AH02572: Failed to configure at least one certificate and key)",
             at.path, at.line))
+
+
+def _uses_mod_md(nodes: list[_Node]) -> bool:
+    """MDomain / <MDomainSet> anywhere: mod_md provides certificates for the names it manages."""
+    for node in nodes:
+        if node.name in ("mdomain", "mdomainset", "managedomain"):
+            return True
+        if node.children and _uses_mod_md(node.children):
+            return True
+    return False
 
 
 def _collect(node: _Node, out: dict[str, list[Directive]]) -> None:
