@@ -37,17 +37,3 @@ def server_refuses(site: Site, detail: str = "") -> str:
                 "key values mismatch)")
     return ("Apache refuses to start: AH02565: Certificate and private key ... do not match"
             + detail)
-
-
-APACHE_SPELLING = {n.lower(): n for n in (
-    "SSLCertificateFile", "SSLCertificateKeyFile", "SSLCertificateChainFile",
-    "SSLCACertificateFile", "SSLCACertificatePath", "SSLCARevocationFile",
-    "SSLCARevocationPath", "SSLCARevocationCheck", "SSLUseStapling", "SSLStaplingCache",
-    "SSLStaplingForceURL", "SSLEngine", "SSLVerifyClient", "SSLOCSPEnable",
-    "SSLOCSPDefaultResponder", "SSLPassPhraseDialog", "ServerName", "ServerAlias",
-)}
-
-
-def spelled(directive: Directive) -> str:
-    """A directive's name as the docs spell it (Apache names are stored lower-cased)."""
-    return APACHE_SPELLING.get(directive.name, directive.name)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from certlint.context import Context
 from certlint.model import Site
 from certlint.pki.chain import describe
-from certlint.rules._util import analysed_slots, server_refuses, spelled
+from certlint.rules._util import analysed_slots, server_refuses
 from certlint.rules.base import rule
 
 
@@ -23,7 +23,7 @@ def check(site: Site, ctx: Context):
         kind = f" ({key.description})" if key is not None and key.description else ""
         yield ctx.finding(
             "key-mismatch", at,
-            f"{spelled(at)} {at.value}: the private key{kind} does not belong to the certificate "
+            f"{at.name} {at.value}: the private key{kind} does not belong to the certificate "
             f"{describe(chain.leaf_cert)} in {slot.cert.shown}; {server_refuses(site)}. "
             "Point the key directive at the certificate's own key (or the certificate "
             "directive at the key's certificate)", site)
