@@ -101,8 +101,11 @@ class ApacheServer:
 
     def start(self, timeout: float = 15.0) -> Result:
         """Start in the foreground; ok once every mapped port answers a request."""
+        # output to a file, not a pipe: a big config's warnings would fill a pipe nobody reads
+        # yet, and httpd would block on it before it ever opens its ports
+        self.output_file = open(os.path.join(self.state, "apache-stdout.log"), "w+b")
         self.proc = subprocess.Popen(
-            self.args("-X"), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            self.args("-X"), stdout=self.output_file, stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL, start_new_session=True, env=_env(self.entry, self.state))
         deadline = time.monotonic() + timeout
         pending = set(self.ports.values())
@@ -137,7 +140,9 @@ class ApacheServer:
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait()
-        out = self.proc.stdout.read().decode(errors="replace") if self.proc.stdout else ""
+        self.output_file.seek(0)
+        out = self.output_file.read().decode(errors="replace")
+        self.output_file.close()
         self.proc = None
         return out + self.log()
 
