@@ -106,7 +106,8 @@ class ApacheServer:
         self.output_file = open(os.path.join(self.state, "apache-stdout.log"), "w+b")
         self.proc = subprocess.Popen(
             self.args("-X"), stdout=self.output_file, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True, env=apache_env(self.entry, self.state))
+            stdin=subprocess.DEVNULL, start_new_session=True,
+            env=apache_env(self.entry, self.state))
         deadline = time.monotonic() + timeout
         pending = set(self.ports.values())
         while time.monotonic() < deadline:
