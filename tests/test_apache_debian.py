@@ -144,5 +144,5 @@ def test_parser_sees_the_debian_vhosts_apache_sees(debian_tree, tmp_path):
     # Apache names a vhost without ServerName after the machine; certlint leaves it unnamed
     everything = parse_apache(entry).extra["vhosts"]
     assert [(p, line) for _n, p, line in theirs] == sorted(
-        (v["path"], v["line"]) for v in everything)
+        (v["path"], v["end"]) for v in everything)
     assert all(item in theirs for item in ours)

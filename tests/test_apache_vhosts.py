@@ -50,7 +50,8 @@ def certlint_vhosts(entry: str, macro_files: set[str]) -> list[tuple]:
     for v in config.extra["vhosts"]:
         if v["name"] is None:
             continue
-        line = "macro" if v["path"] in macro_files and _in_macro(v) else v["line"]
+        # httpd numbers a continued `<VirtualHost \` by its last physical line
+        line = "macro" if v["path"] in macro_files and _in_macro(v) else v["end"]
         out.append((v["name"], v["path"], line))
     return sorted(set(out))
 
@@ -64,7 +65,10 @@ def _in_macro(vhost: dict) -> bool:
 
 
 def accepted_cases():
-    import tomllib
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
 
     for case in sorted(os.listdir(FIXTURES)):
         expect = os.path.join(FIXTURES, case, "expect.toml")

@@ -40,6 +40,7 @@ class _Line:
     text: str
     path: str
     line: int
+    end: int = 0  # last physical line of a continued directive (httpd reports this one)
 
 
 @dataclass
@@ -51,6 +52,7 @@ class _Node:
     path: str
     line: int
     children: list[_Node] | None = None
+    end: int = 0
 
     def directive(self, block: str) -> Directive:
         return Directive(self.name, self.args, self.path, self.line, 1, block)
@@ -90,7 +92,7 @@ def _logical_lines(text: str, path: str) -> list[_Line]:
         while line.endswith("\\") and not line.endswith("\\\\") and i < len(raw):
             line = line[:-1] + raw[i].rstrip("\r")
             i += 1
-        out.append(_Line(line.strip(), path, start))
+        out.append(_Line(line.strip(), path, start, i))
     return out
 
 
@@ -298,7 +300,8 @@ class ApacheParser:
         if name in CONDITIONALS:
             nodes.extend(children)
         else:
-            nodes.append(_Node(name, tuple(split_args(rest)), ln.path, ln.line, children))
+            nodes.append(_Node(name, tuple(split_args(rest)), ln.path, ln.line, children,
+                               ln.end))
         return pos
 
     def _skip(self, lines: list[_Line], pos: int, opened: _Line, tag: str) -> int:
@@ -422,7 +425,7 @@ class ApacheParser:
             for param, value in pairs:
                 if param:
                     text = text.replace(param, value)
-            body.append(_Line(text, line.path, line.line))
+            body.append(_Line(text, line.path, line.line, line.end))
         nodes, _pos = self._parse_lines(body, 0, None, stack + [marker])
         return nodes
 

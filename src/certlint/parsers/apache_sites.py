@@ -35,7 +35,8 @@ def build_sites(parser: ApacheParser, tree: list[_Node]) -> None:
         if node.name == "virtualhost" and node.children is not None:
             names = [c.args[0] for c in node.children if c.name == "servername" and c.args]
             main_name = main.get("servername")
-            vhosts.append({"path": node.path, "line": node.line, "addrs": list(node.args),
+            vhosts.append({"path": node.path, "line": node.line, "end": node.end or node.line,
+                           "addrs": list(node.args),
                            "name": names[-1] if names else
                            (main_name[-1].value if main_name else None)})
             site = _vhost(parser, node, main)
