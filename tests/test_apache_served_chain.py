@@ -52,7 +52,8 @@ def make_config(seed: int, folder: str) -> str:
             lines += [f"SSLCertificateFile {path(rnd.choice(CERT_FILES))}",
                       f"SSLCertificateKeyFile {PKI}/demo-keys/leaf.key"]
         if rnd.random() < chance:
-            lines.append(f"SSLCertificateChainFile {path(rnd.choice(CHAIN_FILES))}")
+            same = lines[0].split(" ", 1)[1] if lines and rnd.random() < 0.3 else None
+            lines.append(f"SSLCertificateChainFile {same or path(rnd.choice(CHAIN_FILES))}")
         if rnd.random() < chance:
             lines.append(f"SSLCACertificateFile {path(rnd.choice(CA_FILES))}")
         return [indent + line for line in lines]

@@ -94,8 +94,10 @@ class Context:
         if site.server == "apache":
             if slot.chain is not None:
                 chain_file = self.cert_file(slot.chain)
-                served = served[:1] + (list(chain_file.certs) if chain_file and chain_file.ok
-                                       else [])
+                extra = list(chain_file.certs) if chain_file and chain_file.ok else []
+                if slot.chain.path == slot.cert.path:
+                    extra = extra[1:]  # mod_ssl skips the leaf when both name the same file
+                served = served[:1] + extra
             elif not _apache_reads_chain(self.options.apache_version):
                 served = served[:1]  # before 2.4.8 SSLCertificateFile gives the leaf only
             ca = site.get("sslcacertificatefile")
