@@ -171,3 +171,31 @@ def test_main_server_tls_is_a_site_only_where_it_answers(certlint, tmp_path):
     assert rules(findings(certlint, alone)) == ["apache-chain-file-missing"]
     result, sent = served_chain(tmp_path, alone)
     assert not result.ok and sent == 1
+
+
+def test_vhost_certificates_replace_the_main_servers_by_index(certlint, tmp_path):
+    """mod_ssl merges SSLCertificateFile by index: the vhost's first certificate replaces the
+    main server's first, the main server's second (RSA) stays. certlint's slots and the
+    certificates Apache really serves to ECDSA and RSA clients agree."""
+    from certlint.parsers.apache import parse_apache
+
+    conf = tmp_path / "apache2.conf"
+    conf.write_text(
+        modules("mpm_event", "authz_core", "ssl") + "ServerName localhost\nListen 443\n"
+        f"SSLCertificateFile {PKI}/fullchain.pem\nSSLCertificateKeyFile {PKI}/demo-keys/leaf.key\n"
+        f"SSLCertificateFile {PKI}/rsa-fullchain.pem\n"
+        f"SSLCertificateKeyFile {PKI}/demo-keys/rsa.key\n"
+        "<VirtualHost *:443>\n    ServerName example.test\n    SSLEngine on\n"
+        f"    SSLCertificateFile {PKI}/wildcard-fullchain.pem\n"
+        f"    SSLCertificateKeyFile {PKI}/demo-keys/wildcard.key\n</VirtualHost>\n")
+    (site,) = parse_apache(str(conf)).sites
+    assert [os.path.basename(s.cert.path) for s in site.slots] == [
+        "wildcard-fullchain.pem", "rsa-fullchain.pem"]
+    assert findings(certlint, str(conf)) == []
+    with ApacheServer(str(conf), str(tmp_path / "state")) as server:
+        ec = servers.s_client(server.port(443), "example.test", ROOT_CA,
+                              extra=["-tls1_2", "-sigalgs", "ECDSA+SHA256"])
+        rsa = servers.s_client(server.port(443), "example.test", ROOT_CA,
+                               extra=["-tls1_2", "-sigalgs", "RSA-PSS+SHA256:RSA+SHA256"])
+    assert ec.ok and "CN = *.example.test" in ec.output
+    assert rsa.ok and "subject=CN = example.test" in rsa.output
