@@ -58,8 +58,12 @@ class FileRef:
 
     @property
     def shown(self) -> str:
-        """The path as written in the config."""
-        return self.directive.value
+        """The path as written in the config; inline `data:` content (maybe a private key) is
+        never repeated, only its size."""
+        value = self.directive.value
+        if value.startswith("data:"):
+            return f"data:... ({len(value) - 5} characters of inline content)"
+        return value
 
 
 @dataclass

@@ -225,6 +225,7 @@ class NginxParser:
                         site = self._site(child, node.name, inherited)
                         if site is not None:
                             self.config.sites.append(site)
+        _mark_default_servers(self.config.sites)
 
     def _add_global(self, node: _Node, block: str) -> None:
         self.config.globals.setdefault(node.name, []).append(node.directive(block))
@@ -269,6 +270,49 @@ class NginxParser:
                 index=i,
             ))
         return site
+
+
+def listen_key(listen: Directive) -> tuple[str, str]:
+    """(address, port) of a `listen` value as nginx groups servers: `443`, `*:443` and
+    `0.0.0.0:443` are the same wildcard address; unix sockets keep their path."""
+    value = listen.value
+    if value.startswith("unix:"):
+        return value, ""
+    if value.startswith("["):
+        addr, _, port = value[1:].partition("]")
+        port = port.lstrip(":") or "80"
+        return ("[::]" if addr == "::" else f"[{addr}]"), port
+    if value.isdigit():
+        return "*", value
+    addr, _, port = value.rpartition(":")
+    if not addr:
+        addr, port = value, "80"
+    return ("*" if addr in ("*", "0.0.0.0") else addr.lower()), port
+
+
+def _mark_default_servers(sites: list[Site]) -> None:
+    """Record, per TLS `listen` address, which site is nginx's default server there: the one
+    marked `default_server`, else the first. A name-based server without a certificate of its
+    own is answered with the default server's certificate; a default server without one makes
+    nginx refuse to start."""
+    firsts: dict[tuple[str, str], Site] = {}
+    marked: dict[tuple[str, str], Site] = {}
+    for site in sites:
+        keys = []
+        for d in site.get_all("listen") if "listen" in site.own else []:
+            if not any(a in ("ssl", "quic", "http3") for a in d.args[1:]):
+                continue
+            key = listen_key(d)
+            keys.append(key)
+            firsts.setdefault(key, site)
+            if any(a in ("default_server", "default") for a in d.args[1:]):
+                marked.setdefault(key, site)
+        site.extra["tls_listen_keys"] = keys
+    defaults = {**firsts, **marked}
+    for site in sites:
+        site.extra["default_for"] = [k for k in site.extra["tls_listen_keys"]
+                                     if defaults.get(k) is site]
+        site.extra["default_sites"] = {k: defaults[k] for k in site.extra["tls_listen_keys"]}
 
 
 def _collect(node: _Node, out: dict) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from certlint.context import Context
 from certlint.model import FileRef, Site
+from certlint.rules._util import needs_own_certificate
 from certlint.rules.base import rule
 
 # (directive, what it holds) for files other than the certificate slots
@@ -48,6 +49,15 @@ def _missing_message(site: Site, ref: FileRef, problem: str) -> str:
 
 @rule("cert-file-missing")
 def check_missing(site: Site, ctx: Context):
+    if needs_own_certificate(site) and site.extra.get("default_for"):
+        listen = site.get("listen")
+        where = f"'listen {' '.join(listen.args)}'" if listen else "its TLS listen"
+        yield ctx.finding(
+            "cert-file-missing", site.origin,
+            f"this server block is the default server for {where} but has no ssl_certificate "
+            "(none set here or in http): nginx refuses to start with 'no \"ssl_certificate\" is "
+            "defined for the \"listen ... ssl\" directive'. Add ssl_certificate and "
+            "ssl_certificate_key, or 'ssl_reject_handshake on;' for a catch-all", site)
     for ref, _kind in _refs(site, ctx):
         if ref.path is None:
             continue
