@@ -80,6 +80,8 @@ class CertSlot:
     key: FileRef | None = None
     chain: FileRef | None = None
     index: int = 0
+    # nginx ssl_password_file: passphrases tried on an encrypted key, as nginx does
+    passwords: FileRef | None = None
 
 
 @dataclass

@@ -262,12 +262,14 @@ class NginxParser:
         )
         certs = effective.get("ssl_certificate", [])
         keys = effective.get("ssl_certificate_key", [])
+        pw = effective.get("ssl_password_file", [])
         for i, cert in enumerate(certs):
             key = keys[i] if i < len(keys) else None
             site.slots.append(CertSlot(
                 cert=self.file_ref(cert),
                 key=self.file_ref(key) if key is not None else None,
                 index=i,
+                passwords=self.file_ref(pw[-1]) if pw else None,
             ))
         return site
 

@@ -76,8 +76,13 @@ def check_unparseable(site: Site, ctx: Context):
         if data is None:
             continue
         if kind == "key":
-            loaded = ctx.store.key_file(ref.path)
+            slot = next((s for s in site.slots if s.key is ref), None)
+            loaded = ctx.slot_key(slot) if slot is not None else ctx.store.key_file(ref.path)
             error = loaded.error
+            if loaded.encrypted and loaded.passwords_tried and site.server == "nginx":
+                error = (f"is encrypted and none of the {loaded.passwords_tried} passphrase(s) "
+                         f"in ssl_password_file {slot.passwords.shown} opens it (nginx: "
+                         "PEM_read_bio_PrivateKey() failed ... bad decrypt)")
         else:
             loaded = ctx.store.cert_file(ref.path)
             error = loaded.error
@@ -93,7 +98,7 @@ def check_unparseable(site: Site, ctx: Context):
 def check_encrypted(site: Site, ctx: Context):
     for slot in site.slots:
         key = ctx.slot_key(slot)
-        if key is not None and key.encrypted:
+        if key is not None and key.encrypted and not key.passwords_tried:
             at = slot.key.directive if slot.key else slot.cert.directive
             if site.server == "nginx":
                 how = ("nginx needs the passphrase from ssl_password_file at every start "
