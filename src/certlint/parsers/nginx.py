@@ -76,6 +76,10 @@ class NginxParser:
         first = None
         for i in range(1, len(parts) - 1, 2):
             original, body = parts[i].strip(), parts[i + 1]
+            if body.startswith("\r\n"):
+                body = body[2:]  # the marker line's own end: line numbers start after it
+            elif body.startswith("\n"):
+                body = body[1:]
             tmp_path = os.path.join(self._tmp.name, f"{i // 2}.conf")
             with open(tmp_path, "w", encoding="utf-8") as fh:
                 fh.write(body)
@@ -162,6 +166,11 @@ class NginxParser:
             matches = sorted(glob.glob(target))
         elif os.path.exists(target) or target in self._display:
             matches = [target]
+        elif os.path.islink(target):
+            self.config.errors.append(ConfigError(
+                f"include '{pattern}': {target} is a symbolic link that cannot be followed (a "
+                "link loop or a dangling link)", shown, st["line"]))
+            return []
         else:
             self.config.errors.append(ConfigError(
                 f"include file not found: '{pattern}' (nginx: open() \"{target}\" failed "
@@ -169,8 +178,8 @@ class NginxParser:
             return []
         nodes: list[_Node] = []
         for match in matches:
-            if os.path.isdir(match):
-                continue  # nginx skips directories matched by a glob
+            if GLOB_CHARS.search(target) and os.path.isdir(match):
+                continue  # nginx skips directories matched by a glob (not ones named plainly)
             if os.path.realpath(match) in stack:
                 self.config.errors.append(ConfigError(
                     f"include loop: '{pattern}' includes {self._shown(match)} again, which is "

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import warnings
 from dataclasses import dataclass, field
 
@@ -70,9 +71,15 @@ class KeyFile:
 def read_file(path: str) -> tuple[bytes | None, str | None]:
     """Bytes of a PKI file, or a plain reason it cannot be read."""
     try:
-        if os.path.isdir(path):
+        info = os.stat(path)
+        if stat.S_ISDIR(info.st_mode):
             return None, "is a directory, not a file"
-        size = os.path.getsize(path)
+        if not stat.S_ISREG(info.st_mode):
+            from certlint.parsers.common import special_kind
+
+            return None, (f"is {special_kind(info.st_mode)}, not a regular file (certlint does "
+                          "not read it: reading could block or never end)")
+        size = info.st_size
         if size > MAX_PKI_FILE_BYTES:
             return None, f"is {size} bytes, too large for a certificate or key file"
         with open(path, "rb") as fh:
