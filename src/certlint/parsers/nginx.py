@@ -16,6 +16,7 @@ import tempfile
 import crossplane
 
 from certlint.model import CertSlot, ConfigError, Directive, FileRef, ServerConfig, Site
+from certlint.parsers import nginx_fast
 from certlint.parsers.common import ConfigFileReader, map_root
 
 MAX_INCLUDE_DEPTH = 64
@@ -109,10 +110,10 @@ class NginxParser:
         data = self.reader.read(path, self.config, shown=shown)
         statements = None
         if data is not None:
-            payload = crossplane.parse(
-                path, single=True, comments=True, check_ctx=False, check_args=False,
-                catch_errors=True,
-            )
+            fast = nginx_fast.parse(path, data.decode("utf-8", "replace"))
+            payload = ({"errors": [], "config": [{"parsed": fast}]} if fast is not None
+                       else crossplane.parse(path, single=True, comments=True, check_ctx=False,
+                                             check_args=False, catch_errors=True))
             for err in payload["errors"]:
                 message = re.sub(r"\s+in \S+:\d+$", "", err["error"])
                 self.config.errors.append(ConfigError(message, shown, err.get("line") or 0))
