@@ -1,0 +1,241 @@
+"""Applying fix plans to text: every edit kind, checked against the file before anything is written.
+
+Edits are small changes on the lines a directive occupies, never a re-print of a whole file, so
+diffs stay minimal. All edits of one file are applied together against its original lines, so
+line numbers from the parser stay valid however many plans touch the file:
+
+- `ReplaceArg`: the argument `old` of `directive` on `path:line` becomes `new` (quotes kept).
+- `InsertDirective`: `text` is inserted verbatim (it carries its own `;` on nginx) on its own line
+  after (or before) the directive at `path:line`, with that directive's indentation.
+- `RemoveDirective`: the directive's lines are commented out (`# `), after an own-line comment
+  giving the reason (Apache allows no comment on a directive's own line); nothing is deleted.
+- `NewFile`: created with `mode`; an existing file with the same bytes is reused, a different one
+  is never overwritten.
+
+A plan whose edits do not match the file (the line moved, the argument is not there, it conflicts
+with an edit already accepted) is refused as a whole: its site stays exactly as it was.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+
+from certlint.fix.plan import Edit, FixPlan, InsertDirective, NewFile, RemoveDirective, ReplaceArg
+
+
+class EditError(Exception):
+    """A plan that cannot be applied as it is: a one-line reason."""
+
+
+@dataclass
+class FileEdits:
+    """Accepted edits of one existing file, keyed by original line number (1-based)."""
+
+    path: str
+    original: str
+    replace: dict[int, str] = field(default_factory=dict)  # line -> new line text
+    before: dict[int, list[str]] = field(default_factory=dict)
+    after: dict[int, list[str]] = field(default_factory=dict)
+    commented: dict[int, str] = field(default_factory=dict)  # first line -> reason
+
+    @property
+    def lines(self) -> list[str]:
+        return self.original.splitlines(keepends=True)
+
+    def render(self) -> str:
+        lines = self.lines
+        newline = "\r\n" if lines and lines[0].endswith("\r\n") else "\n"
+        out: list[str] = []
+        skip_until = 0
+        for n, text in enumerate(lines, 1):
+            out.extend(_with_newline(t, newline) for t in self.before.get(n, []))
+            text = self.replace.get(n, text)
+            if n in self.commented:
+                indent = _indent(text)
+                reason = self.commented[n]
+                if reason:
+                    out.append(_with_newline(f"{indent}# certlint: {reason}", newline))
+                skip_until = _directive_end(lines, n)
+            if n <= skip_until:
+                body = text.rstrip("\r\n")
+                indent = _indent(body)
+                ending = text[len(body):] or newline
+                out.append(f"{indent}# {body[len(indent):]}{ending}" if body.strip() else text)
+            else:
+                if not text.endswith(("\n", "\r")) and self.after.get(n):
+                    text += newline
+                out.append(text)
+            out.extend(_with_newline(t, newline) for t in self.after.get(n, []))
+        return "".join(out)
+
+
+def _with_newline(text: str, newline: str) -> str:
+    return text if text.endswith("\n") else text + newline
+
+
+def _indent(text: str) -> str:
+    return text[: len(text) - len(text.lstrip(" \t"))]
+
+
+def _directive_end(lines: list[str], first: int) -> int:
+    """Last line of the directive starting at `first`: nginx runs to `;`, Apache to a line not
+    ending in a backslash."""
+    nginx = _looks_nginx(lines)
+    n = first
+    while n < len(lines) and n - first < 50:
+        body = _strip_comment(lines[n - 1]).rstrip()
+        if body.endswith("\\") or (nginx and body and not any(c in body for c in ";{}")):
+            n += 1
+            continue
+        break
+    return n
+
+
+def _looks_nginx(lines: list[str]) -> bool:
+    return any(_strip_comment(line).rstrip().endswith(";") for line in lines[:200])
+
+
+def _strip_comment(line: str) -> str:
+    out, quote = [], None
+    for ch in line:
+        if quote:
+            if ch == quote:
+                quote = None
+        elif ch in "\"'":
+            quote = ch
+        elif ch == "#":
+            break
+        out.append(ch)
+    return "".join(out)
+
+
+def replace_arg(line: str, directive: str, old: str, new: str) -> str:
+    """The line with `old` (as a whole argument after `directive`) replaced by `new`."""
+    m = re.match(r"(\s*)(" + re.escape(directive) + r")(?=\s)", line, re.I)
+    if not m:
+        raise EditError(f"the line does not start with '{directive}'")
+    head, rest = line[: m.end()], line[m.end():]
+    pattern = re.compile(r"(?<=[\s\"'])" + re.escape(old) + r"(?=[\s\"';]|$)")
+    found = pattern.search(rest)
+    if not found:
+        raise EditError(f"'{old}' is not an argument of '{directive}' on that line")
+    quoted = found.start() > 0 and rest[found.start() - 1] in "\"'"
+    value = new if quoted or not _needs_quotes(new) else f'"{new}"'
+    return head + rest[: found.start()] + value + rest[found.end():]
+
+
+def _needs_quotes(value: str) -> bool:
+    return any(c.isspace() or c in ";{}#\"'" for c in value)
+
+
+class Workspace:
+    """The tree as it will be after every accepted plan: edited configs and new files."""
+
+    def __init__(self, protected: set[str] | None = None):
+        self.files: dict[str, FileEdits] = {}
+        self.new_files: dict[str, NewFile] = {}
+        self.reused: set[str] = set()  # new files that already exist with identical content
+        self.protected = {os.path.abspath(p) for p in protected or set()}
+
+    def accept(self, plan: FixPlan) -> None:
+        """Apply a whole plan or nothing (EditError says why)."""
+        snapshot = {path: _copy(fe) for path, fe in self.files.items()}
+        new_snapshot = dict(self.new_files)
+        reused = set(self.reused)
+        try:
+            for edit in plan.edits:
+                self._apply(edit)
+        except EditError:
+            self.files, self.new_files, self.reused = snapshot, new_snapshot, reused
+            raise
+
+    def _file(self, path: str) -> FileEdits:
+        key = os.path.abspath(path)
+        if key in self.protected:
+            raise EditError(f"{path} is a private key file; certlint never changes key files")
+        if key not in self.files:
+            try:
+                with open(key, encoding="utf-8", newline="") as fh:
+                    text = fh.read()
+            except (OSError, UnicodeDecodeError) as exc:
+                raise EditError(f"cannot read {path}: {exc.__class__.__name__}") from None
+            self.files[key] = FileEdits(key, text)
+        return self.files[key]
+
+    def _apply(self, edit: Edit) -> None:
+        if isinstance(edit, NewFile):
+            self._new_file(edit)
+            return
+        fe = self._file(edit.path)
+        lines = fe.lines
+        if not 1 <= edit.line <= len(lines):
+            raise EditError(f"{edit.path}:{edit.line}: no such line")
+        if isinstance(edit, ReplaceArg):
+            current = fe.replace.get(edit.line, lines[edit.line - 1])
+            try:
+                updated = replace_arg(current, edit.directive, edit.old, edit.new)
+            except EditError as exc:
+                if fe.replace.get(edit.line) and _has_arg(current, edit.new):
+                    return  # the same change, already accepted for another site
+                raise EditError(f"{edit.path}:{edit.line}: {exc}") from None
+            fe.replace[edit.line] = updated
+        elif isinstance(edit, InsertDirective):
+            target = fe.before if edit.before else fe.after
+            indent = _indent(lines[edit.line - 1])
+            text = indent + edit.text.strip()
+            if text not in target.setdefault(edit.line, []):
+                target[edit.line].append(text)
+        elif isinstance(edit, RemoveDirective):
+            if not re.match(r"\s*" + re.escape(edit.directive) + r"(\s|$)",
+                            lines[edit.line - 1], re.I):
+                raise EditError(f"{edit.path}:{edit.line}: '{edit.directive}' is not there")
+            fe.commented.setdefault(edit.line, edit.reason)
+        else:  # pragma: no cover - the Edit union is closed
+            raise EditError(f"unknown edit {edit!r}")
+
+    def _new_file(self, edit: NewFile) -> None:
+        key = os.path.abspath(edit.path)
+        if key in self.protected:
+            raise EditError(f"{edit.path} is a private key file; certlint never changes it")
+        planned = self.new_files.get(key)
+        if planned is not None:
+            if planned.content != edit.content:
+                raise EditError(f"{edit.path}: two fixes want different content in it")
+            return
+        if os.path.lexists(key):
+            try:
+                with open(key, "rb") as fh:
+                    same = fh.read() == edit.content
+            except OSError:
+                same = False
+            if not same:
+                raise EditError(f"{edit.path} already exists with other content; not overwritten")
+            self.reused.add(key)
+            return
+        self.new_files[key] = NewFile(key, edit.content, edit.mode)
+
+    def changes(self) -> list[tuple[str, str, str]]:
+        """(path, old text, new text) for every config file that really changes."""
+        out = []
+        for path in sorted(self.files):
+            fe = self.files[path]
+            new = fe.render()
+            if new != fe.original:
+                out.append((path, fe.original, new))
+        return out
+
+    @property
+    def empty(self) -> bool:
+        return not self.new_files and not self.changes()
+
+
+def _has_arg(line: str, value: str) -> bool:
+    return re.search(r"(?<=[\s\"'])" + re.escape(value) + r"(?=[\s\"';]|$)", line) is not None
+
+
+def _copy(fe: FileEdits) -> FileEdits:
+    return FileEdits(fe.path, fe.original, dict(fe.replace),
+                     {k: list(v) for k, v in fe.before.items()},
+                     {k: list(v) for k, v in fe.after.items()}, dict(fe.commented))

@@ -1,0 +1,100 @@
+"""The one fix engine: check, collect every plan, verify it against the files, then decide.
+
+Plans come from two places: findings that carry their own `fix` (rules that can repair offline,
+e.g. stapling) and the chain planner (chain findings, completed through AIA). Each plan is
+accepted into one workspace as a whole or not at all; a refused plan leaves its site exactly as
+it was and its findings count as remaining problems. The caller then shows a diff, writes, or
+saves a patch (see `certlint.fix.output`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from certlint.context import Context, Options
+from certlint.engine import Report, run_check
+from certlint.fix.apply import EditError, Workspace
+from certlint.fix.chain import ChainPlanner, slot_findings
+from certlint.fix.plan import FixPlan
+from certlint.model import Finding, ServerConfig
+from certlint.pki.aia import AiaFetcher
+
+
+@dataclass
+class FixRun:
+    """What one `certlint fix` run found, planned and could not plan."""
+
+    report: Report
+    workspace: Workspace
+    fetcher: AiaFetcher
+    plans: list[FixPlan] = field(default_factory=list)  # accepted
+    fixed: list[Finding] = field(default_factory=list)
+    remaining: list[tuple[Finding, str]] = field(default_factory=list)  # finding, why not fixed
+
+    @property
+    def sites(self) -> int:
+        return sum(len(c.sites) for c in self.report.configs)
+
+
+def protected_paths(configs: list[ServerConfig], ctx: Context) -> set[str]:
+    """Every private key file the configs name: never written, whatever a plan says."""
+    out: set[str] = set()
+    for config in configs:
+        for site in config.sites:
+            for slot in site.slots:
+                if slot.key is not None and slot.key.path:
+                    out.add(slot.key.path)
+                elif slot.cert.path and ctx.store.cert_file(slot.cert.path).has_private_key:
+                    out.add(slot.cert.path)
+    return out
+
+
+def plan_fixes(paths: list[str], options: Options,
+               progress: Callable[[int, int], None] | None = None) -> FixRun:
+    ctx = Context(options)
+    report = run_check(paths, options, ctx)
+    fetcher = AiaFetcher.from_options(ctx.trust, options)
+    run = FixRun(report, Workspace(protected_paths(report.configs, ctx)), fetcher)
+    planner = ChainPlanner(ctx, fetcher)
+    handled: set[int] = set()
+    total = run.sites
+    done = 0
+    for config in report.configs:
+        ctx.config = config
+        for site in config.sites:
+            done += 1
+            if progress is not None:
+                progress(done, total)
+            for slot in site.slots:
+                findings = [f for f in slot_findings(site, slot, report.findings)
+                            if id(f) not in handled]
+                if not findings:
+                    continue
+                handled.update(id(f) for f in findings)
+                outcome = planner.plan(site, slot, findings)
+                _accept(run, outcome.plan, findings, outcome.problem)
+    for finding in report.findings:
+        if id(finding) in handled:
+            continue
+        if finding.fix is not None:
+            handled.add(id(finding))
+            _accept(run, finding.fix, [finding], None)
+        elif finding.fixable:
+            run.remaining.append((finding, "no automatic fix for this case"))
+    return run
+
+
+def _accept(run: FixRun, plan: FixPlan | None, findings: list[Finding],
+            problem: str | None) -> None:
+    if plan is not None and problem is None:
+        try:
+            run.workspace.accept(plan)
+        except EditError as exc:
+            problem = f"{exc}; left as it was"
+        else:
+            run.plans.append(plan)
+            run.fixed.extend(findings)
+            return
+    for finding in findings:
+        run.remaining.append((finding, problem or "no fix planned"))
