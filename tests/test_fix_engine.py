@@ -319,3 +319,17 @@ def test_plans_never_write_key_files(tree, certlint, monkeypatch):
     assert result.exit_code == 1
     assert "private key" in result.stderr
     assert snapshot(folder) == before
+
+
+def test_progress_on_a_tty_when_many_sites(tree, certlint, monkeypatch):
+    import certlint.fix.cli as fix_cli
+
+    folder, make = tree
+    conf = make(*[(f"s{n}.test", "../pki/fullchain.pem", "../pki/demo-keys/leaf.key")
+                  for n in range(25)])
+    monkeypatch.setattr(fix_cli, "_stderr_is_tty", lambda: True)
+    result = fix(certlint, conf)
+    assert result.exit_code == 0
+    assert "site 25/25" in result.stderr
+    monkeypatch.setattr(fix_cli, "_stderr_is_tty", lambda: False)
+    assert "site 25/25" not in fix(certlint, conf).stderr

@@ -22,6 +22,10 @@ EXIT_OK, EXIT_REMAINING, EXIT_USAGE = 0, 1, 2
 PROGRESS_MIN_SITES = 20
 
 
+def _stderr_is_tty() -> bool:
+    return sys.stderr.isatty()
+
+
 def _progress(done: int, total: int) -> None:
     if total >= PROGRESS_MIN_SITES:
         end = "\n" if done == total else ""
@@ -38,7 +42,7 @@ def run_fix_command(paths: list[str], options: Options, fmt: str = "text", write
             return EXIT_USAGE
     try:
         run = plan_fixes(paths, options,
-                         progress=_progress if sys.stderr.isatty() else None)
+                         progress=_progress if _stderr_is_tty() else None)
     except EntryPointError as exc:
         click.echo(f"certlint: {exc}", err=True)
         return EXIT_USAGE

@@ -110,6 +110,15 @@ def host_is_private(host: str) -> bool:
     return False
 
 
+def _is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 class FetchRefused(Exception):
     """A URL certlint will not fetch, or whose answer is unusable: a one-line reason."""
 
@@ -139,7 +148,10 @@ def http_get(url: str, public_only: bool = False, timeout: float = TIMEOUT,
              limit: int = MAX_BYTES) -> bytes:
     """GET a URL within the limits; FetchRefused with a plain reason on any failure."""
     check_url(url, public_only)
-    opener = urllib.request.build_opener(_SameSchemeRedirects(public_only))
+    handlers: list = [_SameSchemeRedirects(public_only)]
+    if _is_loopback(urllib.parse.urlsplit(url).hostname or ""):
+        handlers.append(urllib.request.ProxyHandler({}))  # never send loopback via a proxy
+    opener = urllib.request.build_opener(*handlers)
     request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
     try:
         with opener.open(request, timeout=timeout) as response:
