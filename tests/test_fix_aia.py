@@ -248,3 +248,20 @@ def test_p7c_bundle_picks_the_real_issuer_not_the_first(tmp_path, http, certlint
     assert result.exit_code == 0, result.output
     assert served(tmp_path / "site" / "certs" / "example.test.fullchain.pem") == [
         leaf.cert, ca.lowest.cert]
+
+
+def test_stale_cache_entry_is_replaced_from_the_ca(tmp_path, http, certlint):
+    ca = PublishedCA(http)
+    conf, root, leaf = leaf_only_site(tmp_path, ca)
+    certlint("fix", "--ca-bundle", root, conf)
+    (entry,) = list((tmp_path / "aia-cache").iterdir())
+    entry.write_bytes(cert_der(CA("Fix Test Root").intermediate(
+        "Fix Test Root Intermediate 1").cert))  # e.g. the CA re-keyed since
+
+    result = certlint("fix", "--write", "--ca-bundle", root, conf)
+
+    assert result.exit_code == 0, result.output
+    assert http.count("/inter.crt") == 2  # the first run, and one refresh
+    assert served(tmp_path / "site" / "certs" / "example.test.fullchain.pem") == [
+        leaf.cert, ca.lowest.cert]
+    assert entry.read_bytes() == cert_der(ca.lowest.cert)

@@ -333,3 +333,40 @@ def test_progress_on_a_tty_when_many_sites(tree, certlint, monkeypatch):
     assert "site 25/25" in result.stderr
     monkeypatch.setattr(fix_cli, "_stderr_is_tty", lambda: False)
     assert "site 25/25" not in fix(certlint, conf).stderr
+
+
+def test_root_option_keeps_config_paths_absolute(tmp_path, certlint, monkeypatch):
+    pki = StandardPKI.make("example.test")
+    repo = tmp_path / "repo"
+    write(repo / "etc/nginx/certs/site.pem", cert_pem(pki.inter.cert, pki.leaf.cert))
+    write(repo / "etc/nginx/certs/site.key", pki.leaf.key_pem, 0o600)
+    conf = write(repo / "etc/nginx/nginx.conf", ("events {}\nhttp {\n" + SERVER.format(
+        name="example.test", cert="/etc/nginx/certs/site.pem",
+        key="/etc/nginx/certs/site.key") + "}\n").encode())
+    root = write(tmp_path / "root.pem", pki.root.pem)
+    monkeypatch.chdir(tmp_path)
+
+    result = certlint("fix", "--offline", "--root", repo, "--patch", tmp_path / "p.patch",
+                      "--write", "--ca-bundle", root, conf)
+
+    assert result.exit_code == 0, result.output
+    assert "ssl_certificate /etc/nginx/certs/site.fullchain.pem;" in open(conf).read()
+    assert (repo / "etc/nginx/certs/site.fullchain.pem").exists()
+    patch = (tmp_path / "p.patch").read_text()
+    assert "+++ b/etc/nginx/certs/site.fullchain.pem" in patch
+    assert "--- a/etc/nginx/nginx.conf" in patch
+
+
+def test_a_fix_that_does_not_cure_is_reported_after_write(tree, certlint, monkeypatch):
+    folder, make = tree
+    conf = make(("example.test", "../pki/fullchain.pem", "../pki/demo-keys/leaf.key"))
+
+    def plan(site):
+        return FixPlan("test-attached-fix", site.label,
+                       [InsertDirective(conf, site.origin.line, "# a cure that is not one")])
+
+    _with_rule(monkeypatch, plan)
+    result = fix(certlint, "--write", conf)
+
+    assert result.exit_code == 1
+    assert "still reported after the fix was written" in result.stderr

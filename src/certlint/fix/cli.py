@@ -15,7 +15,7 @@ import click
 
 from certlint.context import Options
 from certlint.engine import EntryPointError
-from certlint.fix.engine import FixRun, plan_fixes
+from certlint.fix.engine import FixRun, plan_fixes, recheck
 from certlint.fix.output import atomic_write, render_diff, render_patch, write_workspace
 
 EXIT_OK, EXIT_REMAINING, EXIT_USAGE = 0, 1, 2
@@ -52,6 +52,8 @@ def run_fix_command(paths: list[str], options: Options, fmt: str = "text", write
         atomic_write(patch_file, render_patch(run.workspace, base).encode("utf-8"))
     if write:
         written = write_workspace(run.workspace)
+        if written:
+            recheck(run, paths, options)
     if fmt == "json":
         click.echo(json.dumps(_as_json(run, written, patch_file), indent=2))
     else:

@@ -98,3 +98,13 @@ def _accept(run: FixRun, plan: FixPlan | None, findings: list[Finding],
             return
     for finding in findings:
         run.remaining.append((finding, problem or "no fix planned"))
+
+
+def recheck(run: FixRun, paths: list[str], options: Options) -> None:
+    """After --write: check the tree again; a 'fixed' finding still reported is not fixed."""
+    after = run_check(paths, options)
+    still = {(f.rule, f.site, f.path) for f in after.findings}
+    for finding in list(run.fixed):
+        if (finding.rule, finding.site, finding.path) in still:
+            run.fixed.remove(finding)
+            run.remaining.append((finding, "still reported after the fix was written"))

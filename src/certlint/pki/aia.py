@@ -196,6 +196,7 @@ class AiaFetcher:
         self.use_cache = use_cache
         self._get = get
         self._responses: dict[str, tuple[bytes | None, str | None]] = {}
+        self._from_cache: set[str] = set()  # URLs whose answer this run came from the disk cache
         self.requests: list[str] = []  # URLs really requested over the network, in order
         self.local: list[x509.Certificate] = []
         self.errors: list[str] = []  # problems with --intermediates folders
@@ -278,36 +279,53 @@ class AiaFetcher:
                           f"{urls[0]} (add it with --intermediates DIR)")
         reasons = []
         for url in urls[:MAX_URLS_PER_CERT]:
-            data, problem = self.fetch(url)
-            if data is None:
-                reasons.append(problem)
-                continue
-            certs = parse_response(data)
-            if not certs:
-                reasons.append(f"{url}: not a certificate (DER, PEM or PKCS#7 expected)")
-                continue
-            good = [c for c in certs if fingerprint(c) not in seen and issued_by(child, c)]
-            issuer = self._pick(good)
+            issuer, problem = self._issuer_from(url, child, seen)
+            if issuer is None and url in self._from_cache:
+                # a stale or tampered cache entry: ask the CA itself (still once per run)
+                issuer, problem = self._issuer_from(url, child, seen, fresh=True)
+            elif (issuer is not None and url in self._from_cache
+                  and not valid_at(issuer, self.now)):
+                renewed, _ = self._issuer_from(url, child, seen, fresh=True)
+                issuer = renewed or issuer
             if issuer is None:
-                names = ", ".join(describe(c) for c in certs[:3])
-                reasons.append(f"{url}: served {names}, which did not issue {describe(child)} "
-                               "(refused)")
+                reasons.append(problem)
                 continue
             result.fetched.append(url)
             return issuer, None
         return None, f"cannot fetch {what}: " + "; ".join(reasons)
 
+    def _issuer_from(self, url: str, child: x509.Certificate, seen: set[bytes],
+                     fresh: bool = False):
+        data, problem = self.fetch(url, fresh=fresh)
+        if data is None:
+            return None, problem
+        certs = parse_response(data)
+        if not certs:
+            return None, f"{url}: not a certificate (DER, PEM or PKCS#7 expected)"
+        good = [c for c in certs if fingerprint(c) not in seen and issued_by(child, c)]
+        issuer = self._pick(good)
+        if issuer is None:
+            names = ", ".join(describe(c) for c in certs[:3])
+            return None, (f"{url}: served {names}, which did not issue {describe(child)} "
+                          "(refused)")
+        return issuer, None
+
     # -- the network, once per URL ---------------------------------------------------------
 
-    def fetch(self, url: str) -> tuple[bytes | None, str | None]:
-        """The response body for a URL (memory, then disk cache, then one request)."""
-        if url in self._responses:
+    def fetch(self, url: str, fresh: bool = False) -> tuple[bytes | None, str | None]:
+        """The response body for a URL: memory, then disk cache, then one request per run.
+
+        `fresh` skips the disk cache (its entry did not verify); the network is still asked at
+        most once per URL per run."""
+        if url in self._responses and not (fresh and url in self._from_cache):
             return self._responses[url]
         answer: tuple[bytes | None, str | None]
-        cached = self._cache_read(url)
+        cached = None if fresh else self._cache_read(url)
         if cached is not None and parse_response(cached):
             answer = (cached, None)
+            self._from_cache.add(url)
         else:
+            self._from_cache.discard(url)
             self.requests.append(url)
             try:
                 data = self._get(url, public_only=self.public_only)
