@@ -265,3 +265,37 @@ def test_stale_cache_entry_is_replaced_from_the_ca(tmp_path, http, certlint):
     assert served(tmp_path / "site" / "certs" / "example.test.fullchain.pem") == [
         leaf.cert, ca.lowest.cert]
     assert entry.read_bytes() == cert_der(ca.lowest.cert)
+
+
+def test_slow_ca_times_out_and_the_site_is_left_alone(tmp_path, http, certlint, monkeypatch):
+    from certlint.pki import aia
+
+    monkeypatch.setattr(aia, "TIMEOUT", 0.5)
+    ca = PublishedCA(http)
+    http.delays["/inter.crt"] = 5
+    conf, root, _leaf = leaf_only_site(tmp_path, ca)
+    before = snapshot(tmp_path / "site")
+
+    result = certlint("fix", "--write", "--ca-bundle", root, conf)
+
+    assert result.exit_code == 1
+    assert "timed out" in result.stderr or "no answer within" in result.stderr
+    assert snapshot(tmp_path / "site") == before
+
+
+def test_response_formats_cas_really_serve():
+    import base64
+
+    from cryptography.hazmat.primitives.serialization import Encoding, pkcs7
+
+    from certlint.pki.aia import parse_response
+
+    ca = CA("Formats Root")
+    inter = ca.intermediate("Formats Intermediate")
+    der = cert_der(inter.cert)
+    p7_pem = pkcs7.serialize_certificates([inter.cert], Encoding.PEM)
+    for body in (der, cert_pem(inter.cert), p7c(ca.cert, inter.cert), p7_pem,
+                 base64.b64encode(der) + b"\n"):
+        assert inter.cert in parse_response(body)
+    assert parse_response(b"<html>404</html>") == []
+    assert parse_response(b"") == []

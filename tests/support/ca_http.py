@@ -29,6 +29,8 @@ class CaHttp:
     def __init__(self):
         self.routes: dict[str, tuple[int, bytes, dict[str, str]]] = {}
         self.requests: Counter[str] = Counter()
+        self.delays: dict[str, float] = {}  # path -> seconds to wait before answering
+        self._stopping = threading.Event()
         self._lock = threading.Lock()
         owner = self
 
@@ -38,6 +40,9 @@ class CaHttp:
                     owner.requests[self.path] += 1
                 status, body, headers = owner.routes.get(
                     self.path, (404, b"not found", {"Content-Type": "text/plain"}))
+                delay = owner.delays.get(self.path)
+                if delay:
+                    owner._stopping.wait(delay)
                 self.send_response(status)
                 for key, value in headers.items():
                     self.send_header(key, value)
@@ -73,6 +78,7 @@ class CaHttp:
         return self
 
     def stop(self) -> None:
+        self._stopping.set()
         self.httpd.shutdown()
         self.httpd.server_close()
 

@@ -144,9 +144,10 @@ def check_url(url: str, public_only: bool) -> None:
         raise FetchRefused(f"{url}: private or loopback host refused (--aia-public-only)")
 
 
-def http_get(url: str, public_only: bool = False, timeout: float = TIMEOUT,
+def http_get(url: str, public_only: bool = False, timeout: float | None = None,
              limit: int = MAX_BYTES) -> bytes:
     """GET a URL within the limits; FetchRefused with a plain reason on any failure."""
+    timeout = TIMEOUT if timeout is None else timeout
     check_url(url, public_only)
     handlers: list = [_SameSchemeRedirects(public_only)]
     if _is_loopback(urllib.parse.urlsplit(url).hostname or ""):
@@ -162,6 +163,8 @@ def http_get(url: str, public_only: bool = False, timeout: float = TIMEOUT,
         raise FetchRefused(f"{url}: HTTP {exc.code} {exc.reason}") from None
     except urllib.error.URLError as exc:
         raise FetchRefused(f"{url}: {exc.reason}") from None
+    except TimeoutError:
+        raise FetchRefused(f"{url}: no answer within {timeout:g} s") from None
     except (OSError, ValueError) as exc:
         raise FetchRefused(f"{url}: {exc.__class__.__name__}: {exc}") from None
     if len(data) > limit:
