@@ -300,7 +300,7 @@ def test_plan_that_does_not_match_the_file_is_refused_whole(tree, certlint, monk
     result = fix(certlint, "--write", conf)
 
     assert result.exit_code == 1
-    assert "not an argument" in result.stderr or "does not start" in result.stderr
+    assert "no 'ssl_certificate' on that line" in result.stderr
     assert snapshot(folder) == before
 
 
@@ -361,12 +361,50 @@ def test_a_fix_that_does_not_cure_is_reported_after_write(tree, certlint, monkey
     folder, make = tree
     conf = make(("example.test", "../pki/fullchain.pem", "../pki/demo-keys/leaf.key"))
 
+    line = open(conf).read().splitlines().index("        listen 443 ssl;") + 1
+
     def plan(site):
         return FixPlan("test-attached-fix", site.label,
-                       [InsertDirective(conf, site.origin.line, "# a cure that is not one")])
+                       [InsertDirective(conf, line, "# a cure that is not one")])
 
     _with_rule(monkeypatch, plan)
     result = fix(certlint, "--write", conf)
 
     assert result.exit_code == 1
     assert "still reported after the fix was written" in result.stderr
+
+
+def test_one_line_server_blocks_are_edited_in_place(tmp_path, certlint):
+    pki = StandardPKI.make("a.test")
+    other = StandardPKI.make("b.test")
+    folder = tmp_path / "tree"
+    write(folder / "a.pem", cert_pem(pki.inter.cert, pki.leaf.cert))
+    write(folder / "a.key", pki.leaf.key_pem, 0o600)
+    write(folder / "b.pem", cert_pem(other.leaf.cert, other.inter.cert))
+    write(folder / "b.key", other.leaf.key_pem, 0o600)
+    root_a = write(tmp_path / "a-root.pem", pki.root.pem)
+    root_b = write(tmp_path / "b-root.pem", other.root.pem)
+    line = ("    server { listen 443 ssl; server_name a.test; ssl_certificate b.pem; "
+            "ssl_certificate_key b.key; ssl_certificate a.pem; ssl_certificate_key a.key; }\n")
+    conf = write(folder / "nginx.conf", ("events {}\nhttp {\n" + line + "}\n").encode())
+
+    result = certlint("fix", "--offline", "--write", "--ca-bundle", root_a, "--ca-bundle",
+                      root_b, conf)
+
+    assert result.exit_code == 0, result.output
+    assert open(conf).read().splitlines()[2] == (
+        "    server { listen 443 ssl; server_name a.test; ssl_certificate b.pem; "
+        "ssl_certificate_key b.key; ssl_certificate a.fullchain.pem; "
+        "ssl_certificate_key a.key; }")
+
+
+def test_whole_line_edits_refuse_lines_with_several_statements(tmp_path):
+    from certlint.fix.apply import EditError, Workspace
+
+    conf = write(tmp_path / "nginx.conf", b"server { listen 443 ssl; ssl_stapling on; }\n")
+    ws = Workspace()
+    for edit in (InsertDirective(conf, 1, "resolver 127.0.0.1;"),
+                 RemoveDirective(conf, 1, "server")):
+        with pytest.raises(EditError, match="several statements"):
+            ws.accept(FixPlan("x", "s", [edit]))
+    assert ws.empty

@@ -112,18 +112,57 @@ def _strip_comment(line: str) -> str:
 
 
 def replace_arg(line: str, directive: str, old: str, new: str) -> str:
-    """The line with `old` (as a whole argument after `directive`) replaced by `new`."""
-    m = re.match(r"(\s*)(" + re.escape(directive) + r")(?=\s)", line, re.I)
-    if not m:
-        raise EditError(f"the line does not start with '{directive}'")
-    head, rest = line[: m.end()], line[m.end():]
+    """The line with `old` (a whole argument of a `directive` statement on it) set to `new`.
+
+    nginx allows several statements on one line (`server { listen 443 ssl; ssl_certificate
+    a.pem; }`); each `directive` statement on the line is tried, up to its `;`."""
+    code = _strip_comment(line)
+    starts = list(re.finditer(r"(?:^|[;{}])\s*(" + re.escape(directive) + r")(?=\s)", code,
+                              re.I))
+    if not starts:
+        raise EditError(f"no '{directive}' on that line")
     pattern = re.compile(r"(?<=[\s\"'])" + re.escape(old) + r"(?=[\s\"';]|$)")
-    found = pattern.search(rest)
-    if not found:
-        raise EditError(f"'{old}' is not an argument of '{directive}' on that line")
-    quoted = found.start() > 0 and rest[found.start() - 1] in "\"'"
-    value = new if quoted or not _needs_quotes(new) else f'"{new}"'
-    return head + rest[: found.start()] + value + rest[found.end():]
+    for m in starts:
+        stop = _statement_end(code, m.end(1))
+        found = pattern.search(code, m.end(1), stop)
+        if not found:
+            continue
+        quoted = code[found.start() - 1] in "\"'"
+        value = new if quoted or not _needs_quotes(new) else f'"{new}"'
+        return line[: found.start()] + value + line[found.end():]
+    raise EditError(f"'{old}' is not an argument of '{directive}' on that line")
+
+
+def _statement_end(code: str, pos: int) -> int:
+    """Index of the `;` ending the statement that runs from `pos` (or the end of the line)."""
+    quote = None
+    for i in range(pos, len(code)):
+        ch = code[i]
+        if quote:
+            if ch == quote:
+                quote = None
+        elif ch in "\"'":
+            quote = ch
+        elif ch == ";":
+            return i
+    return len(code)
+
+
+def _shares_line(line: str) -> bool:
+    """Does the line hold more than one statement (or a brace)? Then whole-line edits refuse."""
+    code = _strip_comment(line).rstrip()
+    quote, semis = None, 0
+    for ch in code:
+        if quote:
+            if ch == quote:
+                quote = None
+        elif ch in "\"'":
+            quote = ch
+        elif ch in "{}":
+            return True
+        elif ch == ";":
+            semis += 1
+    return semis > 1 or (semis == 1 and not code.endswith(";"))
 
 
 def _needs_quotes(value: str) -> bool:
@@ -182,6 +221,9 @@ class Workspace:
                 raise EditError(f"{edit.path}:{edit.line}: {exc}") from None
             fe.replace[edit.line] = updated
         elif isinstance(edit, InsertDirective):
+            if _shares_line(lines[edit.line - 1]):
+                raise EditError(f"{edit.path}:{edit.line}: the line holds several statements; "
+                                "put them on lines of their own first")
             target = fe.before if edit.before else fe.after
             indent = _indent(lines[edit.line - 1])
             text = indent + edit.text.strip()
@@ -191,6 +233,9 @@ class Workspace:
             if not re.match(r"\s*" + re.escape(edit.directive) + r"(\s|$)",
                             lines[edit.line - 1], re.I):
                 raise EditError(f"{edit.path}:{edit.line}: '{edit.directive}' is not there")
+            if _shares_line(lines[edit.line - 1]):
+                raise EditError(f"{edit.path}:{edit.line}: the line holds several statements; "
+                                "put them on lines of their own first")
             fe.commented.setdefault(edit.line, edit.reason)
         else:  # pragma: no cover - the Edit union is closed
             raise EditError(f"unknown edit {edit!r}")

@@ -50,11 +50,27 @@ def pem(*certs: x509.Certificate) -> bytes:
     return b"".join(c.public_bytes(serialization.Encoding.PEM) for c in certs)
 
 
-def slot_findings(site: Site, slot: CertSlot, findings: list[Finding]) -> list[Finding]:
-    """The chain findings that point at this slot's directives."""
+def has_problem(chain: ChainAnalysis | None, rule: str) -> bool:
+    """Does this slot's own chain show what the rule reports? (Two slots may share a line.)"""
+    if chain is None:
+        return False
+    if rule in ("chain-incomplete", "apache-chain-file-missing"):
+        return not chain.complete and chain.missing_issuer is not None
+    if rule == "chain-wrong-order":
+        return not chain.leaf_first or chain.misordered
+    if rule == "chain-contains-root":
+        return chain.served_root is not None and chain.root_trusted
+    if rule == "chain-unrelated-cert":
+        return bool(chain.unrelated or chain.duplicates)
+    return False
+
+
+def slot_findings(site: Site, slot: CertSlot, findings: list[Finding],
+                  chain: ChainAnalysis | None) -> list[Finding]:
+    """The chain findings that point at this slot's directives and match its own chain."""
     at = {(d.path, d.line) for d in (slot.cert.directive, chain_directive(site, slot))}
     return [f for f in findings if f.rule in CHAIN_RULES and (f.path, f.line) in at
-            and f.site == site.label]
+            and f.site == site.label and has_problem(chain, f.rule)]
 
 
 def version_tuple(version: str) -> tuple[int, ...]:

@@ -57,7 +57,8 @@ def plan_fixes(paths: list[str], options: Options,
     fetcher = AiaFetcher.from_options(ctx.trust, options)
     run = FixRun(report, Workspace(protected_paths(report.configs, ctx)), fetcher)
     planner = ChainPlanner(ctx, fetcher)
-    handled: set[int] = set()
+    covered: dict[int, Finding] = {}
+    failed: dict[int, str] = {}
     total = run.sites
     done = 0
     for config in report.configs:
@@ -67,37 +68,43 @@ def plan_fixes(paths: list[str], options: Options,
             if progress is not None:
                 progress(done, total)
             for slot in site.slots:
-                findings = [f for f in slot_findings(site, slot, report.findings)
-                            if id(f) not in handled]
+                findings = slot_findings(site, slot, report.findings, ctx.chain(site, slot))
                 if not findings:
                     continue
-                handled.update(id(f) for f in findings)
+                covered.update((id(f), f) for f in findings)
                 outcome = planner.plan(site, slot, findings)
-                _accept(run, outcome.plan, findings, outcome.problem)
+                problem = _accept(run, outcome.plan, outcome.problem)
+                if problem is not None:
+                    failed.update((id(f), problem) for f in findings)
+    for key, finding in covered.items():
+        if key in failed:
+            run.remaining.append((finding, failed[key]))
+        else:
+            run.fixed.append(finding)
     for finding in report.findings:
-        if id(finding) in handled:
+        if id(finding) in covered:
             continue
         if finding.fix is not None:
-            handled.add(id(finding))
-            _accept(run, finding.fix, [finding], None)
+            problem = _accept(run, finding.fix, None)
+            if problem is None:
+                run.fixed.append(finding)
+            else:
+                run.remaining.append((finding, problem))
         elif finding.fixable:
             run.remaining.append((finding, "no automatic fix for this case"))
     return run
 
 
-def _accept(run: FixRun, plan: FixPlan | None, findings: list[Finding],
-            problem: str | None) -> None:
-    if plan is not None and problem is None:
-        try:
-            run.workspace.accept(plan)
-        except EditError as exc:
-            problem = f"{exc}; left as it was"
-        else:
-            run.plans.append(plan)
-            run.fixed.extend(findings)
-            return
-    for finding in findings:
-        run.remaining.append((finding, problem or "no fix planned"))
+def _accept(run: FixRun, plan: FixPlan | None, problem: str | None) -> str | None:
+    """Take a plan into the workspace; None when accepted, else why not."""
+    if plan is None or problem is not None:
+        return problem or "no fix planned"
+    try:
+        run.workspace.accept(plan)
+    except EditError as exc:
+        return f"{exc}; left as it was"
+    run.plans.append(plan)
+    return None
 
 
 def recheck(run: FixRun, paths: list[str], options: Options) -> None:
