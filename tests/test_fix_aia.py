@@ -299,3 +299,38 @@ def test_response_formats_cas_really_serve():
         assert inter.cert in parse_response(body)
     assert parse_response(b"<html>404</html>") == []
     assert parse_response(b"") == []
+
+
+def test_certbot_layout_points_at_fullchain_pem_without_network(tmp_path, http, certlint):
+    ca = PublishedCA(http)
+    leaf = ca.leaf("example.test")
+    live = tmp_path / "etc" / "letsencrypt" / "live" / "example.test"
+    write(live / "cert.pem", leaf.pem)
+    write(live / "chain.pem", ca.lowest.pem)
+    write(live / "fullchain.pem", cert_pem(leaf.cert, ca.lowest.cert))
+    write(live / "privkey.pem", leaf.key_pem, 0o600)
+    root = write(tmp_path / "root.pem", ca.root.pem)
+    conf = write(tmp_path / "nginx.conf", (
+        "events {}\nhttp {\n    server {\n        listen 443 ssl;\n"
+        f"        ssl_certificate {live}/cert.pem;\n"
+        f"        ssl_certificate_key {live}/privkey.pem;\n    }}\n}}\n").encode())
+
+    result = certlint("fix", "--write", "--ca-bundle", root, conf)
+
+    assert result.exit_code == 0, result.output
+    assert f"ssl_certificate {live}/fullchain.pem;" in open(conf).read()
+    assert sorted(os.listdir(live)) == ["cert.pem", "chain.pem", "fullchain.pem", "privkey.pem"]
+    assert http.count() == 0  # the intermediate came from chain.pem beside it
+
+
+def test_ca_bundle_beside_the_certificate_completes_the_chain(tmp_path, http, certlint):
+    ca = PublishedCA(http)
+    conf, root, leaf = leaf_only_site(tmp_path, ca)
+    write(tmp_path / "site" / "certs" / "example_test.ca-bundle", cert_pem(ca.lowest.cert,
+                                                                          ca.root.cert))
+
+    result = certlint("fix", "--write", "--offline", "--ca-bundle", root, conf)
+
+    assert result.exit_code == 0, result.output
+    assert served(tmp_path / "site" / "certs" / "example.test.fullchain.pem") == [
+        leaf.cert, ca.lowest.cert]

@@ -216,16 +216,21 @@ def test_shared_snippet_is_edited_once_for_all_its_servers(tmp_path, certlint):
                                                  "ssl_certificate_key site.key;\n")
 
 
-def test_unfixable_problem_exit_1_and_nothing_changed(tree, certlint):
-    folder, make = tree
-    # untrusted-fullchain: its root is not trusted, so no verified chain exists
-    conf = make(("example.test", "../pki/leaf.pem", "../pki/demo-keys/leaf.key"))
+def test_unfixable_problem_exit_1_and_nothing_changed(tmp_path, certlint):
+    pki = StandardPKI.make("example.test")  # leaf without AIA, no intermediate anywhere
+    folder = tmp_path / "tree"
+    write(folder / "site.pem", pki.leaf.pem)
+    write(folder / "site.key", pki.leaf.key_pem, 0o600)
+    root = write(tmp_path / "root.pem", pki.root.pem)
+    conf = write(folder / "nginx.conf", ("events {}\nhttp {\n" + SERVER.format(
+        name="example.test", cert="site.pem", key="site.key") + "}\n").encode())
     before = snapshot(folder)
 
-    result = fix(certlint, "--write", conf)
+    result = certlint("fix", "--write", "--ca-bundle", root, conf)
 
     assert result.exit_code == 1
     assert "not fixed" in result.stderr and "chain-incomplete" in result.stderr
+    assert "no AIA caIssuers URL" in result.stderr
     assert snapshot(folder) == before
 
 

@@ -31,6 +31,9 @@ from certlint.pki.load import parse_cert_bytes
 from certlint.rules._util import chain_directive
 
 _SHA256 = hashes.SHA256()
+SIBLING_HINTS = ("chain", "bundle", "intermediate")
+SIBLING_EXTS = (".pem", ".crt", ".cer", ".ca-bundle", ".bundle")
+MAX_SIBLINGS = 20
 CHAIN_RULES = ("chain-incomplete", "apache-chain-file-missing", "chain-wrong-order",
                "chain-contains-root", "chain-unrelated-cert")
 
@@ -95,7 +98,7 @@ class ChainPlanner:
             result.problem = "the certificate file cannot be loaded"
             return result
         try:
-            certs = self.corrected(chain)
+            certs = self.corrected(chain, self._siblings(slot.cert.path))
         except _Unfixable as exc:
             result.problem = str(exc)
             return result
@@ -105,10 +108,11 @@ class ChainPlanner:
             result.problem = str(exc)
         return result
 
-    def corrected(self, chain: ChainAnalysis) -> list[x509.Certificate]:
+    def corrected(self, chain: ChainAnalysis,
+                  nearby: list[x509.Certificate] | None = None) -> list[x509.Certificate]:
         """Leaf, then intermediates in issuing order, verified up to a trust anchor."""
         leaf = chain.leaf_cert
-        have = list(chain.served) + list(chain.auto_added)
+        have = list(chain.served) + list(chain.auto_added) + list(nearby or [])
         completion = self.fetcher.complete(leaf, have)
         if not completion.ok:
             raise _Unfixable(completion.problem or "no trusted root reached")
@@ -166,8 +170,56 @@ class ChainPlanner:
         shown_dir = os.path.dirname(value)
         return f"{shown_dir}/{name}" if shown_dir else name
 
+    def _sibling_files(self, path: str) -> list[str]:
+        """Chain-like files beside the certificate (certbot's chain.pem/fullchain.pem, a CA's
+        `NAME.ca-bundle`, `intermediate.crt`): a local source, verified like any other."""
+        folder = os.path.dirname(path)
+        try:
+            names = sorted(os.listdir(folder))
+        except OSError:
+            return []
+        out = []
+        for name in names:
+            low = name.lower()
+            full = os.path.join(folder, name)
+            if full == path or not any(k in low for k in SIBLING_HINTS):
+                continue
+            if not low.endswith(SIBLING_EXTS) or not os.path.isfile(full):
+                continue
+            out.append(full)
+            if len(out) >= MAX_SIBLINGS:
+                break
+        return out
+
+    def _siblings(self, path: str) -> list[x509.Certificate]:
+        certs: list[x509.Certificate] = []
+        for full in self._sibling_files(path):
+            loaded = self.ctx.store.cert_file(full)
+            if loaded.ok:
+                certs.extend(loaded.certs)
+        return certs
+
+    def _existing_full_chain(self, slot: CertSlot, certs) -> str | None:
+        """certbot's layout: `cert.pem` is named while `fullchain.pem` beside it holds exactly
+        the right chain (and renews with it). The config value naming it, or None."""
+        path = slot.cert.path
+        if os.path.basename(path) != "cert.pem":
+            return None
+        full = os.path.join(os.path.dirname(path), "fullchain.pem")
+        if not os.path.isfile(full):
+            return None
+        loaded = self.ctx.store.cert_file(full)
+        if loaded.ok and not loaded.has_private_key and loaded.certs == certs:
+            shown_dir = os.path.dirname(slot.cert.directive.value)
+            return f"{shown_dir}/fullchain.pem" if shown_dir else "fullchain.pem"
+        return None
+
     def _full_chain_file(self, site, slot, certs, plan: FixPlan) -> None:
-        value = self._new_file(slot, "fullchain", pem(*certs), plan)
+        value = self._existing_full_chain(slot, certs)
+        if value is None:
+            value = self._new_file(slot, "fullchain", pem(*certs), plan)
+        else:
+            plan.notes.append(f"{value} already holds this chain: the config now names it")
         d = slot.cert.directive
         plan.edits.append(ReplaceArg(d.path, d.line, d.name, d.value, value))
         if site.server != "apache":
