@@ -271,6 +271,10 @@ class Workspace:
                 out.append((path, fe.original, new))
         return out
 
+    def touched(self) -> list[str]:
+        """Every path the workspace would create or change."""
+        return sorted(set(self.new_files) | {path for path, _old, _new in self.changes()})
+
     @property
     def empty(self) -> bool:
         return not self.new_files and not self.changes()

@@ -50,6 +50,11 @@ def run_fix_command(paths: list[str], options: Options, fmt: str = "text", write
     written: list[str] = []
     if patch_file:
         atomic_write(patch_file, render_patch(run.workspace, base).encode("utf-8"))
+        outside = [p for p in run.workspace.touched() if os.path.relpath(p, base).startswith("..")]
+        if outside:
+            click.echo(f"certlint: warning: {outside[0]} lies outside {base}; the patch applies "
+                       "from a folder holding every changed file (run from the tree's root or "
+                       "pass --root)", err=True)
     if write:
         written = write_workspace(run.workspace)
         if written:
