@@ -413,3 +413,30 @@ def test_whole_line_edits_refuse_lines_with_several_statements(tmp_path):
         with pytest.raises(EditError, match="several statements"):
             ws.accept(FixPlan("x", "s", [edit]))
     assert ws.empty
+
+
+def test_insert_after_a_block_opener_goes_inside_the_block(tmp_path):
+    from certlint.fix.apply import Workspace
+
+    conf = write(tmp_path / "nginx.conf", b"http {\n  server {\n    listen 443 ssl;\n  }\n}\n")
+    ws = Workspace()
+    ws.accept(FixPlan("x", "s", [InsertDirective(conf, 2, "ssl_stapling off;"),
+                                 InsertDirective(conf, 2, "# above the block", before=True)]))
+    ((_path, _old, new),) = ws.changes()
+    assert new == ("http {\n  # above the block\n  server {\n    ssl_stapling off;\n"
+                   "    listen 443 ssl;\n  }\n}\n")
+
+
+def test_a_plan_without_edits_is_not_a_fix(tree, certlint, monkeypatch):
+    folder, make = tree
+    conf = make(("example.test", "../pki/fullchain.pem", "../pki/demo-keys/leaf.key"))
+
+    def plan(site):
+        return FixPlan("test-attached-fix", site.label, [], ["no resolver address: pass "
+                                                             "--resolver ADDR"])
+
+    _with_rule(monkeypatch, plan)
+    result = fix(certlint, "--write", conf)
+
+    assert result.exit_code == 1
+    assert "no resolver address" in result.stderr

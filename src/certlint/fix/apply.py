@@ -75,6 +75,18 @@ def _with_newline(text: str, newline: str) -> str:
     return text if text.endswith("\n") else text + newline
 
 
+def _indent_unit(lines: list[str], opener: int) -> str:
+    """The extra indentation of a block's body: from its first non-blank line, else 4 spaces."""
+    base = _indent(lines[opener - 1])
+    for text in lines[opener:]:
+        if text.strip():
+            inner = _indent(text)
+            if len(inner) > len(base) and inner.startswith(base):
+                return inner[len(base):]
+            break
+    return "    "
+
+
 def _indent(text: str) -> str:
     return text[: len(text) - len(text.lstrip(" \t"))]
 
@@ -146,6 +158,12 @@ def _statement_end(code: str, pos: int) -> int:
         elif ch == ";":
             return i
     return len(code)
+
+
+def _opens_block(line: str) -> bool:
+    """`server {` alone on its line: inserting after it puts a directive inside the block."""
+    code = _strip_comment(line).strip()
+    return code.endswith("{") and code.count("{") == 1 and not any(c in code for c in ";}")
 
 
 def _shares_line(line: str) -> bool:
@@ -221,11 +239,13 @@ class Workspace:
                 raise EditError(f"{edit.path}:{edit.line}: {exc}") from None
             fe.replace[edit.line] = updated
         elif isinstance(edit, InsertDirective):
-            if _shares_line(lines[edit.line - 1]):
+            if _shares_line(lines[edit.line - 1]) and not _opens_block(lines[edit.line - 1]):
                 raise EditError(f"{edit.path}:{edit.line}: the line holds several statements; "
                                 "put them on lines of their own first")
             target = fe.before if edit.before else fe.after
             indent = _indent(lines[edit.line - 1])
+            if _opens_block(lines[edit.line - 1]) and not edit.before:
+                indent += _indent_unit(lines, edit.line)
             text = indent + edit.text.strip()
             if text not in target.setdefault(edit.line, []):
                 target[edit.line].append(text)

@@ -99,6 +99,8 @@ def _accept(run: FixRun, plan: FixPlan | None, problem: str | None) -> str | Non
     """Take a plan into the workspace; None when accepted, else why not."""
     if plan is None or problem is not None:
         return problem or "no fix planned"
+    if not plan.edits:
+        return "; ".join(plan.notes) or "no fix planned"
     try:
         run.workspace.accept(plan)
     except EditError as exc:
