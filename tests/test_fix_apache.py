@@ -172,3 +172,30 @@ def test_apache_patch_applies_like_write(tmp_path, certlint, monkeypatch):
     assert applied.returncode == 0, applied.stderr
     for name in ("apache2.conf", "site.fullchain.pem", "site.pem", "site.key"):
         assert read(clean / name) == read(folder / name)
+
+
+@pytest.mark.parametrize("case", ["defines", "syntax", "leaf-only", "wrong-order",
+                                  "contains-root"])
+def test_apache_fixture_cases_serve_a_verified_chain_after_fix(case, tmp_path, certlint):
+    """The apache fixtures (Define variables, continued directives, odd case and quotes) are
+    fixed in a copy, and the real apache2 then serves a chain that verifies."""
+    import shutil
+
+    fixtures = os.path.join(os.path.dirname(os.path.dirname(__file__)), "fixtures")
+    copy = tmp_path / "fixtures"
+    shutil.copytree(os.path.join(fixtures, "pki"), copy / "pki")
+    shutil.copytree(os.path.join(fixtures, "apache", case), copy / "apache" / case)
+    entry = str(copy / "apache" / case / "apache2.conf")
+    root = str(copy / "pki" / "root.pem")
+    keys = {n: read(copy / "pki" / "demo-keys" / n) for n in os.listdir(copy / "pki" /
+                                                                       "demo-keys")}
+
+    result = certlint("fix", "--offline", "--write", "--server", "apache", "--ca-bundle", root,
+                      entry)
+
+    assert result.exit_code == 0, result.output
+    after = verify_live(tmp_path, entry, root, "after")
+    assert after.ok, after.output
+    assert {n: read(copy / "pki" / "demo-keys" / n) for n in keys} == keys
+    again = certlint("fix", "--offline", "--server", "apache", "--ca-bundle", root, entry)
+    assert again.exit_code == 0 and again.stdout == ""

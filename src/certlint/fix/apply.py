@@ -183,8 +183,58 @@ def _shares_line(line: str) -> bool:
     return semis > 1 or (semis == 1 and not code.endswith(";"))
 
 
+def _replace_anywhere(line: str, old: str, new: str) -> str:
+    code = _strip_comment(line)
+    found = re.compile(r"(?:^|(?<=[\s\"']))" + re.escape(old) + r"(?=[\s\"';\\]|$)").search(code)
+    if not found:
+        raise EditError(f"'{old}' is not on the continuation line")
+    quoted = found.start() > 0 and code[found.start() - 1] in "\"'"
+    value = new if quoted or not _needs_quotes(new) else f'"{new}"'
+    return line[: found.start()] + value + line[found.end():]
+
+
+def raw_arguments(path: str, line: int, directive: str) -> list[list[str]]:
+    """The arguments of each `directive` statement at `path:line` as written (variables
+    unexpanded, quotes removed), following Apache `\\` continuations; [] when unreadable."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            lines = fh.read().splitlines(keepends=True)
+    except OSError:
+        return []
+    if not 1 <= line <= len(lines):
+        return []
+    end = _directive_end(lines, line)
+    text = " ".join(_strip_comment(t).rstrip().rstrip("\\") for t in lines[line - 1:end])
+    out = []
+    for m in re.finditer(r"(?:^|[;{}])\s*(" + re.escape(directive) + r")(?=\s)", text, re.I):
+        stop = _statement_end(text, m.end(1))
+        out.append(_split_args(text[m.end(1):stop]))
+    return out
+
+
+def _split_args(text: str) -> list[str]:
+    out, buf, quote, started = [], [], None, False
+    for ch in text:
+        if quote:
+            if ch == quote:
+                quote = None
+            else:
+                buf.append(ch)
+        elif ch in "\"'":
+            quote, started = ch, True
+        elif ch.isspace():
+            if started or buf:
+                out.append("".join(buf))
+            buf, started = [], False
+        else:
+            buf.append(ch)
+    if started or buf:
+        out.append("".join(buf))
+    return out
+
+
 def _needs_quotes(value: str) -> bool:
-    return any(c.isspace() or c in ";{}#\"'" for c in value)
+    return any(c.isspace() or c in ";#\"'" for c in value)
 
 
 class Workspace:
@@ -230,14 +280,7 @@ class Workspace:
         if not 1 <= edit.line <= len(lines):
             raise EditError(f"{edit.path}:{edit.line}: no such line")
         if isinstance(edit, ReplaceArg):
-            current = fe.replace.get(edit.line, lines[edit.line - 1])
-            try:
-                updated = replace_arg(current, edit.directive, edit.old, edit.new)
-            except EditError as exc:
-                if fe.replace.get(edit.line) and _has_arg(current, edit.new):
-                    return  # the same change, already accepted for another site
-                raise EditError(f"{edit.path}:{edit.line}: {exc}") from None
-            fe.replace[edit.line] = updated
+            self._replace(fe, edit)
         elif isinstance(edit, InsertDirective):
             if _shares_line(lines[edit.line - 1]) and not _opens_block(lines[edit.line - 1]):
                 raise EditError(f"{edit.path}:{edit.line}: the line holds several statements; "
@@ -259,6 +302,27 @@ class Workspace:
             fe.commented.setdefault(edit.line, edit.reason)
         else:  # pragma: no cover - the Edit union is closed
             raise EditError(f"unknown edit {edit!r}")
+
+    def _replace(self, fe: FileEdits, edit: ReplaceArg) -> None:
+        """Replace on the directive's line, or on a continuation line of it (Apache `\\`)."""
+        lines = fe.lines
+        end = _directive_end(lines, edit.line)
+        first_error = None
+        for n in range(edit.line, end + 1):
+            current = fe.replace.get(n, lines[n - 1])
+            try:
+                if n == edit.line:
+                    updated = replace_arg(current, edit.directive, edit.old, edit.new)
+                else:
+                    updated = _replace_anywhere(current, edit.old, edit.new)
+            except EditError as exc:
+                if fe.replace.get(n) and _has_arg(current, edit.new):
+                    return  # the same change, already accepted for another site
+                first_error = first_error or exc
+                continue
+            fe.replace[n] = updated
+            return
+        raise EditError(f"{edit.path}:{edit.line}: {first_error}")
 
     def _new_file(self, edit: NewFile) -> None:
         key = os.path.abspath(edit.path)

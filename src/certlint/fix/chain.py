@@ -23,6 +23,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 
 from certlint.context import Context
+from certlint.fix.apply import raw_arguments
 from certlint.fix.plan import FixPlan, InsertDirective, NewFile, RemoveDirective, ReplaceArg
 from certlint.model import CertSlot, Finding, Site
 from certlint.pki.aia import AiaFetcher
@@ -149,9 +150,8 @@ class ChainPlanner:
         return " (added " + ", ".join(describe(c) for c in new) + ", verified by signature)"
 
     def _new_file(self, slot: CertSlot, suffix: str, content: bytes, plan: FixPlan) -> str:
-        """Plan `NAME.<suffix>.pem` next to the certificate file; returns the config value."""
+        """Plan `NAME.<suffix>.pem` next to the certificate file; returns its file name."""
         path = slot.cert.path
-        value = slot.cert.directive.value
         stem = os.path.basename(path)
         for ext in (".pem", ".crt", ".cer", ".cert"):
             if stem.lower().endswith(ext):
@@ -167,8 +167,7 @@ class ChainPlanner:
             raise _Unfixable(f"no free file name next to {path}")
         mode = _mode(path)
         plan.edits.append(NewFile(target, content, mode))
-        shown_dir = os.path.dirname(value)
-        return f"{shown_dir}/{name}" if shown_dir else name
+        return name
 
     def _sibling_files(self, path: str) -> list[str]:
         """Chain-like files beside the certificate (certbot's chain.pem/fullchain.pem, a CA's
@@ -201,7 +200,7 @@ class ChainPlanner:
 
     def _existing_full_chain(self, slot: CertSlot, certs) -> str | None:
         """certbot's layout: `cert.pem` is named while `fullchain.pem` beside it holds exactly
-        the right chain (and renews with it). The config value naming it, or None."""
+        the right chain (and renews with it). Its file name, or None."""
         path = slot.cert.path
         if os.path.basename(path) != "cert.pem":
             return None
@@ -210,24 +209,24 @@ class ChainPlanner:
             return None
         loaded = self.ctx.store.cert_file(full)
         if loaded.ok and not loaded.has_private_key and loaded.certs == certs:
-            shown_dir = os.path.dirname(slot.cert.directive.value)
-            return f"{shown_dir}/fullchain.pem" if shown_dir else "fullchain.pem"
+            return "fullchain.pem"
         return None
 
     def _full_chain_file(self, site, slot, certs, plan: FixPlan) -> None:
-        value = self._existing_full_chain(slot, certs)
-        if value is None:
-            value = self._new_file(slot, "fullchain", pem(*certs), plan)
-        else:
-            plan.notes.append(f"{value} already holds this chain: the config now names it")
         d = slot.cert.directive
-        plan.edits.append(ReplaceArg(d.path, d.line, d.name, d.value, value))
+        name = self._existing_full_chain(slot, certs)
+        if name is None:
+            name = self._new_file(slot, "fullchain", pem(*certs), plan)
+        else:
+            plan.notes.append(f"{name} beside it already holds this chain: the config now "
+                              "names it")
+        edit = replace_file_name(d, name)
+        plan.edits.append(edit)
         if site.server != "apache":
             return
         if slot.key is None and self.ctx.store.cert_file(slot.cert.path).has_private_key:
-            key_value = _quote_apache(d.value)
             plan.edits.append(InsertDirective(d.path, d.line,
-                                              f"SSLCertificateKeyFile {key_value}"))
+                                              f"SSLCertificateKeyFile {_quote_apache(edit.old)}"))
         if slot.chain is not None:
             cd = slot.chain.directive
             if "sslcertificatechainfile" not in site.own:
@@ -242,18 +241,39 @@ class ChainPlanner:
         """Apache < 2.4.8 reads only the first certificate of SSLCertificateFile."""
         d = slot.cert.directive
         if not chain.leaf_first:
-            value = self._new_file(slot, "leaf", pem(certs[0]), plan)
-            plan.edits.append(ReplaceArg(d.path, d.line, d.name, d.value, value))
-        value = self._new_file(slot, "chain", pem(*certs[1:]), plan)
+            name = self._new_file(slot, "leaf", pem(certs[0]), plan)
+            plan.edits.append(replace_file_name(d, name))
+        name = self._new_file(slot, "chain", pem(*certs[1:]), plan)
+        value = replace_file_name(d, name).new  # beside the certificate, written alike
         if slot.chain is not None:
             cd = slot.chain.directive
             if "sslcertificatechainfile" not in site.own:
                 raise _Unfixable(f"SSLCertificateChainFile is set at {cd.path}:{cd.line}, "
                                  "outside this VirtualHost; fix it by hand")
-            plan.edits.append(ReplaceArg(cd.path, cd.line, cd.name, cd.value, value))
+            raw = raw_value(cd)
+            plan.edits.append(ReplaceArg(cd.path, cd.line, cd.name, raw, value))
         else:
             plan.edits.append(InsertDirective(d.path, d.line,
                                               f"SSLCertificateChainFile {_quote_apache(value)}"))
+
+
+def raw_value(d) -> str:
+    """The first argument of a directive as written in its file (variables unexpanded)."""
+    firsts = [args[0] for args in raw_arguments(d.path, d.line, d.name) if args]
+    if d.value in firsts or not firsts:
+        return d.value
+    return firsts[0] if len(firsts) == 1 else d.value
+
+
+def replace_file_name(d, new_name: str) -> ReplaceArg:
+    """Point a file directive at `new_name` in the same folder, keeping the folder part as
+    written (`${PKI}/leaf.pem` -> `${PKI}/leaf.fullchain.pem`)."""
+    raw = raw_value(d)
+    base = os.path.basename(d.value)
+    if os.path.basename(raw) != base:
+        raise _Unfixable(f"the file name in '{d.name} {raw}' ({d.path}:{d.line}) comes from a "
+                         "variable or macro parameter shared with other sites; change it by hand")
+    return ReplaceArg(d.path, d.line, d.name, raw, raw[: len(raw) - len(base)] + new_name)
 
 
 class _Unfixable(Exception):
