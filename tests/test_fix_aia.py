@@ -13,7 +13,7 @@ import pytest
 from cryptography import x509
 
 from tests.support.ca_http import CaHttp, PublishedCA, p7c
-from tests.support.pki import CA, cert_der, cert_pem, write
+from tests.support.pki import CA, DAY, NOW, cert_der, cert_pem, write
 
 
 @pytest.fixture(autouse=True)
@@ -334,3 +334,32 @@ def test_ca_bundle_beside_the_certificate_completes_the_chain(tmp_path, http, ce
     assert result.exit_code == 0, result.output
     assert served(tmp_path / "site" / "certs" / "example.test.fullchain.pem") == [
         leaf.cert, ca.lowest.cert]
+
+
+def test_cross_signed_candidates_prefer_the_path_to_a_trusted_root(tmp_path, http, certlint):
+    ca = PublishedCA(http)
+    other_root = CA("Untrusted Other Root")
+    cross = other_root.cross_sign(ca.lowest)  # same subject and key, issued by another root
+    expired = ca.root.cross_sign(ca.lowest, not_after=NOW - 10 * DAY,
+                                 not_before=NOW - 400 * DAY)
+    http.serve("/many.p7c", p7c(cross, expired, ca.lowest.cert), "application/pkcs7-mime")
+    conf, root, leaf = leaf_only_site(tmp_path, ca, urls=[http.url("/many.p7c")])
+
+    result = certlint("fix", "--write", "--ca-bundle", root, conf)
+
+    assert result.exit_code == 0, result.output
+    assert served(tmp_path / "site" / "certs" / "example.test.fullchain.pem") == [
+        leaf.cert, ca.lowest.cert]
+
+
+def test_depth_is_bounded(tmp_path, http, certlint):
+    from certlint.pki.aia import MAX_DEPTH
+
+    ca = PublishedCA(http, levels=MAX_DEPTH + 2)
+    conf, root, _leaf = leaf_only_site(tmp_path, ca)
+
+    result = certlint("fix", "--write", "--ca-bundle", root, conf)
+
+    assert result.exit_code == 1
+    assert f"no trusted root within {MAX_DEPTH} intermediates" in result.stderr
+    assert http.count() == MAX_DEPTH

@@ -249,6 +249,8 @@ class AiaFetcher:
                                   "is not a trusted root (pass it with --ca-bundle if clients "
                                   "trust it)")
                 return result
+            if len(result.intermediates) >= MAX_DEPTH:
+                break
             issuer = self._pick([c for c in pool if fingerprint(c) not in seen
                                  and issued_by(current, c)])
             if issuer is None:
