@@ -440,3 +440,28 @@ def test_a_plan_without_edits_is_not_a_fix(tree, certlint, monkeypatch):
 
     assert result.exit_code == 1
     assert "no resolver address" in result.stderr
+
+
+def test_a_site_is_fixed_whole_or_not_at_all(tmp_path, certlint):
+    rsa = StandardPKI.make("example.test", key_kind="rsa")
+    ec = StandardPKI.make("example.test")  # leaf-only, no AIA: cannot be completed
+    folder = tmp_path / "tree"
+    write(folder / "rsa.pem", cert_pem(rsa.inter.cert, rsa.leaf.cert))  # fixable order
+    write(folder / "rsa.key", rsa.leaf.key_pem, 0o600)
+    write(folder / "ec.pem", ec.leaf.pem)
+    write(folder / "ec.key", ec.leaf.key_pem, 0o600)
+    roots = [write(tmp_path / "r1.pem", rsa.root.pem), write(tmp_path / "r2.pem", ec.root.pem)]
+    conf = write(folder / "nginx.conf", (
+        b"events {}\nhttp {\n    server {\n        listen 443 ssl;\n"
+        b"        server_name example.test;\n"
+        b"        ssl_certificate rsa.pem;\n        ssl_certificate_key rsa.key;\n"
+        b"        ssl_certificate ec.pem;\n        ssl_certificate_key ec.key;\n    }\n}\n"
+    ))
+    before = snapshot(folder)
+
+    result = certlint("fix", "--offline", "--write", "--ca-bundle", roots[0], "--ca-bundle",
+                      roots[1], conf)
+
+    assert result.exit_code == 1
+    assert "another fix for this site failed" in result.stderr
+    assert snapshot(folder) == before

@@ -248,12 +248,17 @@ class Workspace:
 
     def accept(self, plan: FixPlan) -> None:
         """Apply a whole plan or nothing (EditError says why)."""
+        self.accept_all([plan])
+
+    def accept_all(self, plans: list[FixPlan]) -> None:
+        """Apply every plan or none of them (EditError says why)."""
         snapshot = {path: _copy(fe) for path, fe in self.files.items()}
         new_snapshot = dict(self.new_files)
         reused = set(self.reused)
         try:
-            for edit in plan.edits:
-                self._apply(edit)
+            for plan in plans:
+                for edit in plan.edits:
+                    self._apply(edit)
         except EditError:
             self.files, self.new_files, self.reused = snapshot, new_snapshot, reused
             raise

@@ -57,8 +57,9 @@ def plan_fixes(paths: list[str], options: Options,
     fetcher = AiaFetcher.from_options(ctx.trust, options)
     run = FixRun(report, Workspace(protected_paths(report.configs, ctx)), fetcher)
     planner = ChainPlanner(ctx, fetcher)
-    covered: dict[int, Finding] = {}
-    failed: dict[int, str] = {}
+    # per site: (plan or None, problem or None, findings); a site is fixed whole or not at all
+    groups: dict[str, list[tuple[FixPlan | None, str | None, list[Finding]]]] = {}
+    covered: set[int] = set()
     total = run.sites
     done = 0
     for config in report.configs:
@@ -68,44 +69,66 @@ def plan_fixes(paths: list[str], options: Options,
             if progress is not None:
                 progress(done, total)
             for slot in site.slots:
+                # not exclusive: two slots on one line may share a finding (each is fixed)
                 findings = slot_findings(site, slot, report.findings, ctx.chain(site, slot))
                 if not findings:
                     continue
-                covered.update((id(f), f) for f in findings)
+                covered.update(id(f) for f in findings)
                 outcome = planner.plan(site, slot, findings)
-                problem = _accept(run, outcome.plan, outcome.problem)
-                if problem is not None:
-                    failed.update((id(f), problem) for f in findings)
-    for key, finding in covered.items():
-        if key in failed:
-            run.remaining.append((finding, failed[key]))
-        else:
-            run.fixed.append(finding)
+                groups.setdefault(site.label, []).append(
+                    (outcome.plan, outcome.problem, findings))
     for finding in report.findings:
         if id(finding) in covered:
             continue
         if finding.fix is not None:
-            problem = _accept(run, finding.fix, None)
-            if problem is None:
-                run.fixed.append(finding)
-            else:
-                run.remaining.append((finding, problem))
+            groups.setdefault(finding.site, []).append((finding.fix, None, [finding]))
         elif finding.fixable:
             run.remaining.append((finding, "no automatic fix for this case"))
+    for entries in groups.values():
+        _settle(run, entries)
+    run.remaining = _unique_pairs(run.remaining)
+    failed = {id(f) for f, _why in run.remaining}
+    run.fixed = [f for f in _unique(run.fixed) if id(f) not in failed]
     return run
 
 
-def _accept(run: FixRun, plan: FixPlan | None, problem: str | None) -> str | None:
-    """Take a plan into the workspace; None when accepted, else why not."""
+def _unique(findings: list[Finding]) -> list[Finding]:
+    seen: set[int] = set()
+    return [f for f in findings if not (id(f) in seen or seen.add(id(f)))]
+
+
+def _unique_pairs(pairs: list[tuple[Finding, str]]) -> list[tuple[Finding, str]]:
+    seen: set[int] = set()
+    return [p for p in pairs if not (id(p[0]) in seen or seen.add(id(p[0])))]
+
+
+def _settle(run: FixRun, entries: list[tuple[FixPlan | None, str | None, list[Finding]]]
+            ) -> None:
+    """Accept every plan of one site, or none: a site that cannot be fixed whole stays as it
+    was."""
+    problems = [_why_not(plan, problem) for plan, problem, _findings in entries]
+    first = next((p for p in problems if p is not None), None)
+    if first is None:
+        try:
+            run.workspace.accept_all([plan for plan, _p, _f in entries])
+        except EditError as exc:
+            first = f"{exc}; left as it was"
+            problems = [first] * len(entries)
+        else:
+            run.plans.extend(plan for plan, _p, _f in entries)
+            for _plan, _problem, findings in entries:
+                run.fixed.extend(findings)
+            return
+    for problem, (_plan, _p, findings) in zip(problems, entries, strict=True):
+        why = problem or f"not applied: another fix for this site failed ({first})"
+        run.remaining.extend((f, why) for f in findings)
+
+
+def _why_not(plan: FixPlan | None, problem: str | None) -> str | None:
     if plan is None or problem is not None:
         return problem or "no fix planned"
     if not plan.edits:
         return "; ".join(plan.notes) or "no fix planned"
-    try:
-        run.workspace.accept(plan)
-    except EditError as exc:
-        return f"{exc}; left as it was"
-    run.plans.append(plan)
     return None
 
 
