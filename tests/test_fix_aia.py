@@ -363,3 +363,16 @@ def test_depth_is_bounded(tmp_path, http, certlint):
     assert result.exit_code == 1
     assert f"no trusted root within {MAX_DEPTH} intermediates" in result.stderr
     assert http.count() == MAX_DEPTH
+
+
+def test_ldap_url_first_is_skipped_for_the_http_one(tmp_path, http, certlint):
+    """AD CS style: an ldap:// caIssuers entry first, then http://."""
+    ca = PublishedCA(http)
+    conf, root, leaf = leaf_only_site(
+        tmp_path, ca, urls=["ldap:///CN=Issuing,CN=AIA,DC=corp,DC=example?cACertificate",
+                            http.url("/inter.crt")])
+
+    result = certlint("fix", "--write", "--ca-bundle", root, conf)
+
+    assert result.exit_code == 0, result.output
+    assert http.count() == 1
