@@ -333,6 +333,12 @@ class Workspace:
         key = os.path.abspath(edit.path)
         if key in self.protected:
             raise EditError(f"{edit.path} is a private key file; certlint never changes it")
+        if not isinstance(edit.content, bytes):
+            raise EditError(f"{edit.path}: new file content must be bytes")
+        try:
+            edit.content.decode("utf-8")
+        except UnicodeDecodeError:
+            raise EditError(f"{edit.path}: only text files (PEM, config) are created") from None
         planned = self.new_files.get(key)
         if planned is not None:
             if planned.content != edit.content:

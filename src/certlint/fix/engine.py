@@ -74,9 +74,15 @@ def plan_fixes(paths: list[str], options: Options,
                 if not findings:
                     continue
                 covered.update(id(f) for f in findings)
-                outcome = planner.plan(site, slot, findings)
-                groups.setdefault(site.label, []).append(
-                    (outcome.plan, outcome.problem, findings))
+                try:
+                    outcome = planner.plan(site, slot, findings)
+                    entry = (outcome.plan, outcome.problem, findings)
+                except Exception as exc:  # noqa: BLE001 - one odd site must not stop the run
+                    if options.debug:
+                        raise
+                    entry = (None, f"internal error while planning: {exc.__class__.__name__}: "
+                                   f"{exc} (please report this)", findings)
+                groups.setdefault(site.label, []).append(entry)
     for finding in report.findings:
         if id(finding) in covered:
             continue

@@ -59,7 +59,7 @@ def render_patch(ws: Workspace, base: str) -> str:
     for path in sorted(ws.new_files):
         nf = ws.new_files[path]
         rel = _rel(path, base)
-        text = nf.content.decode("ascii")
+        text = nf.content.decode("utf-8")
         lines = _split(text)
         mode = "100755" if nf.mode & 0o111 else "100644"
         out.append(f"diff --git a/{rel} b/{rel}\nnew file mode {mode}\n--- /dev/null\n"
