@@ -240,6 +240,7 @@ def test_usage_errors_exit_2(tree, certlint):
     assert certlint("fix", str(folder / "missing.conf")).exit_code == 2
     assert certlint("fix", "--intermediates", str(folder / "nope"), conf).exit_code == 2
     assert certlint("fix", "--bogus", conf).exit_code == 2
+    assert certlint("fix", "--format", "sarif", conf).exit_code == 2
 
 
 # -- plans attached to findings by other rules (every edit kind) ------------------------------

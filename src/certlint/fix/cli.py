@@ -36,6 +36,10 @@ def _progress(done: int, total: int) -> None:
 
 def run_fix_command(paths: list[str], options: Options, fmt: str = "text", write: bool = False,
                     patch_file: str | None = None) -> int:
+    if fmt not in ("text", "json"):
+        click.echo(f"certlint: fix writes text or json, not {fmt} (use `certlint check "
+                   f"--format {fmt}` for reports)", err=True)
+        return EXIT_USAGE
     for folder in options.intermediates:
         if not os.path.isdir(folder):
             click.echo(f"certlint: --intermediates {folder}: not a folder", err=True)
