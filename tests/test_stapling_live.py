@@ -113,8 +113,34 @@ def apply_resolver_fix(conf: str, dns_port: int) -> str:
                         f"127.0.0.1:{dns_port}", "--ca-bundle",
                         os.path.join(os.path.dirname(conf), "root.pem"), conf)
     if "No such command 'fix'" in proc.stderr:
-        pytest.skip("the fix engine (certlint fix) is not on this branch yet")
+        return apply_plans_directly(conf, dns_port)
     return proc.stdout + proc.stderr
+
+
+def apply_plans_directly(conf: str, dns_port: int) -> str:
+    """Until the fix engine is on this branch: apply the rule's InsertDirective edits as the
+    plan contract describes them (after the anchor line, with its indentation)."""
+    from certlint.context import Options
+    from certlint.engine import run_check
+    from certlint.fix.plan import InsertDirective
+
+    opts = Options(server="nginx", resolvers=[f"127.0.0.1:{dns_port}"],
+                   ca_bundles=[os.path.join(os.path.dirname(conf), "root.pem")])
+    notes = []
+    for finding in run_check([conf], opts).findings:
+        if finding.fix is None:
+            continue
+        notes += finding.fix.notes
+        for edit in reversed(finding.fix.edits):
+            assert isinstance(edit, InsertDirective)
+            with open(edit.path) as fh:
+                lines = fh.read().splitlines(keepends=True)
+            anchor = lines[edit.line - 1]
+            indent = anchor[: len(anchor) - len(anchor.lstrip())]
+            lines.insert(edit.line, f"{indent}{edit.text}\n")
+            with open(edit.path, "w") as fh:
+                fh.write("".join(lines))
+    return "\n".join(notes)
 
 
 def test_without_resolver_no_staple_then_fix_adds_resolver_and_staple_verifies(bed):

@@ -57,8 +57,9 @@ def check_no_resolver(site: Site, ctx: Context):
         f"fails); every refresh then logs \"no resolver defined to resolve {host} while "
         "requesting certificate status\" and reuses the startup addresses, so when the "
         "responder moves (OCSP responders sit behind CDNs) clients get no staple")
+    fix = resolver_plan(site, ctx, "stapling-no-resolver")
     yield ctx.finding("stapling-no-resolver", stapling_at(site), message, site,
-                      fix=resolver_plan(site, ctx, "stapling-no-resolver"))
+                      fix=fix, fixable=bool(fix and fix.edits))
 
 
 @rule("stapling-no-ocsp-url")
