@@ -66,13 +66,19 @@ def stapling_at(site: Site) -> Directive:
     """Where a finding about the site's stapling points: its own ssl_stapling line, else the
     block (the setting is inherited from http{} or the main server and shared with others)."""
     d = stapling_directive(site)
-    if d is not None and _own(site, d):
+    if d is not None and own_directive(site, d):
         return d
     return site.origin
 
 
-def _own(site: Site, d: Directive) -> bool:
-    return d.name.lower() in site.own and d.block not in ("http", "main", "stream")
+def own_directive(site: Site, d: Directive) -> bool:
+    """Set in the site's own block (an nginx server, an Apache vhost, or the main server when
+    that is the site itself), not inherited from a level other sites share."""
+    if d.name.lower() not in site.own:
+        return False
+    if site.extra.get("main_server"):
+        return d.block == "main"
+    return d.block not in ("http", "main", "stream")
 
 
 def file_certs(ctx: Context, site: Site, names: tuple[str, ...]) -> list[x509.Certificate]:
@@ -141,10 +147,10 @@ def anchor_in_block(site: Site, prefer: tuple[str, ...]) -> Directive:
     """A directive of the block itself after which a new directive can be inserted."""
     for name in prefer:
         for d in site.get_all(name):
-            if _own(site, d) and d.path and d.line:
+            if own_directive(site, d) and d.path and d.line:
                 return d
     for values in site.directives.values():
         for d in values:
-            if _own(site, d):
+            if own_directive(site, d):
                 return d
     return site.origin

@@ -13,7 +13,12 @@ from certlint.context import Context
 from certlint.fix.plan import FixPlan, InsertDirective, NewFile, ReplaceArg
 from certlint.model import CertSlot, Directive, ServerConfig, Site
 from certlint.pki.revocation import cert_pem, unique
-from certlint.rules._stapling import anchor_in_block, shown, stapling_directive
+from certlint.rules._stapling import (
+    anchor_in_block,
+    own_directive,
+    shown,
+    stapling_directive,
+)
 
 RESOLV_CONF = "/etc/resolv.conf"
 STAPLING_CACHE_SIZE = 128000
@@ -80,8 +85,7 @@ def stapling_off_plan(site: Site, rule: str, why: str) -> FixPlan:
     d = stapling_directive(site)
     name = "ssl_stapling" if site.server == "nginx" else "SSLUseStapling"
     end = ";" if site.server == "nginx" else ""
-    if d is not None and d.name.lower() in site.own and d.block not in ("http", "main",
-                                                                           "stream"):
+    if d is not None and own_directive(site, d):
         plan.edits.append(ReplaceArg(d.path, d.line, d.name, d.value, "off"))
     else:
         at = anchor_in_block(site, (("ssl_certificate_key", "ssl_certificate")
@@ -114,7 +118,7 @@ def trusted_chain_plan(site: Site, ctx: Context, slot: CertSlot, rule: str,
     new_value = written[: len(written) - len(os.path.basename(written))] + new_name
     new_path = os.path.join(os.path.dirname(slot.cert.path), new_name)
     plan = FixPlan(rule=rule, site=site.label, edits=[NewFile(new_path, content)])
-    if old is not None and old.name in site.own and old.block == "server":
+    if old is not None and own_directive(site, old):
         plan.edits.append(ReplaceArg(old.path, old.line, old.name, old.value, new_value))
     else:
         at = anchor_in_block(site, ("ssl_stapling_verify", "ssl_stapling",

@@ -19,8 +19,8 @@ def check_no_cache(site: Site, ctx: Context):
         return
     config = ctx.config
     caches = [d for d in config.globals.get("sslstaplingcache", []) if d.value]
-    if caches:
-        return
+    if caches or "sslstaplingcache" in site.own:
+        return  # a cache inside the vhost is apache-stapling-cache-in-vhost
     message = ("SSLUseStapling on without a server-level SSLStaplingCache: Apache will not "
                "start (AH01958: SSLStapling: no stapling cache available)")
     fix = apache_cache_plan(config, site, "apache-stapling-no-cache")
