@@ -90,3 +90,13 @@ def test_rules_lists_every_documented_rule(certlint):
     assert result.exit_code == 0
     listed = {line.split()[0] for line in result.stdout.splitlines() if line.strip()}
     assert listed == set(load_docs())
+
+
+def test_readme_rule_table_is_current(certlint):
+    with open(os.path.join(REPO, "README.md"), encoding="utf-8") as fh:
+        readme = fh.read()
+    m = re.search(r"<!-- rules:start -->\n(.*?)<!-- rules:end -->", readme, re.S)
+    assert m, "README.md lacks the <!-- rules:start --> / <!-- rules:end --> markers"
+    table = certlint("rules", "--format", "markdown").stdout.strip() + "\n"
+    assert m.group(1) == table, (
+        "the rule table in README.md is out of date: run `python scripts/update_readme.py`")
