@@ -64,8 +64,9 @@ def test_rule_doc_sections(filename):
     text = sections(doc.body)
     for title in titles:
         assert text[title.lower()].strip(), f"{filename}: section '{title}' is empty"
-    assert "`" in text["what breaks"], (
-        f"{filename}: 'What breaks' should quote the real error text (in backticks)")
+    quoted = "`" in text["what breaks"] or re.search(r"^(    |\t)\S", text["what breaks"], re.M)
+    assert quoted, (f"{filename}: 'What breaks' should quote the real error text "
+                    "(in backticks or an indented code block)")
     assert re.search(r"https?://\S+", text["references"]), f"{filename}: no reference URL"
 
 
