@@ -71,7 +71,10 @@ class Context:
     def slot_key(self, slot: CertSlot) -> KeyFile | None:
         """The key of a slot; Apache reads it from the certificate file when none is set."""
         if slot.key is not None:
-            return self.key_file(slot.key)
+            if slot.key.path is None:
+                return None
+            passwords = self.store.passwords(getattr(slot.passwords, "path", None))
+            return self.store.key_file(slot.key.path, passwords)
         if self.config is not None and self.config.server == "apache" and slot.cert.path:
             return self.store.key_file(slot.cert.path)
         return None
