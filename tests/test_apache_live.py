@@ -199,3 +199,22 @@ def test_vhost_certificates_replace_the_main_servers_by_index(certlint, tmp_path
                                extra=["-tls1_2", "-sigalgs", "RSA-PSS+SHA256:RSA+SHA256"])
     assert ec.ok and "CN = *.example.test" in ec.output
     assert rsa.ok and "subject=CN = example.test" in rsa.output
+
+
+def test_missing_file_message_quotes_what_apache_prints(certlint, tmp_path):
+    entry = os.path.join(FIXTURES, "missing-file", "apache2.conf")
+    (finding,) = findings(certlint, entry)
+    assert finding["message"].startswith("SSLCertificateFile ../../pki/no-such-cert.pem:")
+    result = ApacheServer(entry, str(tmp_path)).syntax()
+    assert not result.ok
+    apache_says = next(line for line in result.output.splitlines()
+                       if "does not exist or is empty" in line)
+    assert apache_says in finding["message"]
+
+
+@pytest.mark.parametrize("case,spelled", [("key-mismatch", "SSLCertificateKeyFile"),
+                                          ("encrypted-key", "SSLCertificateKeyFile"),
+                                          ("der-cert", "SSLCertificateFile")])
+def test_apache_messages_spell_directives_as_the_docs_do(case, spelled, certlint):
+    (finding,) = findings(certlint, os.path.join(FIXTURES, case, "apache2.conf"))
+    assert finding["message"].startswith(spelled + " ")

@@ -15,7 +15,7 @@ from certlint.context import Context
 from certlint.model import Site
 from certlint.pki.chain import describe
 from certlint.pki.load import describe_key
-from certlint.rules._util import analysed_slots, server_refuses
+from certlint.rules._util import analysed_slots, server_refuses, shown_name
 from certlint.rules.base import rule
 
 
@@ -47,7 +47,7 @@ def check(site: Site, ctx: Context):
                 "(clients see 'handshake failure'; nginx logs 'no shared cipher')")
         yield ctx.finding(
             "key-mismatch", at,
-            f"{at.name} {at.value}: the private key{kind} does not belong to the certificate "
-            f"{describe(chain.leaf_cert)} in {slot.cert.shown}; {consequence}. "
+            f"{shown_name(at)} {at.value}: the private key{kind} does not belong to the "
+            f"certificate {describe(chain.leaf_cert)} in {slot.cert.shown}; {consequence}. "
             "Point the key directive at the certificate's own key (or the certificate "
             "directive at the key's certificate)", site)
