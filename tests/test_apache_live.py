@@ -218,3 +218,18 @@ def test_missing_file_message_quotes_what_apache_prints(certlint, tmp_path):
 def test_apache_messages_spell_directives_as_the_docs_do(case, spelled, certlint):
     (finding,) = findings(certlint, os.path.join(FIXTURES, case, "apache2.conf"))
     assert finding["message"].startswith(spelled + " ")
+
+
+@pytest.mark.parametrize("case,name", [("hostname-mismatch", "shop.other.test"),
+                                       ("alias-mismatch", "shop.other.test")])
+def test_clients_fail_on_the_name_certlint_reports(case, name, certlint, tmp_path):
+    entry = os.path.join(FIXTURES, case, "apache2.conf")
+    (finding,) = findings(certlint, entry)
+    assert finding["rule"] == "hostname-mismatch" and name in finding["message"]
+    with ApacheServer(entry, str(tmp_path)) as server:
+        wrong = servers.s_client(server.port(443), name, ROOT_CA)
+        if case == "alias-mismatch":
+            right = servers.s_client(server.port(443), "www.example.test", ROOT_CA)
+            assert right.ok, right.output
+    assert not wrong.ok
+    assert "hostname mismatch" in wrong.output.lower()
