@@ -233,3 +233,18 @@ def test_clients_fail_on_the_name_certlint_reports(case, name, certlint, tmp_pat
             assert right.ok, right.output
     assert not wrong.ok
     assert "hostname mismatch" in wrong.output.lower()
+
+
+@pytest.mark.parametrize("case,rule,client_error", [
+    ("expired", "cert-expired", "certificate has expired"),
+    ("selfsigned", "chain-untrusted-root", "self-signed certificate"),
+])
+def test_clients_fail_the_way_certlint_says(case, rule, client_error, certlint, tmp_path):
+    entry = os.path.join(FIXTURES, case, "apache2.conf")
+    found = findings(certlint, entry)
+    finding = next(f for f in found if f["rule"] == rule)
+    assert client_error in finding["message"]
+    with ApacheServer(entry, str(tmp_path)) as server:
+        result = servers.s_client(server.port(443), "example.test", ROOT_CA)
+    assert not result.ok
+    assert client_error in result.output
