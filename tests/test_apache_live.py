@@ -248,3 +248,26 @@ def test_clients_fail_the_way_certlint_says(case, rule, client_error, certlint, 
         result = servers.s_client(server.port(443), "example.test", ROOT_CA)
     assert not result.ok
     assert client_error in result.output
+
+
+def test_ca_path_completes_a_leaf_only_file_like_the_ca_file(certlint, tmp_path):
+    """SSLCACertificatePath (hash-named entries, `openssl rehash`) feeds the same auto-chain."""
+    import shutil
+    import subprocess
+
+    cadir = tmp_path / "ca"
+    cadir.mkdir()
+    shutil.copy(os.path.join(PKI, "inter.pem"), cadir / "inter.pem")
+    entry = write_conf(tmp_path, f"    SSLCertificateFile {PKI}/leaf.pem\n"
+                       f"    SSLCertificateKeyFile {PKI}/demo-keys/leaf.key\n"
+                       f"    SSLCACertificatePath {cadir}\n")
+    # without hash links OpenSSL cannot find the intermediate: leaf only, and certlint agrees
+    assert rules(findings(certlint, entry)) == ["apache-chain-file-missing"]
+    result, sent = served_chain(tmp_path / "plain", entry)
+    assert not result.ok and sent == 1
+
+    subprocess.run([servers.require("openssl"), "rehash", str(cadir)], check=True,
+                   capture_output=True)
+    assert findings(certlint, entry) == []
+    result, sent = served_chain(tmp_path / "hashed", entry)
+    assert result.ok and sent == 2, result.output
