@@ -229,3 +229,12 @@ def test_rhel_layout_checked_out_under_root(tmp_path, certlint):
             for f in payload["findings"]] == [
         ("apache-chain-file-missing", "etc/httpd/conf.d/ssl.conf", 5)]
     assert code == 1
+
+
+def test_file_directives_need_exactly_one_argument(tmp_path):
+    config = parse(tmp_path, "SSLCertificateFile\nServerName a.test b.test\n"
+                             "SSLCACertificateFile /x /y\n")
+    assert [(e.line, e.message.split(",")[0]) for e in config.errors] == [
+        (1, "SSLCertificateFile takes one argument"), (2, "ServerName takes one argument"),
+        (3, "SSLCACertificateFile takes one argument")]
+    assert config.globals == {}

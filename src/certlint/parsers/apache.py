@@ -28,6 +28,8 @@ VAR = re.compile(r"\$\{([^}:]*)\}")
 GLOB_CHARS = re.compile(r"[*?\[]")
 CONDITIONALS = ("ifmodule", "ifdefine", "ifversion", "iffile", "ifdirective", "ifsection")
 NON_FILE_PREFIXES = ("pkcs11:", "engine:", "store:")
+ONE_ARGUMENT = ("sslcertificatefile", "sslcertificatekeyfile", "sslcertificatechainfile",
+                "sslcacertificatefile", "sslcacertificatepath", "servername", "serverroot")
 STATIC_MODULES = ("core", "so", "watchdog", "http", "log_config", "logio", "version", "unixd")
 ENVVARS_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$")
 SHELL_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)")
@@ -441,6 +443,12 @@ class ApacheParser:
             return self._include(values[0], name == "includeoptional", ln, stack)
         if name == "use":
             return self._use(args, ln, stack)
+        if name in ONE_ARGUMENT and len(values) != 1:
+            from certlint.parsers.apache_names import spelled
+
+            self._error(f"{spelled(name)} takes one argument, {len(values)} given: Apache stops "
+                        "with a syntax error", ln.path, ln.line)
+            return []
         if name == "define" and values:
             self.state.defines[values[0]] = values[1] if len(values) > 1 else ""
             self.state.undefined.discard(values[0])
