@@ -146,3 +146,13 @@ def test_parser_sees_the_debian_vhosts_apache_sees(debian_tree, tmp_path):
     assert [(p, line) for _n, p, line in theirs] == sorted(
         (v["path"], v["end"]) for v in everything)
     assert all(item in theirs for item in ours)
+
+
+def test_one_site_file_of_the_debian_tree_on_its_own(debian_tree, certlint):
+    """`certlint check sites-available/default-ssl.conf`: the tree's envvars and ServerRoot
+    apply, so ${APACHE_LOG_DIR} is known and only the certificate's real problem remains."""
+    site_conf = os.path.join(debian_tree, "sites-available", "default-ssl.conf")
+    _code, payload = certlint.json(site_conf, "--server", "apache")
+    rules = {f["rule"] for f in payload["findings"]}
+    assert "config-error" not in rules, payload["findings"]
+    assert "chain-untrusted-root" in rules

@@ -172,7 +172,14 @@ class ApacheParser:
     # -- entry ---------------------------------------------------------------------------
 
     def parse(self) -> ServerConfig:
-        envvars = os.path.join(os.path.dirname(self.entry), "envvars")
+        folder = os.path.dirname(self.entry)
+        parent = os.path.dirname(folder)
+        if (os.path.basename(self.entry) not in ("apache2.conf", "httpd.conf")
+                and not os.path.isfile(os.path.join(folder, "apache2.conf"))
+                and os.path.isfile(os.path.join(parent, "apache2.conf"))):
+            # one file of a Debian tree (sites-available/x.conf): the tree is its ServerRoot
+            folder = self.server_root = self.config.prefix = parent
+        envvars = os.path.join(folder, "envvars")
         if os.path.isfile(envvars):
             self.state.envvars = read_envvars(envvars)
             self.config.extra["envvars"] = envvars
@@ -269,8 +276,9 @@ class ApacheParser:
                 return self.state.envvars[name]
             if name in os.environ:
                 return os.environ[name]
-            self._error(f"AH00111: Config variable ${{{name}}} is not defined (Apache keeps "
-                        "the text literally)", ln.path, ln.line)
+            self.config.errors.append(ConfigError(
+                f"AH00111: Config variable ${{{name}}} is not defined (Apache warns and keeps "
+                "the text literally)", ln.path, ln.line, severity="warning"))
             return m.group(0)
 
         return VAR.sub(value, text)
