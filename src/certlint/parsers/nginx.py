@@ -53,6 +53,7 @@ class NginxParser:
         self.reader = ConfigFileReader()
         self.config = ServerConfig("nginx", self.entry, self.prefix)
         self._parsed: dict[str, list | None] = {}
+        self._realpaths: dict[str, str] = {}
         self._display: dict[str, str] = {}  # temp path -> original path (nginx -T dumps)
         self._virtual: dict[str, str] = {}  # original absolute path -> temp path (dumps)
         self.config.resolver = self.file_ref
@@ -98,12 +99,19 @@ class NginxParser:
         self._tmp.cleanup()
         return self.config
 
+    def _real(self, path: str) -> str:
+        """os.path.realpath, once per path string (a fleet names the same snippet 1000 times)."""
+        real = self._realpaths.get(path)
+        if real is None:
+            real = self._realpaths[path] = os.path.realpath(path)
+        return real
+
     def _shown(self, path: str) -> str:
         return self._display.get(path, path)
 
     def _load(self, path: str) -> list | None:
         """crossplane's statements for one file (cached: a snippet is read once per run)."""
-        key = os.path.realpath(path)
+        key = self._real(path)
         if key in self._parsed:
             return self._parsed[key]
         shown = self._shown(path)
@@ -134,7 +142,7 @@ class NginxParser:
         statements = self._load(path)
         if statements is None:
             return []
-        return self._expand(statements, path, stack + [os.path.realpath(path)], depth)
+        return self._expand(statements, path, stack + [self._real(path)], depth)
 
     def _expand(self, statements: list, path: str, stack: list[str], depth: int) -> list[_Node]:
         nodes: list[_Node] = []
@@ -181,7 +189,7 @@ class NginxParser:
         for match in matches:
             if GLOB_CHARS.search(target) and os.path.isdir(match):
                 continue  # nginx skips directories matched by a glob (not ones named plainly)
-            if os.path.realpath(match) in stack:
+            if self._real(match) in stack:
                 self.config.errors.append(ConfigError(
                     f"include loop: '{pattern}' includes {self._shown(match)} again, which is "
                     "already being read", shown, st["line"]))

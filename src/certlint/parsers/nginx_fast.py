@@ -35,8 +35,17 @@ class _Fallback(Exception):
     """The file needs crossplane itself."""
 
 
+SIMPLE_TOKEN = re.compile(r"[{};]|[^\s{};]+")
+NOT_SIMPLE = re.compile(r"[\"'\\#]")
+
+
 def tokens(text: str) -> list[tuple[str, int, bool]]:
     """(token, line, quoted) exactly as crossplane's lexer yields them, or raise _Fallback."""
+    if not NOT_SIMPLE.search(text):
+        # no quotes, escapes or comments (most generated site files): words never span lines
+        find = SIMPLE_TOKEN.findall
+        return [(tok, n, False) for n, line in enumerate(text.split("\n"), 1)
+                for tok in find(line)]
     out: list[tuple[str, int, bool]] = []
     pos, line, end = 0, 1, len(text)
     match = TOKEN.match
