@@ -114,6 +114,8 @@ def analyse(served: list[x509.Certificate], key_spki: bytes | None, trust: Trust
             if len(path) > 1 or current is not served[result.leaf]:
                 result.served_root = path[-1]
             result.root_trusted = trust.contains(current)
+            if result.root_trusted and len(path) == 1:
+                result.anchor = current  # a self-signed leaf the user trusts (--ca-bundle)
             break
         anchors = trust.issuers_of(current)
         if anchors:
@@ -157,6 +159,11 @@ def analyse(served: list[x509.Certificate], key_spki: bytes | None, trust: Trust
             continue
         if fingerprint(cert) in path_prints:
             result.duplicates.append(i)
+        elif (result.anchor is not None and result.served_root is None
+              and fingerprint(cert) == fingerprint(result.anchor)):
+            # the trust anchor the path ended at, sent as well (SSL Labs: "Contains anchor")
+            result.served_root = i
+            result.root_trusted = True
         else:
             result.unrelated.append(i)
     rest = path[1:]

@@ -1,0 +1,279 @@
+"""Stapling and CRL claims proven against real nginx, openssl and dnsmasq on loopback.
+
+The stapling bed: a test PKI whose leaf names its OCSP responder `http://localhost:PORT/`.
+At startup nginx resolves `localhost` with the system resolver (127.0.0.1, where nothing
+answers on PORT: the responder's *old* address). The responder (`openssl ocsp`) is reachable at
+127.0.0.2:PORT, and a loopback dnsmasq says `localhost` is 127.0.0.2: the responder has moved,
+as CDN-hosted OCSP responders do. Without a `resolver`, nginx keeps the startup address and
+staples nothing; with the resolver certlint's fix adds, the staple arrives and verifies.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+import subprocess
+import time
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509 import ocsp
+
+from tests.support import servers
+from tests.support.dns import Dnsmasq
+from tests.support.ocsp import Forward, OcspResponder
+from tests.support.pki import CA, NOW, cert_pem, crl_pem, key_pem, write
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def run_certlint(*args: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "src"))
+    return subprocess.run(["python", "-m", "certlint", *args], capture_output=True, text=True,
+                          env=env, timeout=120, cwd=ROOT)
+
+
+def findings(conf: str, *args: str) -> list[dict]:
+    proc = run_certlint("check", "--format", "json", "--server", "nginx", conf, *args)
+    assert proc.returncode in (0, 1), proc.stderr
+    return json.loads(proc.stdout)["findings"]
+
+
+def s_client_status(port: int, cafile: str) -> tuple[str, bytes | None]:
+    """`openssl s_client -status` over TLS 1.2: its text, and the stapled DER (None if none)."""
+    openssl = servers.require("openssl")
+    proc = subprocess.run(
+        [openssl, "s_client", "-connect", f"127.0.0.1:{port}", "-servername", "example.test",
+         "-status", "-tls1_2", "-msg", "-CAfile", cafile],
+        input="", capture_output=True, text=True, timeout=20)
+    out = proc.stdout + proc.stderr
+    m = re.search(r"Handshake \[length [0-9a-f]+\], CertificateStatus\n((?:    [0-9a-f ]+\n)+)",
+                  out)
+    if not m:
+        return out, None
+    raw = bytes.fromhex("".join(m.group(1).split()))
+    return out, raw[8:]  # type, 3-byte length, status_type, 3-byte length, then the DER
+
+
+def poll_staple(port: int, cafile: str, tries: int = 20) -> tuple[str, bytes | None]:
+    """nginx fetches lazily: the first handshake only triggers the fetch."""
+    out, der = "", None
+    for _ in range(tries):
+        out, der = s_client_status(port, cafile)
+        if der is not None:
+            break
+        time.sleep(0.3)
+    return out, der
+
+
+@pytest.fixture
+def bed(tmp_path):
+    servers.require("nginx")
+    servers.require("dnsmasq")
+    ocsp_port, backend, dns_port, https = (servers.free_port() for _ in range(4))
+    root = CA("Stapling Bed Root")
+    inter = root.intermediate("Stapling Bed Intermediate")
+    leaf = inter.leaf("example.test", ocsp=[f"http://localhost:{ocsp_port}/"])
+    d = str(tmp_path)
+    write(f"{d}/fullchain.pem", cert_pem(leaf.cert, inter.cert))
+    write(f"{d}/leaf.key", key_pem(leaf.key), 0o600)
+    write(f"{d}/chain.pem", cert_pem(inter.cert, root.cert))
+    write(f"{d}/root.pem", root.pem)
+    server = f"""    server {{
+        listen 127.0.0.1:{https} ssl;
+        server_name example.test;
+        ssl_certificate fullchain.pem;
+        ssl_certificate_key leaf.key;
+        ssl_stapling on;
+        ssl_stapling_verify on;
+        ssl_trusted_certificate chain.pem;
+    }}"""
+    conf = write(f"{d}/nginx.conf",
+                 (f"error_log {d}/error.log warn;\n" + servers.nginx_conf(server, d)).encode())
+    responder = OcspResponder(inter, os.path.join(d, "ocsp"), backend, good=[leaf.cert])
+    relay = Forward(("127.0.0.2", ocsp_port), ("127.0.0.1", backend))
+    dns = Dnsmasq(dns_port, {"localhost": "127.0.0.2"})
+    responder.start()
+    relay.start()
+    try:
+        dns.start()
+        yield {"conf": conf, "dir": d, "https": https, "dns_port": dns_port, "leaf": leaf,
+               "inter": inter, "root": f"{d}/root.pem"}
+    finally:
+        dns.stop()
+        relay.stop()
+        responder.stop()
+
+
+def apply_resolver_fix(conf: str, dns_port: int) -> str:
+    """`certlint fix --write --resolver 127.0.0.1:PORT`; the fix engine's output as text."""
+    proc = run_certlint("fix", "--write", "--server", "nginx", "--resolver",
+                        f"127.0.0.1:{dns_port}", "--ca-bundle",
+                        os.path.join(os.path.dirname(conf), "root.pem"), conf)
+    if "No such command 'fix'" in proc.stderr:
+        return apply_plans_directly(conf, dns_port)
+    return proc.stdout + proc.stderr
+
+
+def apply_plans_directly(conf: str, dns_port: int) -> str:
+    """Until the fix engine is on this branch: apply the rule's InsertDirective edits as the
+    plan contract describes them (after the anchor line, with its indentation)."""
+    from certlint.context import Options
+    from certlint.engine import run_check
+    from certlint.fix.plan import InsertDirective
+
+    opts = Options(server="nginx", resolvers=[f"127.0.0.1:{dns_port}"],
+                   ca_bundles=[os.path.join(os.path.dirname(conf), "root.pem")])
+    notes = []
+    for finding in run_check([conf], opts).findings:
+        if finding.fix is None:
+            continue
+        notes += finding.fix.notes
+        for edit in reversed(finding.fix.edits):
+            assert isinstance(edit, InsertDirective)
+            with open(edit.path) as fh:
+                lines = fh.read().splitlines(keepends=True)
+            anchor = lines[edit.line - 1]
+            indent = anchor[: len(anchor) - len(anchor.lstrip())]
+            lines.insert(edit.line, f"{indent}{edit.text}\n")
+            with open(edit.path, "w") as fh:
+                fh.write("".join(lines))
+    return "\n".join(notes)
+
+
+def test_without_resolver_no_staple_then_fix_adds_resolver_and_staple_verifies(bed):
+    conf = bed["conf"]
+    before = findings(conf, "--ca-bundle", bed["root"])
+    server_line = next(i for i, ln in enumerate(open(conf).read().splitlines(), 1)
+                       if "ssl_stapling on" in ln)
+    assert [(f["rule"], f["line"]) for f in before] == [("stapling-no-resolver", server_line)]
+    assert "no resolver defined to resolve localhost" in before[0]["message"]
+
+    with servers.NginxServer(conf, bed["https"]):
+        for _ in range(4):
+            out, der = s_client_status(bed["https"], bed["root"])
+            assert der is None and "OCSP response: no response sent" in out
+            time.sleep(0.3)
+    log = open(os.path.join(bed["dir"], "error.log")).read()
+    assert "no resolver defined to resolve localhost while requesting certificate status" in log
+    assert "peer: 127.0.0.1:" in log  # nginx kept the startup address, where nothing answers
+
+    output = apply_resolver_fix(conf, bed["dns_port"])
+    text = open(conf).read()
+    assert f"resolver 127.0.0.1:{bed['dns_port']} valid=300s;" in text, output
+    assert "resolver_timeout 5s;" in text
+    assert findings(conf, "--ca-bundle", bed["root"]) == []
+    assert servers.nginx_test(conf).ok
+
+    with servers.NginxServer(conf, bed["https"]) as nginx:
+        out, der = poll_staple(bed["https"], bed["root"])
+        log = nginx.log()
+    assert der is not None, out + log
+    assert "OCSP Response Status: successful" in out and "Cert Status: good" in out
+    response = ocsp.load_der_ocsp_response(der)
+    assert response.serial_number == bed["leaf"].cert.serial_number
+    assert response.certificate_status == ocsp.OCSPCertStatus.GOOD
+    assert response.next_update_utc > dt.datetime.now(dt.timezone.utc)
+    bed["inter"].key.public_key().verify(  # raises InvalidSignature if it does not verify
+        response.signature, response.tbs_response_bytes,
+        ec.ECDSA(response.signature_hash_algorithm))
+
+
+def test_stapling_claims_hold_for_the_resolver_certlint_accepts(bed):
+    """The quiet look-alike: a resolver already in http{} - certlint says nothing, nginx staples."""
+    conf = bed["conf"]
+    text = open(conf).read().replace(
+        "http {", f"http {{\n    resolver 127.0.0.1:{bed['dns_port']};", 1)
+    write(conf, text.encode())
+    assert findings(conf, "--ca-bundle", bed["root"]) == []
+    with servers.NginxServer(conf, bed["https"]):
+        _out, der = poll_staple(bed["https"], bed["root"])
+    assert der is not None
+
+
+# -- client certificates and CRLs --------------------------------------------------------------
+
+
+def client_site(tmp_path, crls: bytes, chain_ca: bool = False):
+    """A TLS site that requires client certificates checked against `crls`."""
+    server_root = CA("CRL Bed Server Root")
+    leaf = server_root.leaf("example.test")
+    croot = CA("CRL Bed Client Root")
+    issuer = croot.intermediate("CRL Bed Client CA") if chain_ca else croot
+    client = issuer.leaf("client.example.test", client=True)
+    d = str(tmp_path)
+    write(f"{d}/server.pem", leaf.pem)
+    write(f"{d}/server.key", key_pem(leaf.key), 0o600)
+    write(f"{d}/server-root.pem", server_root.pem)
+    write(f"{d}/client-ca.pem", cert_pem(*([issuer.cert, croot.cert] if chain_ca
+                                           else [croot.cert])))
+    write(f"{d}/client.pem", cert_pem(client.cert))
+    write(f"{d}/client.key", key_pem(client.key), 0o600)
+    https = servers.free_port()
+    server = f"""    server {{
+        listen 127.0.0.1:{https} ssl;
+        server_name example.test;
+        ssl_certificate server.pem;
+        ssl_certificate_key server.key;
+        ssl_verify_client on;
+        ssl_verify_depth 3;
+        ssl_client_certificate client-ca.pem;
+        ssl_crl crl.pem;
+        location / {{ return 200 "client ok\\n"; }}
+    }}"""
+    conf = write(f"{d}/nginx.conf",
+                 (f"error_log {d}/error.log info;\n" + servers.nginx_conf(server, d)).encode())
+    return conf, https, croot, issuer, d
+
+
+def client_request(port: int, d: str) -> str:
+    openssl = servers.require("openssl")
+    proc = subprocess.run(
+        [openssl, "s_client", "-connect", f"127.0.0.1:{port}", "-servername", "example.test",
+         "-cert", f"{d}/client.pem", "-key", f"{d}/client.key", "-CAfile",
+         f"{d}/server-root.pem", "-quiet"],
+        input="GET / HTTP/1.0\r\nHost: example.test\r\n\r\n", capture_output=True, text=True,
+        timeout=20)
+    return proc.stdout + proc.stderr
+
+
+def test_expired_crl_rejects_a_valid_client_exactly_as_certlint_predicts(tmp_path):
+    servers.require("nginx")
+    day = dt.timedelta(days=1)
+    conf, https, croot, _issuer, d = client_site(tmp_path, b"")
+    write(f"{d}/crl.pem", crl_pem(croot.crl(last_update=NOW - 8 * day, next_update=NOW - day)))
+    got = findings(conf, "--ca-bundle", f"{d}/server-root.pem")
+    crl_line = next(i for i, ln in enumerate(open(conf).read().splitlines(), 1)
+                    if "ssl_crl" in ln)
+    assert [(f["rule"], f["line"]) for f in got] == [("crl-expired", crl_line)]
+    assert servers.nginx_test(conf).ok  # nginx starts happily with the expired CRL
+    with servers.NginxServer(conf, https):
+        reply = client_request(https, d)
+    assert "400 Bad Request" in reply and "The SSL certificate error" in reply
+    assert "client SSL certificate verify error: (12:CRL has expired)" in open(
+        f"{d}/error.log").read()
+
+    write(f"{d}/crl.pem", crl_pem(croot.crl()))  # the refreshed CRL: certlint and nginx agree
+    assert findings(conf, "--ca-bundle", f"{d}/server-root.pem") == []
+    with servers.NginxServer(conf, https):
+        assert "client ok" in client_request(https, d)
+
+
+def test_crl_missing_for_the_root_rejects_every_client(tmp_path):
+    servers.require("nginx")
+    conf, https, croot, issuer, d = client_site(tmp_path, b"", chain_ca=True)
+    write(f"{d}/crl.pem", crl_pem(issuer.crl()))  # the issuing CA's CRL only, not the root's
+    got = findings(conf, "--ca-bundle", f"{d}/server-root.pem")
+    assert [f["rule"] for f in got] == ["crl-missing-for-ca"]
+    assert "'CRL Bed Client Root'" in got[0]["message"]
+    with servers.NginxServer(conf, https):
+        reply = client_request(https, d)
+    assert "400 Bad Request" in reply
+    assert "(3:unable to get certificate CRL)" in open(f"{d}/error.log").read()
+
+    write(f"{d}/crl.pem", crl_pem(issuer.crl()) + crl_pem(croot.crl()))
+    assert findings(conf, "--ca-bundle", f"{d}/server-root.pem") == []
+    with servers.NginxServer(conf, https):
+        assert "client ok" in client_request(https, d)
