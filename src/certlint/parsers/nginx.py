@@ -118,10 +118,7 @@ class NginxParser:
         data = self.reader.read(path, self.config, shown=shown)
         statements = None
         if data is not None:
-            fast = nginx_fast.parse(path, data.decode("utf-8", "replace"))
-            payload = ({"errors": [], "config": [{"parsed": fast}]} if fast is not None
-                       else crossplane.parse(path, single=True, comments=True, check_ctx=False,
-                                             check_args=False, catch_errors=True))
+            payload = self._statements(path, data.decode("utf-8", "replace"), shown)
             for err in payload["errors"]:
                 message = re.sub(r"\s+in \S+:\d+$", "", err["error"])
                 self.config.errors.append(ConfigError(message, shown, err.get("line") or 0))
@@ -137,6 +134,20 @@ class NginxParser:
             self.config.files.append(shown)
         self._parsed[key] = statements
         return statements
+
+    def _statements(self, path: str, text: str, shown: str) -> dict:
+        """crossplane's payload for one file: the fast tokenizer when it can, else crossplane;
+        absurd nesting becomes an error instead of a recursion crash."""
+        try:
+            fast = nginx_fast.parse(path, text)
+            if fast is not None:
+                return {"errors": [], "config": [{"parsed": fast}]}
+            nginx_fast.check_nesting(text)
+        except nginx_fast.NestingError as exc:
+            self.config.errors.append(ConfigError(str(exc), shown, exc.line))
+            return {"errors": [], "config": []}
+        return crossplane.parse(path, single=True, comments=True, check_ctx=False,
+                                check_args=False, catch_errors=True)
 
     def _expand_file(self, path: str, stack: list[str], depth: int) -> list[_Node]:
         statements = self._load(path)

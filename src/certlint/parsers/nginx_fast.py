@@ -31,8 +31,30 @@ TOKEN = re.compile(r"""
 LUA_HINT = re.compile("|".join(re.escape(k) for k in EXTERNAL_LEXERS) or r"(?!x)x")
 
 
+MAX_NESTING = 100  # real configs nest a handful of levels; recursion must stay far from limits
+
+
 class _Fallback(Exception):
     """The file needs crossplane itself."""
+
+
+class NestingError(Exception):
+    """Blocks nested deeper than MAX_NESTING (a generated or hostile file)."""
+
+    def __init__(self, line: int):
+        super().__init__(f"blocks nested more than {MAX_NESTING} levels deep; certlint stops "
+                         "reading this file here")
+        self.line = line
+
+
+def check_nesting(text: str) -> None:
+    """Raise NestingError when the raw braces nest too deep (a cheap guard for the crossplane
+    path, whose recursive parser would otherwise hit Python's recursion limit)."""
+    depth = 0
+    for m in re.finditer(r"[{}]", text):
+        depth += 1 if m.group() == "{" else -1
+        if depth > MAX_NESTING:
+            raise NestingError(text.count("\n", 0, m.start()) + 1)
 
 
 SIMPLE_TOKEN = re.compile(r"[{};]|[^\s{};]+")
@@ -135,11 +157,13 @@ def _block(path: str, toks: list, i: int, top: bool = False) -> tuple[list[dict]
 def _balanced(toks: list) -> None:
     """crossplane's brace check runs over raw tokens (a `{` used as a name counts too)."""
     depth = 0
-    for token, _line, quoted in toks:
+    for token, line, quoted in toks:
         if not quoted and token in ("{", "}"):
             depth += 1 if token == "{" else -1
             if depth < 0:
                 raise _Fallback
+            if depth > MAX_NESTING:
+                raise NestingError(line)
     if depth:
         raise _Fallback
 
