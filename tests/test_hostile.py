@@ -201,7 +201,7 @@ def test_lua_blocks_with_braces_in_strings(tmp_path):
         location / {
             content_by_lua_block {
                 local s = "}" .. '{' -- braces in strings } and comments {
-                ngx.say(s .. "}}")
+                ngx.say(s .. "}}" .. [[ } { ]]) --[==[ } ]==]
             }
         }
         access_by_lua_block { ngx.var.x = "{" }
