@@ -175,7 +175,8 @@ def analyse(served: list[x509.Certificate], key_spki: bytes | None, trust: Trust
 def _place_sent_anchor(served, path: list[int], result: ChainAnalysis,
                        trust: TrustStore) -> None:
     """Trusted-first building stops at the store's anchor; a served copy of that same root
-    (same subject and key) then belongs at the top of the path, as the sent anchor."""
+    (self-signed, same subject and key) then belongs at the top of the path, as the sent anchor.
+    A cross-signed copy (same subject and key, issued by another root) is not the anchor."""
     if result.anchor is None or result.served_root is not None:
         return
     anchor_id = (subject_der(result.anchor), cert_spki(result.anchor))
@@ -183,7 +184,7 @@ def _place_sent_anchor(served, path: list[int], result: ChainAnalysis,
     for i, cert in enumerate(served):
         if i in path or cert.subject != top.issuer:
             continue
-        if (subject_der(cert), cert_spki(cert)) == anchor_id:
+        if (subject_der(cert), cert_spki(cert)) == anchor_id and is_self_signed(cert):
             path.append(i)
             result.served_root = i
             result.root_trusted = trust.contains(cert)
