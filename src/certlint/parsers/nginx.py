@@ -53,7 +53,7 @@ class NginxParser:
         self.reader = ConfigFileReader()
         self.config = ServerConfig("nginx", self.entry, self.prefix)
         self._parsed: dict[str, list | None] = {}
-        self._realpaths: dict[str, str] = {}
+        self._realpaths: dict[str, object] = {}
         self._display: dict[str, str] = {}  # temp path -> original path (nginx -T dumps)
         self._virtual: dict[str, str] = {}  # original absolute path -> temp path (dumps)
         self.config.resolver = self.file_ref
@@ -99,11 +99,18 @@ class NginxParser:
         self._tmp.cleanup()
         return self.config
 
-    def _real(self, path: str) -> str:
-        """os.path.realpath, once per path string (a fleet names the same snippet 1000 times)."""
+    def _real(self, path: str) -> object:
+        """The file's identity (device, inode), once per path string: the same file however it
+        is reached (symlinks, `..`), for include loops and the parse cache. One stat, where
+        realpath costs an lstat per path component."""
         real = self._realpaths.get(path)
         if real is None:
-            real = self._realpaths[path] = os.path.realpath(path)
+            try:
+                info = os.stat(path)
+                real = (info.st_dev, info.st_ino)
+            except OSError:
+                real = os.path.realpath(path)
+            self._realpaths[path] = real
         return real
 
     def _shown(self, path: str) -> str:
