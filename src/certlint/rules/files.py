@@ -58,6 +58,15 @@ def check_missing(site: Site, ctx: Context):
             "(none set here or in http): nginx refuses to start with 'no \"ssl_certificate\" is "
             "defined for the \"listen ... ssl\" directive'. Add ssl_certificate and "
             "ssl_certificate_key, or 'ssl_reject_handshake on;' for a catch-all", site)
+    if site.server == "nginx":
+        for slot in site.slots:
+            if slot.key is None:
+                yield ctx.finding(
+                    "cert-file-missing", slot.cert.directive,
+                    f"ssl_certificate {slot.cert.shown} has no ssl_certificate_key to go with it "
+                    "(keys pair with certificates by position): nginx refuses to start with "
+                    f"'no \"ssl_certificate_key\" is defined for certificate'. Add the key",
+                    site)
     for ref, _kind in _refs(site, ctx):
         if ref.path is None:
             continue

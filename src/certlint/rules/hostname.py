@@ -67,10 +67,11 @@ def san_names(cert: x509.Certificate) -> tuple[list[str], list[str]]:
 
 
 def covered(name: str, dns: list[str], ips: list[str]) -> bool:
-    try:
-        return str(ipaddress.ip_address(name)) in ips
-    except ValueError:
-        pass
+    if ":" in name or name.replace(".", "").isdigit():
+        try:
+            return str(ipaddress.ip_address(name)) in ips
+        except ValueError:
+            pass
     if name in dns:
         return True
     if name.startswith("*."):
