@@ -466,3 +466,23 @@ def test_a_site_is_fixed_whole_or_not_at_all(tmp_path, certlint):
     assert result.exit_code == 1
     assert "another fix for this site failed" in result.stderr
     assert snapshot(folder) == before
+
+
+def test_chain_and_stapling_fixes_together_and_what_they_also_cure(tree, certlint):
+    folder, make = tree
+    conf = make(("example.test", "../pki/ocsp.pem", "../pki/demo-keys/ocsp.key"))
+    text = open(conf).read().replace("ssl_certificate_key ../pki/demo-keys/ocsp.key;",
+                                     "ssl_certificate_key ../pki/demo-keys/ocsp.key;\n"
+                                     "        ssl_stapling on;")
+    write(conf, text.encode())
+
+    result = fix(certlint, "--write", "--resolver", "127.0.0.53", "--format", "json", conf)
+
+    payload = json.loads(result.stdout)
+    assert result.exit_code == 0, result.output
+    assert sorted(f["rule"] for f in payload["fixed"]) == ["chain-incomplete",
+                                                           "stapling-no-resolver"]
+    assert [f["rule"] for f in payload["also_resolved"]] == ["stapling-issuer-missing"]
+    assert "resolver 127.0.0.53" in open(conf).read()
+    code, after = certlint.json(conf, "--ca-bundle", os.path.join(FIXTURE_PKI, "root.pem"))
+    assert code == 0 and after["findings"] == []

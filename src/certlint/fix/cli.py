@@ -84,6 +84,9 @@ def _text(run: FixRun, written: list[str], patch_file: str | None, base: str,
     for plan in run.plans:
         for note in plan.notes:
             click.echo(f"certlint: {plan.site}: {note}", err=True)
+    for finding in run.also:
+        click.echo(f"certlint: also resolved: {finding.path}:{finding.line}: {finding.rule} "
+                   f"({finding.site})", err=True)
     for finding, why in run.remaining:
         click.echo(f"certlint: not fixed: {finding.path}:{finding.line}: {finding.rule} "
                    f"({finding.site}): {why}", err=True)
@@ -99,6 +102,7 @@ def _text(run: FixRun, written: list[str], patch_file: str | None, base: str,
 def _as_json(run: FixRun, written: list[str], patch_file: str | None) -> dict:
     return {
         "fixed": [f.as_dict() for f in run.fixed],
+        "also_resolved": [f.as_dict() for f in run.also],
         "remaining": [dict(f.as_dict(), reason=why) for f, why in run.remaining],
         "changed": [path for path, _old, _new in run.workspace.changes()],
         "created": sorted(run.workspace.new_files),

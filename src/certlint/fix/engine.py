@@ -31,6 +31,7 @@ class FixRun:
     plans: list[FixPlan] = field(default_factory=list)  # accepted
     fixed: list[Finding] = field(default_factory=list)
     remaining: list[tuple[Finding, str]] = field(default_factory=list)  # finding, why not fixed
+    also: list[Finding] = field(default_factory=list)  # gone after --write, without own fix
 
     @property
     def sites(self) -> int:
@@ -146,3 +147,6 @@ def recheck(run: FixRun, paths: list[str], options: Options) -> None:
         if (finding.rule, finding.site, finding.path) in still:
             run.fixed.remove(finding)
             run.remaining.append((finding, "still reported after the fix was written"))
+    accounted = {id(f) for f in run.fixed} | {id(f) for f, _why in run.remaining}
+    run.also = [f for f in run.report.findings if id(f) not in accounted
+                and (f.rule, f.site, f.path) not in still]
