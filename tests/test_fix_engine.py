@@ -486,3 +486,21 @@ def test_chain_and_stapling_fixes_together_and_what_they_also_cure(tree, certlin
     assert "resolver 127.0.0.53" in open(conf).read()
     code, after = certlint.json(conf, "--ca-bundle", os.path.join(FIXTURE_PKI, "root.pem"))
     assert code == 0 and after["findings"] == []
+
+
+def test_nginx_dump_gives_a_patch_but_write_refuses(tree, tmp_path, certlint, monkeypatch):
+    folder, make = tree
+    conf = make(("example.test", "../pki/wrong-order.pem", "../pki/demo-keys/leaf.key"))
+    dump = write(tmp_path / "dump.txt", (f"# configuration file {conf}:\n" +
+                                         open(conf).read()).encode())
+    before = snapshot(folder)
+    monkeypatch.chdir(folder)
+
+    refused = fix(certlint, "--write", dump)
+    patched = fix(certlint, "--patch", tmp_path / "p.patch", dump)
+
+    assert refused.exit_code == 2 and "nginx -T" in refused.stderr
+    assert snapshot(folder) == before
+    assert patched.exit_code == 0, patched.output
+    assert "+        ssl_certificate ../pki/wrong-order.fullchain.pem;" in (
+        tmp_path / "p.patch").read_text()

@@ -50,6 +50,12 @@ def run_fix_command(paths: list[str], options: Options, fmt: str = "text", write
     except EntryPointError as exc:
         click.echo(f"certlint: {exc}", err=True)
         return EXIT_USAGE
+    dumps = [c.extra["dump"] for c in run.report.configs if c.extra.get("dump")]
+    if write and dumps:
+        click.echo(f"certlint: {dumps[0]} is an `nginx -T` dump, a snapshot: --write changes "
+                   "only the config files themselves (run fix on nginx.conf, or use --patch)",
+                   err=True)
+        return EXIT_USAGE
     base = os.path.abspath(options.root) if options.root else os.getcwd()
     written: list[str] = []
     if patch_file:
