@@ -504,3 +504,60 @@ def test_nginx_dump_gives_a_patch_but_write_refuses(tree, tmp_path, certlint, mo
     assert patched.exit_code == 0, patched.output
     assert "+        ssl_certificate ../pki/wrong-order.fullchain.pem;" in (
         tmp_path / "p.patch").read_text()
+
+
+def test_a_refused_plan_rolls_back_only_its_own_edits(tmp_path):
+    from certlint.fix.apply import EditError, Workspace
+
+    conf = write(tmp_path / "nginx.conf", b"ssl_certificate a.pem;\nssl_certificate b.pem;\n")
+    ws = Workspace()
+    ws.accept(FixPlan("x", "s", [ReplaceArg(conf, 1, "ssl_certificate", "a.pem", "a2.pem")]))
+    with pytest.raises(EditError):
+        ws.accept(FixPlan("y", "s", [
+            ReplaceArg(conf, 2, "ssl_certificate", "b.pem", "b2.pem"),
+            NewFile(str(tmp_path / "new.pem"), b"x\n"),
+            ReplaceArg(conf, 2, "ssl_certificate", "missing.pem", "c.pem")]))
+    ((_path, _old, new),) = ws.changes()
+    assert new == "ssl_certificate a2.pem;\nssl_certificate b.pem;\n"
+    assert ws.new_files == {}
+
+
+def test_patches_of_random_edits_apply_with_git(tmp_path):
+    """The diff writer is ours (linear, from the known edits): git must agree with it."""
+    import random
+
+    from certlint.fix.apply import Workspace
+    from certlint.fix.output import render_patch
+
+    rng = random.Random(4)
+    for case in range(40):
+        folder = tmp_path / f"c{case}"
+        n = rng.randint(1, 30)
+        lines = [f"    ssl_certificate f{i}.pem;" if rng.random() < 0.7 else ""
+                 for i in range(n)]
+        ending = rng.choice(["\n", "\r\n"])
+        text = ending.join(lines) + (ending if rng.random() < 0.8 else "")
+        conf = write(folder / "nginx.conf", text.encode())
+        edits = []
+        for i in rng.sample(range(n), k=rng.randint(1, n)):
+            if not lines[i]:
+                continue
+            kind = rng.choice(["replace", "after", "before", "remove"])
+            if kind == "replace":
+                edits.append(ReplaceArg(conf, i + 1, "ssl_certificate", f"f{i}.pem", f"g{i}.pem"))
+            elif kind == "remove":
+                edits.append(RemoveDirective(conf, i + 1, "ssl_certificate", "gone"))
+            else:
+                edits.append(InsertDirective(conf, i + 1, f"ssl_stapling on; # {i}",
+                                             before=kind == "before"))
+        if not edits:
+            continue
+        ws = Workspace()
+        ws.accept(FixPlan("x", "s", edits))
+        patch = folder / "p.patch"
+        patch.write_text(render_patch(ws, str(folder)), newline="")
+        expected = ws.files[str(conf)].render() if ws.files else text
+        applied = subprocess.run(["git", "apply", "--unsafe-paths", str(patch)], cwd=folder,
+                                 capture_output=True, text=True)
+        assert applied.returncode == 0, (case, applied.stderr, patch.read_text())
+        assert open(conf, newline="").read() == expected, case

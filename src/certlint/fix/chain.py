@@ -69,12 +69,21 @@ def has_problem(chain: ChainAnalysis | None, rule: str) -> bool:
     return False
 
 
-def slot_findings(site: Site, slot: CertSlot, findings: list[Finding],
+def index_findings(findings: list[Finding]) -> dict[tuple[str, int], list[Finding]]:
+    """Chain findings by the (path, line) they point at."""
+    out: dict[tuple[str, int], list[Finding]] = {}
+    for f in findings:
+        if f.rule in CHAIN_RULES:
+            out.setdefault((f.path, f.line), []).append(f)
+    return out
+
+
+def slot_findings(site: Site, slot: CertSlot, index: dict[tuple[str, int], list[Finding]],
                   chain: ChainAnalysis | None) -> list[Finding]:
     """The chain findings that point at this slot's directives and match its own chain."""
     at = {(d.path, d.line) for d in (slot.cert.directive, chain_directive(site, slot))}
-    return [f for f in findings if f.rule in CHAIN_RULES and (f.path, f.line) in at
-            and f.site == site.label and has_problem(chain, f.rule)]
+    return [f for place in at for f in index.get(place, ())
+            if f.site == site.label and has_problem(chain, f.rule)]
 
 
 def version_tuple(version: str) -> tuple[int, ...]:
@@ -91,6 +100,7 @@ class ChainPlanner:
     def __init__(self, ctx: Context, fetcher: AiaFetcher):
         self.ctx = ctx
         self.fetcher = fetcher
+        self._folders: dict[str, list[str]] = {}  # folder -> chain-like files in it
 
     def plan(self, site: Site, slot: CertSlot, findings: list[Finding]) -> SlotPlan:
         result = SlotPlan(site, slot, findings)
@@ -173,22 +183,23 @@ class ChainPlanner:
         """Chain-like files beside the certificate (certbot's chain.pem/fullchain.pem, a CA's
         `NAME.ca-bundle`, `intermediate.crt`): a local source, verified like any other."""
         folder = os.path.dirname(path)
-        try:
-            names = sorted(os.listdir(folder))
-        except OSError:
-            return []
-        out = []
-        for name in names:
-            low = name.lower()
-            full = os.path.join(folder, name)
-            if full == path or not any(k in low for k in SIBLING_HINTS):
-                continue
-            if not low.endswith(SIBLING_EXTS) or not os.path.isfile(full):
-                continue
-            out.append(full)
-            if len(out) >= MAX_SIBLINGS:
-                break
-        return out
+        if folder not in self._folders:
+            try:
+                names = sorted(os.listdir(folder))
+            except OSError:
+                names = []
+            found = []
+            for name in names:
+                low = name.lower()
+                if not low.endswith(SIBLING_EXTS) or not any(k in low for k in SIBLING_HINTS):
+                    continue
+                full = os.path.join(folder, name)
+                if os.path.isfile(full):
+                    found.append(full)
+                if len(found) > MAX_SIBLINGS:
+                    break
+            self._folders[folder] = found
+        return [f for f in self._folders[folder] if f != path][:MAX_SIBLINGS]
 
     def _siblings(self, path: str) -> list[x509.Certificate]:
         certs: list[x509.Certificate] = []
