@@ -561,3 +561,24 @@ def test_patches_of_random_edits_apply_with_git(tmp_path):
                                  capture_output=True, text=True)
         assert applied.returncode == 0, (case, applied.stderr, patch.read_text())
         assert open(conf, newline="").read() == expected, case
+
+
+def test_symlinked_site_config_is_edited_through_the_link(tmp_path, certlint):
+    """Debian layout: sites-enabled/x.conf -> ../sites-available/x.conf stays a link."""
+    pki = StandardPKI.make("example.test")
+    folder = tmp_path / "nginx"
+    write(folder / "x.pem", cert_pem(pki.inter.cert, pki.leaf.cert))
+    write(folder / "x.key", pki.leaf.key_pem, 0o600)
+    write(folder / "sites-available" / "x.conf", SERVER.format(
+        name="example.test", cert="x.pem", key="x.key").encode())
+    os.makedirs(folder / "sites-enabled")
+    os.symlink("../sites-available/x.conf", folder / "sites-enabled" / "x.conf")
+    conf = write(folder / "nginx.conf", b"events {}\nhttp {\n    include sites-enabled/*;\n}\n")
+    root = write(tmp_path / "root.pem", pki.root.pem)
+
+    result = certlint("fix", "--offline", "--write", "--ca-bundle", root, conf)
+
+    assert result.exit_code == 0, result.output
+    assert os.path.islink(folder / "sites-enabled" / "x.conf")
+    assert "ssl_certificate x.fullchain.pem;" in (folder / "sites-available" / "x.conf"
+                                                  ).read_text()

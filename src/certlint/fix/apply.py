@@ -267,7 +267,8 @@ class Workspace:
         self.files: dict[str, FileEdits] = {}
         self.new_files: dict[str, NewFile] = {}
         self.reused: set[str] = set()  # new files that already exist with identical content
-        self.protected = {os.path.abspath(p) for p in protected or set()}
+        self.protected = ({os.path.abspath(p) for p in protected or set()}
+                          | {os.path.realpath(p) for p in protected or set()})
         self._backup: dict[str, FileEdits] = {}
         self._created_now: set[str] = set()
 
@@ -302,8 +303,9 @@ class Workspace:
             self._backup = {}
 
     def _file(self, path: str) -> FileEdits:
-        key = os.path.abspath(path)
-        if key in self.protected:
+        # edit the file itself, not a symbolic link to it (Debian's sites-enabled/ links)
+        key = os.path.realpath(path)
+        if key in self.protected or os.path.abspath(path) in self.protected:
             raise EditError(f"{path} is a private key file; certlint never changes key files")
         if key not in self.files:
             try:
