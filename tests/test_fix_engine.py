@@ -582,3 +582,23 @@ def test_symlinked_site_config_is_edited_through_the_link(tmp_path, certlint):
     assert os.path.islink(folder / "sites-enabled" / "x.conf")
     assert "ssl_certificate x.fullchain.pem;" in (folder / "sites-available" / "x.conf"
                                                   ).read_text()
+
+
+def test_two_certificates_with_one_stem_get_two_new_names(tmp_path, certlint):
+    a, b = StandardPKI.make("a.test"), StandardPKI.make("b.test")
+    folder = tmp_path / "tree"
+    write(folder / "site.pem", cert_pem(a.inter.cert, a.leaf.cert))
+    write(folder / "site.crt", cert_pem(b.inter.cert, b.leaf.cert))
+    write(folder / "a.key", a.leaf.key_pem, 0o600)
+    write(folder / "b.key", b.leaf.key_pem, 0o600)
+    roots = [write(tmp_path / "a.pem", a.root.pem), write(tmp_path / "b.pem", b.root.pem)]
+    conf = write(folder / "nginx.conf", ("events {}\nhttp {\n" + SERVER.format(
+        name="a.test", cert="site.pem", key="a.key") + SERVER.format(
+        name="b.test", cert="site.crt", key="b.key") + "}\n").encode())
+
+    result = certlint("fix", "--offline", "--write", "--ca-bundle", roots[0], "--ca-bundle",
+                      roots[1], conf)
+
+    assert result.exit_code == 0, result.output
+    assert certs(folder / "site.fullchain.pem") == [a.leaf.cert, a.inter.cert]
+    assert certs(folder / "site.fullchain-2.pem") == [b.leaf.cert, b.inter.cert]

@@ -101,6 +101,7 @@ class ChainPlanner:
         self.ctx = ctx
         self.fetcher = fetcher
         self._folders: dict[str, list[str]] = {}  # folder -> chain-like files in it
+        self._planned: dict[str, bytes] = {}  # new files planned this run -> content
 
     def plan(self, site: Site, slot: CertSlot, findings: list[Finding]) -> SlotPlan:
         result = SlotPlan(site, slot, findings)
@@ -171,12 +172,16 @@ class ChainPlanner:
         for n in range(1, 100):
             name = f"{stem}.{suffix}.pem" if n == 1 else f"{stem}.{suffix}-{n}.pem"
             target = os.path.join(folder, name)
-            if not os.path.lexists(target) or _same(target, content):
+            planned = self._planned.get(target)
+            if planned is not None and planned != content:
+                continue  # another certificate of this run wants this name
+            if planned is not None or not os.path.lexists(target) or _same(target, content):
                 break
         else:
             raise _Unfixable(f"no free file name next to {path}")
         mode = _mode(path)
         plan.edits.append(NewFile(target, content, mode))
+        self._planned[target] = content
         return name
 
     def _sibling_files(self, path: str) -> list[str]:
