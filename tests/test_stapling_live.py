@@ -23,7 +23,7 @@ from cryptography.x509 import ocsp
 
 from tests.support import servers
 from tests.support.dns import Dnsmasq
-from tests.support.ocsp import Forward, OcspResponder
+from tests.support.ocsp import Forward, OcspResponder, delegated_signer
 from tests.support.pki import CA, NOW, cert_pem, crl_pem, key_pem, write
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -68,8 +68,27 @@ def poll_staple(port: int, cafile: str, tries: int = 20) -> tuple[str, bytes | N
     return out, der
 
 
-@pytest.fixture
-def bed(tmp_path):
+STAPLING = """        ssl_stapling on;
+        ssl_stapling_verify on;
+        ssl_trusted_certificate chain.pem;"""
+
+
+def write_bed_conf(bed: dict, body: str = STAPLING, cert: str = "fullchain.pem") -> str:
+    """The bed's nginx.conf with one TLS server holding `body` (warn-level error log)."""
+    d = bed["dir"]
+    server = f"""    server {{
+        listen 127.0.0.1:{bed['https']} ssl;
+        server_name example.test;
+        ssl_certificate {cert};
+        ssl_certificate_key leaf.key;
+{body}
+    }}"""
+    return write(f"{d}/nginx.conf",
+                 (f"error_log {d}/error.log warn;\n" + servers.nginx_conf(server, d)).encode())
+
+
+@pytest.fixture(params=["ca-signed"])
+def bed(tmp_path, request):
     servers.require("nginx")
     servers.require("dnsmasq")
     ocsp_port, backend, dns_port, https = (servers.free_port() for _ in range(4))
@@ -81,50 +100,53 @@ def bed(tmp_path):
     write(f"{d}/leaf.key", key_pem(leaf.key), 0o600)
     write(f"{d}/chain.pem", cert_pem(inter.cert, root.cert))
     write(f"{d}/root.pem", root.pem)
-    server = f"""    server {{
-        listen 127.0.0.1:{https} ssl;
-        server_name example.test;
-        ssl_certificate fullchain.pem;
-        ssl_certificate_key leaf.key;
-        ssl_stapling on;
-        ssl_stapling_verify on;
-        ssl_trusted_certificate chain.pem;
-    }}"""
-    conf = write(f"{d}/nginx.conf",
-                 (f"error_log {d}/error.log warn;\n" + servers.nginx_conf(server, d)).encode())
-    responder = OcspResponder(inter, os.path.join(d, "ocsp"), backend, good=[leaf.cert])
+    signer = delegated_signer(inter) if request.param == "delegated" else None
+    responder = OcspResponder(inter, os.path.join(d, "ocsp"), backend, good=[leaf.cert],
+                              signer=signer)
     relay = Forward(("127.0.0.2", ocsp_port), ("127.0.0.1", backend))
     dns = Dnsmasq(dns_port, {"localhost": "127.0.0.2"})
     responder.start()
     relay.start()
     try:
         dns.start()
-        yield {"conf": conf, "dir": d, "https": https, "dns_port": dns_port, "leaf": leaf,
-               "inter": inter, "root": f"{d}/root.pem"}
+        bed = {"dir": d, "https": https, "dns_port": dns_port, "leaf": leaf,
+               "inter": inter, "root": f"{d}/root.pem", "signer": signer}
+        bed["conf"] = write_bed_conf(bed)
+        yield bed
     finally:
         dns.stop()
         relay.stop()
         responder.stop()
 
 
-def apply_resolver_fix(conf: str, dns_port: int) -> str:
-    """`certlint fix --write --resolver 127.0.0.1:PORT`; the fix engine's output as text."""
-    proc = run_certlint("fix", "--write", "--server", "nginx", "--resolver",
-                        f"127.0.0.1:{dns_port}", "--ca-bundle",
-                        os.path.join(os.path.dirname(conf), "root.pem"), conf)
+def error_log(bed: dict) -> str:
+    with open(os.path.join(bed["dir"], "error.log"), errors="replace") as fh:
+        return fh.read()
+
+
+def apply_fix(conf: str, *args: str) -> str:
+    """`certlint fix --write ...`; the fix engine's output as text."""
+    proc = run_certlint("fix", "--write", "--server", "nginx", "--ca-bundle",
+                        os.path.join(os.path.dirname(conf), "root.pem"), *args, conf)
     if "No such command 'fix'" in proc.stderr:
-        return apply_plans_directly(conf, dns_port)
+        return apply_plans_directly(conf, *args)
     return proc.stdout + proc.stderr
 
 
-def apply_plans_directly(conf: str, dns_port: int) -> str:
-    """Until the fix engine is on this branch: apply the rule's InsertDirective edits as the
-    plan contract describes them (after the anchor line, with its indentation)."""
+def apply_resolver_fix(conf: str, dns_port: int) -> str:
+    return apply_fix(conf, "--resolver", f"127.0.0.1:{dns_port}")
+
+
+def apply_plans_directly(conf: str, *args: str) -> str:
+    """Until the fix engine is on this branch: apply the rules' plans as the plan contract
+    describes them (insert after the anchor line with its indentation, replace an argument,
+    create a new file)."""
     from certlint.context import Options
     from certlint.engine import run_check
-    from certlint.fix.plan import InsertDirective
+    from certlint.fix.plan import InsertDirective, NewFile, ReplaceArg
 
-    opts = Options(server="nginx", resolvers=[f"127.0.0.1:{dns_port}"],
+    resolvers = [args[i + 1] for i, a in enumerate(args[:-1]) if a == "--resolver"]
+    opts = Options(server="nginx", resolvers=resolvers,
                    ca_bundles=[os.path.join(os.path.dirname(conf), "root.pem")])
     notes = []
     for finding in run_check([conf], opts).findings:
@@ -132,12 +154,18 @@ def apply_plans_directly(conf: str, dns_port: int) -> str:
             continue
         notes += finding.fix.notes
         for edit in reversed(finding.fix.edits):
-            assert isinstance(edit, InsertDirective)
+            if isinstance(edit, NewFile):
+                write(edit.path, edit.content, edit.mode)
+                continue
             with open(edit.path) as fh:
                 lines = fh.read().splitlines(keepends=True)
-            anchor = lines[edit.line - 1]
-            indent = anchor[: len(anchor) - len(anchor.lstrip())]
-            lines.insert(edit.line, f"{indent}{edit.text}\n")
+            if isinstance(edit, ReplaceArg):
+                lines[edit.line - 1] = lines[edit.line - 1].replace(edit.old, edit.new, 1)
+            else:
+                assert isinstance(edit, InsertDirective)
+                anchor = lines[edit.line - 1]
+                indent = anchor[: len(anchor) - len(anchor.lstrip())]
+                lines.insert(edit.line, f"{indent}{edit.text}\n")
             with open(edit.path, "w") as fh:
                 fh.write("".join(lines))
     return "\n".join(notes)
@@ -156,7 +184,7 @@ def test_without_resolver_no_staple_then_fix_adds_resolver_and_staple_verifies(b
             out, der = s_client_status(bed["https"], bed["root"])
             assert der is None and "OCSP response: no response sent" in out
             time.sleep(0.3)
-    log = open(os.path.join(bed["dir"], "error.log")).read()
+    log = error_log(bed)
     assert "no resolver defined to resolve localhost while requesting certificate status" in log
     assert "peer: 127.0.0.1:" in log  # nginx kept the startup address, where nothing answers
 
@@ -191,6 +219,117 @@ def test_stapling_claims_hold_for_the_resolver_certlint_accepts(bed):
     with servers.NginxServer(conf, bed["https"]):
         _out, der = poll_staple(bed["https"], bed["root"])
     assert der is not None
+
+
+def nginx_t(conf: str) -> str:
+    """`nginx -t` without -q: its warnings are the claims under test."""
+    nginx = servers.require("nginx")
+    d = os.path.dirname(conf)
+    proc = subprocess.run([nginx, "-t", "-p", d, "-c", conf, "-e", f"{d}/t-error.log",
+                           "-g", f"pid {d}/t.pid;"], capture_output=True, text=True, timeout=60)
+    return proc.stdout + proc.stderr
+
+
+def line_in(conf: str, needle: str) -> int:
+    return next(i for i, ln in enumerate(open(conf).read().splitlines(), 1) if needle in ln)
+
+
+@pytest.mark.parametrize("bed", ["delegated"], indirect=True)
+def test_verify_without_trusted_chain_drops_every_response_until_the_fix(bed):
+    """A delegated responder certificate (what most CAs use) must chain to a trusted root."""
+    body = f"""        ssl_stapling on;
+        ssl_stapling_verify on;
+        resolver 127.0.0.1:{bed['dns_port']} valid=300s;"""
+    conf = write_bed_conf(bed, body)
+    got = findings(conf, "--ca-bundle", bed["root"])
+    assert [(f["rule"], f["line"]) for f in got] == [
+        ("stapling-verify-no-trusted-cert", line_in(conf, "ssl_stapling_verify"))]
+    with servers.NginxServer(conf, bed["https"]):
+        out, der = poll_staple(bed["https"], bed["root"], tries=6)
+    assert der is None and "OCSP response: no response sent" in out
+    assert ("OCSP_basic_verify() failed (SSL: error:13800065:OCSP routines::certificate verify "
+            "error:Verify error: unable to get local issuer certificate)") in error_log(bed)
+
+    apply_fix(conf)
+    assert os.path.exists(os.path.join(bed["dir"], "fullchain.ocsp-chain.pem"))
+    assert "ssl_trusted_certificate fullchain.ocsp-chain.pem;" in open(conf).read()
+    assert findings(conf, "--ca-bundle", bed["root"]) == []
+    with servers.NginxServer(conf, bed["https"]):
+        _out, der = poll_staple(bed["https"], bed["root"])
+    assert der is not None
+
+
+def test_verify_passes_without_trusted_chain_when_the_ca_signs_itself(bed):
+    """The boundary of stapling-verify-no-trusted-cert: a response signed by the issuing CA's own
+    key, which nginx serves in the chain, is trusted without ssl_trusted_certificate
+    (OCSP_TRUSTOTHER). certlint cannot know offline which kind of responder a CA runs, so it
+    still asks for the trusted chain, as the nginx documentation does."""
+    body = f"""        ssl_stapling on;
+        ssl_stapling_verify on;
+        resolver 127.0.0.1:{bed['dns_port']} valid=300s;"""
+    conf = write_bed_conf(bed, body)
+    with servers.NginxServer(conf, bed["https"]):
+        _out, der = poll_staple(bed["https"], bed["root"])
+    assert der is not None
+
+
+def test_stale_stapling_file_is_served_forever(bed):
+    from cryptography.hazmat.primitives import hashes, serialization
+
+    inter, leaf = bed["inter"], bed["leaf"]
+    day = dt.timedelta(days=1)
+    response = ocsp.OCSPResponseBuilder().add_response(
+        cert=leaf.cert, issuer=inter.cert, algorithm=hashes.SHA1(),
+        cert_status=ocsp.OCSPCertStatus.GOOD, this_update=NOW - 10 * day,
+        next_update=NOW - 3 * day, revocation_time=None, revocation_reason=None,
+    ).responder_id(ocsp.OCSPResponderEncoding.HASH, inter.cert).sign(inter.key, hashes.SHA256())
+    write(os.path.join(bed["dir"], "staple.der"),
+          response.public_bytes(serialization.Encoding.DER))
+    conf = write_bed_conf(bed, "        ssl_stapling on;\n        ssl_stapling_file staple.der;")
+    got = findings(conf, "--ca-bundle", bed["root"])
+    assert [(f["rule"], f["line"]) for f in got] == [
+        ("stapling-file-stale", line_in(conf, "ssl_stapling_file"))]
+    with servers.NginxServer(conf, bed["https"]):
+        out, der = s_client_status(bed["https"], bed["root"])
+    assert der is not None, out  # stapled on the very first handshake, expired as it is
+    assert ocsp.load_der_ocsp_response(der).next_update_utc < dt.datetime.now(dt.timezone.utc)
+
+
+def test_nginx_warnings_match_no_ocsp_url_and_issuer_missing(bed):
+    bare = bed["inter"].leaf("example.test")  # no OCSP URL, like Let's Encrypt since 2025
+    d = bed["dir"]
+    write(f"{d}/bare.pem", cert_pem(bare.cert, bed["inter"].cert))
+    write(f"{d}/bare.key", key_pem(bare.key), 0o600)
+    conf = write_bed_conf(bed, "        ssl_stapling on;", cert="bare.pem")
+    conf = write(conf, open(conf).read().replace("leaf.key", "bare.key").encode())
+    got = findings(conf, "--ca-bundle", bed["root"])
+    assert [f["rule"] for f in got] == ["stapling-no-ocsp-url"]
+    assert '"ssl_stapling" ignored, no OCSP responder URL in the certificate' in nginx_t(conf)
+    apply_fix(conf)
+    assert "ssl_stapling off;" in open(conf).read()
+    assert findings(conf, "--ca-bundle", bed["root"]) == []
+    assert "ssl_stapling" not in nginx_t(conf)
+
+    write(f"{d}/leaf-only.pem", cert_pem(bed["leaf"].cert))
+    conf = write_bed_conf(bed, f"        ssl_stapling on;\n"
+                               f"        resolver 127.0.0.1:{bed['dns_port']};",
+                          cert="leaf-only.pem")
+    rules = {f["rule"] for f in findings(conf, "--ca-bundle", bed["root"])}
+    assert "stapling-issuer-missing" in rules
+    assert '"ssl_stapling" ignored, issuer certificate not found for certificate' in nginx_t(conf)
+
+
+def test_variables_in_ssl_certificate_never_staple_and_nginx_says_nothing(bed):
+    d = bed["dir"]
+    write(f"{d}/example.test.pem", open(f"{d}/fullchain.pem", "rb").read())
+    body = STAPLING + f"\n        resolver 127.0.0.1:{bed['dns_port']};"
+    conf = write_bed_conf(bed, body, cert="$ssl_server_name.pem")
+    got = {f["rule"] for f in findings(conf, "--ca-bundle", bed["root"])}
+    assert "stapling-dynamic-cert" in got
+    with servers.NginxServer(conf, bed["https"]):
+        out, der = poll_staple(bed["https"], bed["root"], tries=6)
+    assert der is None and "Verify return code: 0 (ok)" in out  # served, never stapled
+    assert "stapling" not in error_log(bed) and "OCSP" not in error_log(bed)
 
 
 # -- client certificates and CRLs --------------------------------------------------------------

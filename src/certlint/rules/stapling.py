@@ -174,9 +174,10 @@ def check_verify_trusted(site: Site, ctx: Context):
             head = (f"ssl_stapling_verify is on but ssl_trusted_certificate {trusted.value} "
                     "does not hold the issuer chain up to the root")
             at = trusted
-        message = (f"{head}: nginx cannot verify the OCSP responses it fetches for "
-                   f"{slot.cert.shown} (OCSP_basic_verify() failed ... Verify error:unable to "
-                   "get issuer certificate) and staples nothing")
+        message = (f"{head}: when the CA signs OCSP responses with a delegated responder "
+                   "certificate (most CAs do), nginx cannot verify the responses it fetches for "
+                   f"{slot.cert.shown} (OCSP_basic_verify() failed ... certificate verify error)"
+                   " and staples nothing")
         fix = (trusted_chain_plan(site, ctx, slot, "stapling-verify-no-trusted-cert", wanted)
                if wanted and is_self_signed(wanted[-1]) else None)
         yield ctx.finding("stapling-verify-no-trusted-cert", at, message, site,
