@@ -244,3 +244,86 @@ Listen 443
                  "-servername", "example.test", "-status", "-CAfile", root_pem],
                 input="", capture_output=True, text=True, timeout=30).stdout
     assert "OCSP Response Status: successful" in out and "Cert Status: good" in out, out
+
+
+def _apache_site(tmp_path, vhost_body: str, main_extra: str = "", ocsp_url: str | None = None):
+    apache = pytest.importorskip("tests.support.apache")
+    apache.apache_binary()
+    root, inter, leaf = make_pki(tmp_path, ocsp_url=ocsp_url)
+    modules = apache.modules("mpm_event", "authz_core", "ssl", "socache_shmcb")
+    text = f"""ServerRoot "{tmp_path}"
+{modules}ServerName localhost
+Listen 443
+{main_extra}
+<VirtualHost *:443>
+    ServerName example.test
+    SSLEngine on
+    SSLCertificateFile pki/fullchain.pem
+    SSLCertificateKeyFile pki/leaf.key
+{vhost_body}
+</VirtualHost>
+"""
+    conf = write(tmp_path / "apache2.conf", text.encode())
+    return apache, conf, (root, inter, leaf)
+
+
+def _s_client(port: int, cafile: str, *extra: str, stdin: str = "") -> str:
+    openssl = servers.require("openssl")
+    proc = subprocess.run([openssl, "s_client", "-connect", f"127.0.0.1:{port}",
+                           "-servername", "example.test", "-CAfile", cafile, *extra],
+                          input=stdin, capture_output=True, text=True, timeout=30)
+    return proc.stdout + proc.stderr
+
+
+def test_real_apache_force_url_https_aborts_status_handshakes(tmp_path):
+    cache = f"SSLStaplingCache shmcb:{tmp_path}/stapling(32768)"
+    body = "    SSLUseStapling on\n    SSLStaplingForceURL https://localhost:9/"
+    apache, conf, _ = _apache_site(tmp_path, body, main_extra=cache,
+                                   ocsp_url="http://localhost:9/")
+    root_pem = str(tmp_path / "pki" / "root.pem")
+    got = by_rule(run_check([str(conf)], Options(ca_bundles=[root_pem], server="apache")
+                            ).findings, "apache-stapling-force-url-not-http")
+    assert [f.line for f in got] == [line_of(tmp_path, "SSLStaplingForceURL")]
+    with apache.ApacheServer(str(conf), str(tmp_path / "state")) as server:
+        plain = _s_client(server.port(443), root_pem)
+        status = _s_client(server.port(443), root_pem, "-status")
+        log = server.log()
+    assert "Verify return code: 0 (ok)" in plain and "alert" not in plain  # no status request
+    assert "alert internal error" in status  # asking for status: Apache aborts the handshake
+    assert "AH01955" in log and "AH01940" in log
+
+
+def test_real_apache_expired_crl_fails_the_handshake_and_check_none_accepts_revoked(tmp_path):
+    croot = CA("Apache Client Root")
+    client = croot.leaf("client.example.test", client=True)
+    body = ("    SSLVerifyClient require\n    SSLCACertificateFile pki/client-ca.pem\n"
+            "    SSLCARevocationFile pki/crl.pem\n    SSLCARevocationCheck chain")
+    apache, conf, (root, _i, _l) = _apache_site(tmp_path, body)
+    write(tmp_path / "pki" / "client-ca.pem", croot.pem)
+    write(tmp_path / "pki" / "client.pem", client.pem)
+    write(tmp_path / "pki" / "client.key", key_pem(client.key), 0o600)
+    write(tmp_path / "pki" / "crl.pem", crl_pem(croot.crl(last_update=NOW - 9 * DAY,
+                                                          next_update=NOW - DAY)))
+    root_pem = str(tmp_path / "pki" / "root.pem")
+    opts = Options(ca_bundles=[root_pem], server="apache")
+    assert [f.rule for f in run_check([str(conf)], opts).findings] == ["crl-expired"]
+    request = "GET / HTTP/1.0\r\nHost: example.test\r\n\r\n"
+    cert_args = ("-cert", str(tmp_path / "pki" / "client.pem"),
+                 "-key", str(tmp_path / "pki" / "client.key"), "-quiet")
+    with apache.ApacheServer(str(conf), str(tmp_path / "state1")) as server:
+        reply = _s_client(server.port(443), root_pem, *cert_args, stdin=request)
+        log = server.log()
+    assert "HTTP/1." not in reply
+    assert "AH02039: Certificate Verification: Error (12): CRL has expired" in log
+
+    # SSLCARevocationCheck none: a CRL that revokes this very client changes nothing
+    write(tmp_path / "pki" / "crl.pem", crl_pem(croot.crl(revoked=[client.cert])))
+    write(conf, open(conf).read().replace("SSLCARevocationCheck chain",
+                                         "SSLCARevocationCheck none").encode())
+    assert [f.rule for f in run_check([str(conf)], opts).findings] == [
+        "apache-crl-check-disabled"]
+    with apache.ApacheServer(str(conf), str(tmp_path / "state2")) as server:
+        reply = _s_client(server.port(443), root_pem, *cert_args, stdin=request)
+        log = server.log()
+    assert "HTTP/1.1" in reply  # the revoked client is served
+    assert "AH01902" in log
