@@ -121,6 +121,38 @@ def check(paths, server, root, ca_bundles, expiry_warn_days, apache_version, now
 
 
 @cli.command()
+@common_options
+@click.option("--write", is_flag=True, help="Apply the fixes (atomic writes; nothing deleted).")
+@click.option("--patch", "patch_file", type=click.Path(dir_okay=False),
+              help="Save one `git apply`-able patch (new files and config edits) to FILE.")
+@click.option("--offline", is_flag=True, help="Never use the network (AIA downloads).")
+@click.option("--intermediates", multiple=True, type=click.Path(file_okay=False),
+              help="Folder of PEM intermediates consulted before the network (repeatable).")
+@click.option("--aia-public-only", is_flag=True,
+              help="Refuse AIA URLs on private or loopback hosts.")
+@click.option("--no-cache", is_flag=True, help="Do not use the on-disk AIA cache.")
+@click.option("--resolver", "resolvers", multiple=True,
+              help="DNS resolver address for stapling fixes (repeatable).")
+@guarded
+def fix(paths, server, root, ca_bundles, expiry_warn_days, apache_version, now, fmt, debug,
+        write, patch_file, offline, intermediates, aia_public_only, no_cache, resolvers):
+    """Plan fixes; show a diff (default), --write to apply, --patch FILE to save a patch.
+
+    Exit code: 0 when everything fixable was fixed (a dry run: nothing to change), 1 when
+    problems remain (a dry run: changes are pending), 2 usage.
+    """
+    from certlint.fix.cli import run_fix_command
+
+    options = make_options(server, root, ca_bundles, expiry_warn_days, apache_version, now, debug)
+    options.offline = offline
+    options.intermediates = list(intermediates)
+    options.aia_public_only = aia_public_only
+    options.use_cache = not no_cache
+    options.resolvers = list(resolvers)
+    sys.exit(run_fix_command(list(paths), options, fmt=fmt, write=write, patch_file=patch_file))
+
+
+@cli.command()
 @click.argument("rule")
 def explain(rule):
     """Print a rule's documentation."""

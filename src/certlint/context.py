@@ -33,6 +33,13 @@ class Options:
     resolvers: list[str] = field(default_factory=list)  # --resolver ADDR for stapling fixes
 
 
+def _apache_reads_chain(version: str) -> bool:
+    """Apache >= 2.4.8 loads intermediates from SSLCertificateFile."""
+    from certlint.parsers.apache_conditions import version_at_least
+
+    return version_at_least(version, "2.4.8")
+
+
 class Context:
     """Shared by all rules of one run: loads files once and caches chain analyses."""
 
@@ -64,7 +71,10 @@ class Context:
     def slot_key(self, slot: CertSlot) -> KeyFile | None:
         """The key of a slot; Apache reads it from the certificate file when none is set."""
         if slot.key is not None:
-            return self.key_file(slot.key)
+            if slot.key.path is None:
+                return None
+            passwords = self.store.passwords(getattr(slot.passwords, "path", None))
+            return self.store.key_file(slot.key.path, passwords)
         if self.config is not None and self.config.server == "apache" and slot.cert.path:
             return self.store.key_file(slot.cert.path)
         return None
@@ -89,8 +99,13 @@ class Context:
                 chain_file = self.cert_file(slot.chain)
                 served = served[:1] + (list(chain_file.certs) if chain_file and chain_file.ok
                                        else [])
+            elif not _apache_reads_chain(self.options.apache_version):
+                served = served[:1]  # before 2.4.8 SSLCertificateFile gives the leaf only
             ca = site.get("sslcacertificatefile")
-            if ca is not None and self.config is not None:
+            # OpenSSL builds the chain from the CA store only when none is configured at all
+            # (SSLCertificateFile holds just the leaf and no SSLCertificateChainFile is set)
+            if (ca is not None and self.config is not None and slot.chain is None
+                    and len(served) == 1):
                 ca_file = self.cert_file(self.config.file_ref(ca))
                 if ca_file is not None and ca_file.ok:
                     pool = list(ca_file.certs)

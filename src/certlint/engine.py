@@ -96,10 +96,14 @@ def _block_disabled(site, config: ServerConfig) -> set[str]:
 
 
 def _line_disabled(finding: Finding, config: ServerConfig) -> bool:
-    """`# certlint: disable-next-line=RULE` on the line above the finding's directive."""
-    comment = config.comments.get(finding.path, {}).get(finding.line - 1, "")
-    m = SUPPRESS.search(comment)
-    return bool(m and m.group(1) and _matches(finding.rule, m.group(2).split(",")))
+    """`# certlint: disable-next-line=RULE` on the line above the finding's directive, or
+    `# certlint: disable=RULE` at the end of the directive's own line (nginx allows that)."""
+    comments = config.comments.get(finding.path, {})
+    m = SUPPRESS.search(comments.get(finding.line - 1, ""))
+    if m and m.group(1) and _matches(finding.rule, m.group(2).split(",")):
+        return True
+    m = SUPPRESS.search(comments.get(finding.line, ""))
+    return bool(m and not m.group(1) and _matches(finding.rule, m.group(2).split(",")))
 
 
 def _matches(rule: str, names) -> bool:

@@ -58,8 +58,12 @@ class FileRef:
 
     @property
     def shown(self) -> str:
-        """The path as written in the config."""
-        return self.directive.value
+        """The path as written in the config; inline `data:` content (maybe a private key) is
+        never repeated, only its size."""
+        value = self.directive.value
+        if value.startswith("data:"):
+            return f"data:... ({len(value) - 5} characters of inline content)"
+        return value
 
 
 @dataclass
@@ -76,6 +80,8 @@ class CertSlot:
     key: FileRef | None = None
     chain: FileRef | None = None
     index: int = 0
+    # nginx ssl_password_file: passphrases tried on an encrypted key, as nginx does
+    passwords: FileRef | None = None
 
 
 @dataclass

@@ -67,7 +67,8 @@ def nginx_test(conf: str, prefix: str | None = None, state_dir: str | None = Non
     proc = subprocess.run(
         [nginx, "-t", "-q", "-p", prefix, "-c", conf, "-e", errlog,
          "-g", f"pid {state}/nginx-test.pid;"],
-        capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+        capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL,
+        start_new_session=True)  # no controlling tty: an encrypted key fails, never prompts
     return Result(proc.returncode == 0, proc.stdout + proc.stderr)
 
 

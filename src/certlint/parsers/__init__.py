@@ -22,6 +22,8 @@ def detect_server(path: str) -> str:
     if base in APACHE_NAMES or "httpd" in base or "apache" in base:
         return "apache"
     try:
+        if not os.path.isfile(path):
+            return "nginx"  # the parser reports what it is; a FIFO must not be opened here
         with open(path, "rb") as fh:
             head = fh.read(256 * 1024)
     except OSError:

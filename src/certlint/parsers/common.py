@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 
 from certlint.model import ConfigError, ServerConfig
 
@@ -17,6 +18,19 @@ def map_root(path: str, root: str | None) -> str:
     return path
 
 
+def special_kind(mode: int) -> str:
+    """What a non-regular file is, in words."""
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISCHR(mode):
+        return "a character device"
+    if stat.S_ISBLK(mode):
+        return "a block device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "a special file"
+
+
 class ConfigFileReader:
     """Read a config file as bytes, turning every way it can fail into a `ConfigError`."""
 
@@ -24,9 +38,15 @@ class ConfigFileReader:
              shown: str | None = None) -> bytes | None:
         shown = shown or path
         try:
-            if os.path.isdir(path):
+            info = os.stat(path)
+            if stat.S_ISDIR(info.st_mode):
                 raise IsADirectoryError(21, "Is a directory")
-            size = os.path.getsize(path)
+            if not stat.S_ISREG(info.st_mode):
+                config.errors.append(ConfigError(
+                    f"not a regular file ({special_kind(info.st_mode)}): certlint does not read "
+                    "it, as reading could block or never end", shown, 0, fatal))
+                return None
+            size = info.st_size
             if size > MAX_CONFIG_BYTES:
                 config.errors.append(ConfigError(
                     f"config file is {size} bytes, larger than the {MAX_CONFIG_BYTES} certlint "
@@ -38,6 +58,11 @@ class ConfigFileReader:
             reason = exc.strerror or str(exc)
             config.errors.append(ConfigError(f"cannot read config file: {reason}", shown, 0,
                                              fatal))
+            return None
+        if fatal and not data.strip():
+            config.errors.append(ConfigError(
+                "the config file is empty: nothing to check (nginx -t would fail: no \"events\" "
+                "section in configuration)", shown, 0, fatal))
             return None
         if b"\0" in data:
             config.errors.append(ConfigError(

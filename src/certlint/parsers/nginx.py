@@ -16,6 +16,7 @@ import tempfile
 import crossplane
 
 from certlint.model import CertSlot, ConfigError, Directive, FileRef, ServerConfig, Site
+from certlint.parsers import nginx_fast
 from certlint.parsers.common import ConfigFileReader, map_root
 
 MAX_INCLUDE_DEPTH = 64
@@ -76,6 +77,10 @@ class NginxParser:
         first = None
         for i in range(1, len(parts) - 1, 2):
             original, body = parts[i].strip(), parts[i + 1]
+            if body.startswith("\r\n"):
+                body = body[2:]  # the marker line's own end: line numbers start after it
+            elif body.startswith("\n"):
+                body = body[1:]
             tmp_path = os.path.join(self._tmp.name, f"{i // 2}.conf")
             with open(tmp_path, "w", encoding="utf-8") as fh:
                 fh.write(body)
@@ -105,10 +110,10 @@ class NginxParser:
         data = self.reader.read(path, self.config, shown=shown)
         statements = None
         if data is not None:
-            payload = crossplane.parse(
-                path, single=True, comments=True, check_ctx=False, check_args=False,
-                catch_errors=True,
-            )
+            fast = nginx_fast.parse(path, data.decode("utf-8", "replace"))
+            payload = ({"errors": [], "config": [{"parsed": fast}]} if fast is not None
+                       else crossplane.parse(path, single=True, comments=True, check_ctx=False,
+                                             check_args=False, catch_errors=True))
             for err in payload["errors"]:
                 message = re.sub(r"\s+in \S+:\d+$", "", err["error"])
                 self.config.errors.append(ConfigError(message, shown, err.get("line") or 0))
@@ -162,6 +167,11 @@ class NginxParser:
             matches = sorted(glob.glob(target))
         elif os.path.exists(target) or target in self._display:
             matches = [target]
+        elif os.path.islink(target):
+            self.config.errors.append(ConfigError(
+                f"include '{pattern}': {target} is a symbolic link that cannot be followed (a "
+                "link loop or a dangling link)", shown, st["line"]))
+            return []
         else:
             self.config.errors.append(ConfigError(
                 f"include file not found: '{pattern}' (nginx: open() \"{target}\" failed "
@@ -169,8 +179,8 @@ class NginxParser:
             return []
         nodes: list[_Node] = []
         for match in matches:
-            if os.path.isdir(match):
-                continue  # nginx skips directories matched by a glob
+            if GLOB_CHARS.search(target) and os.path.isdir(match):
+                continue  # nginx skips directories matched by a glob (not ones named plainly)
             if os.path.realpath(match) in stack:
                 self.config.errors.append(ConfigError(
                     f"include loop: '{pattern}' includes {self._shown(match)} again, which is "
@@ -225,6 +235,7 @@ class NginxParser:
                         site = self._site(child, node.name, inherited)
                         if site is not None:
                             self.config.sites.append(site)
+        _mark_default_servers(self.config.sites)
 
     def _add_global(self, node: _Node, block: str) -> None:
         self.config.globals.setdefault(node.name, []).append(node.directive(block))
@@ -261,14 +272,59 @@ class NginxParser:
         )
         certs = effective.get("ssl_certificate", [])
         keys = effective.get("ssl_certificate_key", [])
+        pw = effective.get("ssl_password_file", [])
         for i, cert in enumerate(certs):
             key = keys[i] if i < len(keys) else None
             site.slots.append(CertSlot(
                 cert=self.file_ref(cert),
                 key=self.file_ref(key) if key is not None else None,
                 index=i,
+                passwords=self.file_ref(pw[-1]) if pw else None,
             ))
         return site
+
+
+def listen_key(listen: Directive) -> tuple[str, str]:
+    """(address, port) of a `listen` value as nginx groups servers: `443`, `*:443` and
+    `0.0.0.0:443` are the same wildcard address; unix sockets keep their path."""
+    value = listen.value
+    if value.startswith("unix:"):
+        return value, ""
+    if value.startswith("["):
+        addr, _, port = value[1:].partition("]")
+        port = port.lstrip(":") or "80"
+        return ("[::]" if addr == "::" else f"[{addr}]"), port
+    if value.isdigit():
+        return "*", value
+    addr, _, port = value.rpartition(":")
+    if not addr:
+        addr, port = value, "80"
+    return ("*" if addr in ("*", "0.0.0.0") else addr.lower()), port
+
+
+def _mark_default_servers(sites: list[Site]) -> None:
+    """Record, per TLS `listen` address, which site is nginx's default server there: the one
+    marked `default_server`, else the first. A name-based server without a certificate of its
+    own is answered with the default server's certificate; a default server without one makes
+    nginx refuse to start."""
+    firsts: dict[tuple[str, str], Site] = {}
+    marked: dict[tuple[str, str], Site] = {}
+    for site in sites:
+        keys = []
+        for d in site.get_all("listen") if "listen" in site.own else []:
+            if not any(a in ("ssl", "quic", "http3") for a in d.args[1:]):
+                continue
+            key = listen_key(d)
+            keys.append(key)
+            firsts.setdefault(key, site)
+            if any(a in ("default_server", "default") for a in d.args[1:]):
+                marked.setdefault(key, site)
+        site.extra["tls_listen_keys"] = keys
+    defaults = {**firsts, **marked}
+    for site in sites:
+        site.extra["default_for"] = [k for k in site.extra["tls_listen_keys"]
+                                     if defaults.get(k) is site]
+        site.extra["default_sites"] = {k: defaults[k] for k in site.extra["tls_listen_keys"]}
 
 
 def _collect(node: _Node, out: dict) -> None:

@@ -108,6 +108,8 @@ def analyse(served: list[x509.Certificate], key_spki: bytes | None, trust: Trust
             if len(path) > 1 or current is not served[result.leaf]:
                 result.served_root = path[-1]
             result.root_trusted = trust.contains(current)
+            if result.root_trusted and len(path) == 1:
+                result.anchor = current  # a self-signed leaf the user trusts (--ca-bundle)
             break
         anchors = trust.issuers_of(current)
         if anchors:
@@ -142,6 +144,7 @@ def analyse(served: list[x509.Certificate], key_spki: bytes | None, trust: Trust
             # a served cross-signed root that is itself an anchor: the path is trusted here
             result.anchor = current
             break
+    _place_sent_anchor(served, path, result, trust)
     result.path = path
     on_path = set(path)
     path_prints = {fingerprint(served[i]) for i in path}
@@ -150,12 +153,35 @@ def analyse(served: list[x509.Certificate], key_spki: bytes | None, trust: Trust
             continue
         if fingerprint(cert) in path_prints:
             result.duplicates.append(i)
+        elif (result.anchor is not None and result.served_root is None
+              and fingerprint(cert) == fingerprint(result.anchor)):
+            # the trust anchor the path ended at, sent as well (SSL Labs: "Contains anchor")
+            result.served_root = i
+            result.root_trusted = True
         else:
             result.unrelated.append(i)
     rest = path[1:]
     if result.leaf == 0:
         result.misordered = rest != list(range(1, len(rest) + 1))
     return result
+
+
+def _place_sent_anchor(served, path: list[int], result: ChainAnalysis,
+                       trust: TrustStore) -> None:
+    """Trusted-first building stops at the store's anchor; a served copy of that same root
+    (same subject and key) then belongs at the top of the path, as the sent anchor."""
+    if result.anchor is None or result.served_root is not None:
+        return
+    anchor_id = (result.anchor.subject.public_bytes(), spki(result.anchor.public_key()))
+    top = served[path[-1]]
+    for i, cert in enumerate(served):
+        if i in path or cert.subject != top.issuer:
+            continue
+        if (cert.subject.public_bytes(), spki(cert.public_key())) == anchor_id:
+            path.append(i)
+            result.served_root = i
+            result.root_trusted = trust.contains(cert)
+            return
 
 
 def _prefer(certs: list[x509.Certificate], now: dt.datetime) -> x509.Certificate:

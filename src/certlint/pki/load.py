@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import warnings
 from dataclasses import dataclass, field
 
@@ -58,6 +59,7 @@ class KeyFile:
     public: bytes | None = None  # SPKI DER of the matching public key
     description: str = ""  # e.g. "RSA 2048-bit"
     encrypted: bool = False
+    passwords_tried: int = 0  # passphrases from ssl_password_file that did not open it
     missing: str | None = None
     error: str | None = None
 
@@ -69,9 +71,15 @@ class KeyFile:
 def read_file(path: str) -> tuple[bytes | None, str | None]:
     """Bytes of a PKI file, or a plain reason it cannot be read."""
     try:
-        if os.path.isdir(path):
+        info = os.stat(path)
+        if stat.S_ISDIR(info.st_mode):
             return None, "is a directory, not a file"
-        size = os.path.getsize(path)
+        if not stat.S_ISREG(info.st_mode):
+            from certlint.parsers.common import special_kind
+
+            return None, (f"is {special_kind(info.st_mode)}, not a regular file (certlint does "
+                          "not read it: reading could block or never end)")
+        size = info.st_size
         if size > MAX_PKI_FILE_BYTES:
             return None, f"is {size} bytes, too large for a certificate or key file"
         with open(path, "rb") as fh:
@@ -189,7 +197,12 @@ def _b64(body: bytes) -> bytes:
         raise ValueError("bad base64") from exc
 
 
-def parse_key_bytes(path: str, data: bytes) -> KeyFile:
+def read_passwords(data: bytes) -> tuple[bytes, ...]:
+    """Passphrases of an nginx `ssl_password_file`: one a line, trailing blanks ignored."""
+    return tuple(line.rstrip(b" \t\r") for line in data.split(b"\n") if line.rstrip(b" \t\r"))
+
+
+def parse_key_bytes(path: str, data: bytes, passwords: tuple[bytes, ...] = ()) -> KeyFile:
     result = KeyFile(path)
     if not data.strip():
         result.error = "is empty: no private key in it"
@@ -212,12 +225,18 @@ def parse_key_bytes(path: str, data: bytes) -> KeyFile:
             result.error = "is not a PEM private key (no 'BEGIN ... PRIVATE KEY' line)"
         return result
     label, body = key_blocks[0]
-    if label == b"ENCRYPTED PRIVATE KEY" or b"ENCRYPTED" in body.split(b"\n\n")[0][:200]:
-        result.encrypted = True
-        return result
     pem = b"-----BEGIN " + label + b"-----\n" + body + b"-----END " + label + b"-----\n"
+    encrypted = label == b"ENCRYPTED PRIVATE KEY" or b"ENCRYPTED" in body.split(b"\n\n")[0][:200]
+    key = None
+    if encrypted:
+        key = _decrypt(pem, passwords)
+        if key is None:
+            result.encrypted = True
+            result.passwords_tried = len(passwords)
+            return result
     try:
-        key = serialization.load_pem_private_key(pem, None, unsafe_skip_rsa_key_validation=True)
+        key = key or serialization.load_pem_private_key(
+            pem, None, unsafe_skip_rsa_key_validation=True)
     except TypeError:
         result.encrypted = True
         return result
@@ -227,6 +246,17 @@ def parse_key_bytes(path: str, data: bytes) -> KeyFile:
     result.public = spki(key.public_key())
     result.description = describe_key(key.public_key())
     return result
+
+
+def _decrypt(pem: bytes, passwords: tuple[bytes, ...]):
+    """The key opened with the first passphrase that works (nginx tries them in order)."""
+    for password in passwords:
+        try:
+            return serialization.load_pem_private_key(pem, password,
+                                                      unsafe_skip_rsa_key_validation=True)
+        except Exception:  # noqa: BLE001,S112 - a wrong passphrase; try the next one
+            continue
+    return None
 
 
 def describe_key(public_key) -> str:
@@ -250,7 +280,7 @@ class PkiStore:
 
     def __init__(self):
         self._certs: dict[str, CertFile] = {}
-        self._keys: dict[str, KeyFile] = {}
+        self._keys: dict[object, KeyFile] = {}  # path, or (path, passphrases)
         self._raw: dict[str, tuple[bytes | None, str | None]] = {}
 
     def raw(self, path: str) -> tuple[bytes | None, str | None]:
@@ -267,10 +297,18 @@ class PkiStore:
                                 else parse_cert_bytes(path, data))
         return self._certs[key]
 
-    def key_file(self, path: str) -> KeyFile:
+    def key_file(self, path: str, passwords: tuple[bytes, ...] = ()) -> KeyFile:
         key = os.path.abspath(path)
-        if key not in self._keys:
+        cache = (key, passwords) if passwords else key
+        if cache not in self._keys:
             data, problem = self.raw(key)
-            self._keys[key] = (KeyFile(path, missing=problem) if data is None
-                               else parse_key_bytes(path, data))
-        return self._keys[key]
+            self._keys[cache] = (KeyFile(path, missing=problem) if data is None
+                                 else parse_key_bytes(path, data, passwords))
+        return self._keys[cache]
+
+    def passwords(self, path: str | None) -> tuple[bytes, ...]:
+        """The passphrases of a password file (none when it cannot be read)."""
+        if path is None:
+            return ()
+        data, _problem = self.raw(path)
+        return read_passwords(data) if data else ()

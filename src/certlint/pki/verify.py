@@ -1,14 +1,21 @@
-"""Signature checks: does this certificate really issue that one? Cached by fingerprint pair."""
+"""Signature checks: does this certificate really issue that one? Cached by certificate pair.
+
+`verify_directly_issued_by` refuses legacy algorithms (SHA-1, MD5): those are exactly the
+certificates weak-signature must still place in their chain, so a plain public-key check with
+the certificate's own hash algorithm is the fallback.
+"""
 
 from __future__ import annotations
 
 from functools import lru_cache
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, padding, rsa
 
 
+@lru_cache(maxsize=65536)
 def fingerprint(cert: x509.Certificate) -> bytes:
     return cert.fingerprint(hashes.SHA256())
 
@@ -25,7 +32,30 @@ def _verify(child: x509.Certificate, parent: x509.Certificate) -> bool:
     try:
         child.verify_directly_issued_by(parent)
         return True
-    except (InvalidSignature, ValueError, TypeError):
+    except InvalidSignature:
+        return False
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        return _verify_legacy(child, parent)
+
+
+def _verify_legacy(child: x509.Certificate, parent: x509.Certificate) -> bool:
+    """Check a signature made with an algorithm `verify_directly_issued_by` no longer accepts."""
+    try:
+        key = parent.public_key()
+        algo = child.signature_hash_algorithm
+        sig, tbs = child.signature, child.tbs_certificate_bytes
+        if isinstance(key, rsa.RSAPublicKey):
+            key.verify(sig, tbs, padding.PKCS1v15(), algo)
+        elif isinstance(key, ec.EllipticCurvePublicKey):
+            key.verify(sig, tbs, ec.ECDSA(algo))
+        elif isinstance(key, dsa.DSAPublicKey):
+            key.verify(sig, tbs, algo)
+        elif isinstance(key, (ed25519.Ed25519PublicKey, ed448.Ed448PublicKey)):
+            key.verify(sig, tbs)
+        else:
+            return False
+        return True
+    except (InvalidSignature, ValueError, TypeError, UnsupportedAlgorithm):
         return False
 
 

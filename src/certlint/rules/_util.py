@@ -37,3 +37,20 @@ def server_refuses(site: Site, detail: str = "") -> str:
                 "key values mismatch)")
     return ("Apache refuses to start: AH02565: Certificate and private key ... do not match"
             + detail)
+
+
+def needs_own_certificate(site: Site) -> bool:
+    """nginx: a TLS server block that names no certificate at all (none inherited either)."""
+    return (site.server == "nginx" and not site.slots and bool(site.extra.get("tls_listen"))
+            and not site.flag("ssl_reject_handshake"))
+
+
+def borrowed_from(site: Site) -> Site | None:
+    """nginx: the default server whose certificate a certificate-less server block is answered
+    with (SNI picks the block, but its empty SSL context leaves the default one in place)."""
+    if not needs_own_certificate(site):
+        return None
+    for default in site.extra.get("default_sites", {}).values():
+        if default is not site and default.slots:
+            return default
+    return None

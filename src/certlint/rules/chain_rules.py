@@ -89,6 +89,10 @@ def check_unrelated(site: Site, ctx: Context):
     for slot, chain in analysed_slots(site, ctx):
         if not chain.leaf_first:
             continue
+        strays = [i for i in chain.unrelated if chain.served[i].not_valid_after_utc >= ctx.now]
+        if len(chain.duplicates) + len(strays) > MAX_STRAYS_LISTED:
+            yield _strays_summary(site, slot, chain, strays, ctx)
+            continue
         for i in chain.duplicates:
             yield ctx.finding(
                 "chain-unrelated-cert", chain_directive(site, slot),
@@ -103,6 +107,21 @@ def check_unrelated(site: Site, ctx: Context):
                 f"{slot.cert.shown}: certificate #{i + 1} {describe(cert)} is not on the leaf's "
                 "issuing path; it is sent to every client for nothing and confuses strict "
                 "clients. Drop it", site)
+
+
+MAX_STRAYS_LISTED = 5
+
+
+def _strays_summary(site, slot, chain, strays, ctx):
+    """One finding for a file with many certificates off the path (a bundle of every CA?)."""
+    extra = sorted(chain.duplicates + strays)
+    first = ", ".join(f"#{i + 1}" for i in extra[:MAX_STRAYS_LISTED])
+    dup = f" ({len(chain.duplicates)} of them duplicates)" if chain.duplicates else ""
+    return ctx.finding(
+        "chain-unrelated-cert", chain_directive(site, slot),
+        f"{slot.cert.shown}: {len(extra)} of its {len(chain.served)} certificates{dup} are not "
+        f"on the leaf's issuing path ({first}, ...); they are sent to every client for nothing "
+        "and confuse strict clients. Keep only the leaf and its intermediates", site)
 
 
 @rule("chain-untrusted-root")

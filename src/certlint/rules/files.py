@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from certlint.context import Context
 from certlint.model import FileRef, Site
+from certlint.rules._util import needs_own_certificate
 from certlint.rules.base import rule
 
 # (directive, what it holds) for files other than the certificate slots
@@ -48,6 +49,15 @@ def _missing_message(site: Site, ref: FileRef, problem: str) -> str:
 
 @rule("cert-file-missing")
 def check_missing(site: Site, ctx: Context):
+    if needs_own_certificate(site) and site.extra.get("default_for"):
+        listen = site.get("listen")
+        where = f"'listen {' '.join(listen.args)}'" if listen else "its TLS listen"
+        yield ctx.finding(
+            "cert-file-missing", site.origin,
+            f"this server block is the default server for {where} but has no ssl_certificate "
+            "(none set here or in http): nginx refuses to start with 'no \"ssl_certificate\" is "
+            "defined for the \"listen ... ssl\" directive'. Add ssl_certificate and "
+            "ssl_certificate_key, or 'ssl_reject_handshake on;' for a catch-all", site)
     for ref, _kind in _refs(site, ctx):
         if ref.path is None:
             continue
@@ -66,8 +76,13 @@ def check_unparseable(site: Site, ctx: Context):
         if data is None:
             continue
         if kind == "key":
-            loaded = ctx.store.key_file(ref.path)
+            slot = next((s for s in site.slots if s.key is ref), None)
+            loaded = ctx.slot_key(slot) if slot is not None else ctx.store.key_file(ref.path)
             error = loaded.error
+            if loaded.encrypted and loaded.passwords_tried and site.server == "nginx":
+                error = (f"is encrypted and none of the {loaded.passwords_tried} passphrase(s) "
+                         f"in ssl_password_file {slot.passwords.shown} opens it (nginx: "
+                         "PEM_read_bio_PrivateKey() failed ... bad decrypt)")
         else:
             loaded = ctx.store.cert_file(ref.path)
             error = loaded.error
@@ -83,7 +98,7 @@ def check_unparseable(site: Site, ctx: Context):
 def check_encrypted(site: Site, ctx: Context):
     for slot in site.slots:
         key = ctx.slot_key(slot)
-        if key is not None and key.encrypted:
+        if key is not None and key.encrypted and not key.passwords_tried:
             at = slot.key.directive if slot.key else slot.cert.directive
             if site.server == "nginx":
                 how = ("nginx needs the passphrase from ssl_password_file at every start "

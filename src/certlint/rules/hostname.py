@@ -8,13 +8,14 @@ ServerName (scheme and port stripped) and ServerAlias (wildcards as in nginx).
 from __future__ import annotations
 
 import ipaddress
+import os
 
 from cryptography import x509
 
 from certlint.context import Context
 from certlint.model import Site
 from certlint.pki.chain import describe
-from certlint.rules._util import analysed_slots
+from certlint.rules._util import analysed_slots, borrowed_from
 from certlint.rules.base import rule
 
 
@@ -67,7 +68,8 @@ def check(site: Site, ctx: Context):
     names = names_to_check(site)
     if not names:
         return
-    for slot, chain in analysed_slots(site, ctx):
+    lender = borrowed_from(site)
+    for slot, chain in analysed_slots(lender or site, ctx):
         if not chain.leaf_first:
             continue
         leaf = chain.leaf_cert
@@ -75,11 +77,18 @@ def check(site: Site, ctx: Context):
         missing = [n for n in names if not covered(n, dns, ips)]
         if not missing:
             continue
-        at = site.names_directive or slot.cert.directive
+        at = site.names_directive or (site.origin if lender else slot.cert.directive)
         shown = ", ".join(dns + ips) or "none: the certificate has no Subject Alternative Name"
+        borrowed = ""
+        if lender is not None:
+            d = slot.cert.directive
+            borrowed = ("this server block has no ssl_certificate of its own, so nginx answers "
+                        "it with the default server's certificate "
+                        f"({os.path.basename(d.path)}:{d.line}): ")
         yield ctx.finding(
             "hostname-mismatch", at,
-            f"{', '.join(missing)} not covered by {describe(leaf)} from {slot.cert.shown} "
+            f"{borrowed}{', '.join(missing)} not covered by {describe(leaf)} from "
+            f"{slot.cert.shown} "
             f"(its names: {shown}); clients connecting to {missing[0]} fail with "
             "'Hostname mismatch' / 'certificate is not valid for' "
             "(browsers: NET::ERR_CERT_COMMON_NAME_INVALID)", site)

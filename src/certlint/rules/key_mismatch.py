@@ -1,16 +1,30 @@
 """key-mismatch: the private key does not belong to the certificate the server sends first.
 
 Reported only when the leaf is first; a key that belongs to a later certificate in the file is a
-wrong order (chain-wrong-order), not a mismatch.
+wrong order (chain-wrong-order), not a mismatch. What the server does depends on the key type:
+OpenSSL files a key in the slot of its own type, so a same-type wrong key is refused at start
+("key values mismatch") while an EC key for an RSA certificate (or the reverse) loads quietly
+and leaves that certificate without a key: nginx starts and its handshakes fail.
 """
 
 from __future__ import annotations
 
+from cryptography.hazmat.primitives import serialization
+
 from certlint.context import Context
 from certlint.model import Site
 from certlint.pki.chain import describe
+from certlint.pki.load import describe_key
 from certlint.rules._util import analysed_slots, server_refuses
 from certlint.rules.base import rule
+
+
+def _article(kind: str) -> str:
+    return "a" if kind.startswith("DSA") else "an"
+
+
+def _kind(description: str) -> str:
+    return description.split(" ", 1)[0] if description else ""
 
 
 @rule("key-mismatch")
@@ -21,9 +35,19 @@ def check(site: Site, ctx: Context):
         key = ctx.slot_key(slot)
         at = slot.key.directive if slot.key is not None else slot.cert.directive
         kind = f" ({key.description})" if key is not None and key.description else ""
+        cert_kind = describe_key(chain.leaf_cert.public_key())
+        consequence = server_refuses(site)
+        if (site.server == "nginx" and key is not None and key.public is not None
+                and _kind(key.description) != _kind(cert_kind)):
+            other = _kind(describe_key(serialization.load_der_public_key(key.public)))
+            consequence = (
+                f"the certificate has {_article(cert_kind)} {cert_kind} key, so OpenSSL files "
+                f"this {other} key in another slot: nginx starts without complaint, but the "
+                "certificate has no private key and every handshake that needs it fails "
+                "(clients see 'handshake failure'; nginx logs 'no shared cipher')")
         yield ctx.finding(
             "key-mismatch", at,
             f"{at.name} {at.value}: the private key{kind} does not belong to the certificate "
-            f"{describe(chain.leaf_cert)} in {slot.cert.shown}; {server_refuses(site)}. "
+            f"{describe(chain.leaf_cert)} in {slot.cert.shown}; {consequence}. "
             "Point the key directive at the certificate's own key (or the certificate "
             "directive at the key's certificate)", site)

@@ -30,8 +30,10 @@ def check_signature(site: Site, ctx: Context):
                 yield ctx.finding(
                     "weak-signature", slot.cert.directive,
                     f"{slot.cert.shown}: {describe(cert)} is signed with {name.upper()}; browsers "
-                    "and OpenSSL 3 at security level 1+ reject SHA-1 signatures ('ca md too "
-                    "weak'). Reissue with SHA-256", site)
+                    "and OpenSSL 3 clients reject it, and nginx or Apache built with OpenSSL 3 "
+                    "(Debian 12, Ubuntu 22.04+, RHEL 9) refuse to load it: "
+                    "SSL_CTX_use_certificate(...) failed (... ca md too weak). Reissue with "
+                    "SHA-256", site)
 
 
 def weakness(public_key) -> str | None:
@@ -54,5 +56,7 @@ def check_key(site: Site, ctx: Context):
                 yield ctx.finding(
                     "weak-key", slot.cert.directive,
                     f"{slot.cert.shown}: {describe(cert)} has {weak}; OpenSSL 3 clients at the "
-                    "default security level refuse it ('ee key too small' / 'ca key too small')."
-                    " Reissue with RSA 2048+ or ECDSA P-256", site)
+                    "default security level refuse it, and nginx or Apache built with OpenSSL 3 "
+                    "(Debian 12, Ubuntu 22.04+, RHEL 9) will not even load it: "
+                    "SSL_CTX_use_certificate(...) failed (... ee key too small / ca key too "
+                    "small). Reissue with RSA 2048+ or ECDSA P-256", site)

@@ -1,0 +1,299 @@
+"""The chain planner: a verified full chain for each slot whose served chain is wrong.
+
+For chain-incomplete, apache-chain-file-missing, chain-wrong-order, chain-contains-root and
+chain-unrelated-cert it builds what the server should send: the leaf first, then the
+intermediates in issuing order (completed through AIA where the file lacks them), without the
+trust anchor and without strays. The result is checked again from its own bytes before a plan is
+made. The plan writes it to a new file next to the original (`NAME.fullchain.pem`; an existing
+file with the same content is reused) and points the config at it:
+
+- nginx: `ssl_certificate`.
+- Apache >= 2.4.8: `SSLCertificateFile` (and the now-redundant `SSLCertificateChainFile` of the
+  block is commented out; when the certificate file also held the key, an `SSLCertificateKeyFile`
+  line keeps the key where it was).
+- Apache < 2.4.8: the intermediates go to `NAME.chain.pem`, named by `SSLCertificateChainFile`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+
+from certlint.context import Context
+from certlint.fix.apply import raw_arguments
+from certlint.fix.plan import FixPlan, InsertDirective, NewFile, RemoveDirective, ReplaceArg
+from certlint.model import CertSlot, Finding, Site
+from certlint.pki.aia import AiaFetcher
+from certlint.pki.chain import ChainAnalysis, analyse, describe
+from certlint.pki.load import parse_cert_bytes
+from certlint.rules._util import chain_directive
+
+_SHA256 = hashes.SHA256()
+SIBLING_HINTS = ("chain", "bundle", "intermediate")
+SIBLING_EXTS = (".pem", ".crt", ".cer", ".ca-bundle", ".bundle")
+MAX_SIBLINGS = 20
+CHAIN_RULES = ("chain-incomplete", "apache-chain-file-missing", "chain-wrong-order",
+               "chain-contains-root", "chain-unrelated-cert")
+
+
+@dataclass
+class SlotPlan:
+    """The outcome for one certificate slot: a plan, or the reason there is none."""
+
+    site: Site
+    slot: CertSlot
+    findings: list[Finding]
+    plan: FixPlan | None = None
+    problem: str | None = None
+
+
+def pem(*certs: x509.Certificate) -> bytes:
+    return b"".join(c.public_bytes(serialization.Encoding.PEM) for c in certs)
+
+
+def has_problem(chain: ChainAnalysis | None, rule: str) -> bool:
+    """Does this slot's own chain show what the rule reports? (Two slots may share a line.)"""
+    if chain is None:
+        return False
+    if rule in ("chain-incomplete", "apache-chain-file-missing"):
+        return not chain.complete and chain.missing_issuer is not None
+    if rule == "chain-wrong-order":
+        return not chain.leaf_first or chain.misordered
+    if rule == "chain-contains-root":
+        return chain.served_root is not None and chain.root_trusted
+    if rule == "chain-unrelated-cert":
+        return bool(chain.unrelated or chain.duplicates)
+    return False
+
+
+def slot_findings(site: Site, slot: CertSlot, findings: list[Finding],
+                  chain: ChainAnalysis | None) -> list[Finding]:
+    """The chain findings that point at this slot's directives and match its own chain."""
+    at = {(d.path, d.line) for d in (slot.cert.directive, chain_directive(site, slot))}
+    return [f for f in findings if f.rule in CHAIN_RULES and (f.path, f.line) in at
+            and f.site == site.label and has_problem(chain, f.rule)]
+
+
+def version_tuple(version: str) -> tuple[int, ...]:
+    parts = []
+    for piece in version.split("."):
+        digits = "".join(ch for ch in piece if ch.isdigit())
+        parts.append(int(digits) if digits else 0)
+    return tuple(parts)
+
+
+class ChainPlanner:
+    """Plans chain fixes for one run; the AIA fetcher is shared by all sites."""
+
+    def __init__(self, ctx: Context, fetcher: AiaFetcher):
+        self.ctx = ctx
+        self.fetcher = fetcher
+
+    def plan(self, site: Site, slot: CertSlot, findings: list[Finding]) -> SlotPlan:
+        result = SlotPlan(site, slot, findings)
+        chain = self.ctx.chain(site, slot)
+        if chain is None or slot.cert.path is None:
+            result.problem = "the certificate file cannot be loaded"
+            return result
+        try:
+            certs = self.corrected(chain, self._siblings(slot.cert.path))
+        except _Unfixable as exc:
+            result.problem = str(exc)
+            return result
+        try:
+            result.plan = self._edits(site, slot, chain, certs, findings)
+        except _Unfixable as exc:
+            result.problem = str(exc)
+        return result
+
+    def corrected(self, chain: ChainAnalysis,
+                  nearby: list[x509.Certificate] | None = None) -> list[x509.Certificate]:
+        """Leaf, then intermediates in issuing order, verified up to a trust anchor."""
+        leaf = chain.leaf_cert
+        have = list(chain.served) + list(chain.auto_added) + list(nearby or [])
+        completion = self.fetcher.complete(leaf, have)
+        if not completion.ok:
+            raise _Unfixable(completion.problem or "no trusted root reached")
+        certs = [leaf] + completion.intermediates
+        # check the new bytes as the server will read them, from scratch
+        loaded = parse_cert_bytes("(new chain)", pem(*certs))
+        again = analyse(loaded.certs, None, self.ctx.trust, self.ctx.now)
+        if not (loaded.ok and again.complete and again.leaf_first and not again.misordered
+                and not again.unrelated and not again.duplicates
+                and (again.served_root is None)):
+            raise _Unfixable("the rebuilt chain did not verify; nothing changed")
+        return certs
+
+    # -- config edits ------------------------------------------------------------------------
+
+    def _edits(self, site: Site, slot: CertSlot, chain: ChainAnalysis,
+               certs: list[x509.Certificate], findings: list[Finding]) -> FixPlan:
+        rules = sorted({f.rule for f in findings})
+        plan = FixPlan(rule=",".join(rules), site=site.label)
+        names = ", ".join(describe(c) for c in certs)
+        fetched = self.fetcher_note(certs, chain)
+        if site.server == "apache" and version_tuple(self.ctx.options.apache_version) < (2, 4, 8):
+            self._apache_old(site, slot, chain, certs, plan)
+        else:
+            self._full_chain_file(site, slot, certs, plan)
+        plan.notes.append(f"{slot.cert.shown}: serve {names}" + fetched)
+        return plan
+
+    def fetcher_note(self, certs, chain: ChainAnalysis) -> str:
+        had = {c.fingerprint(_SHA256) for c in list(chain.served) + list(chain.auto_added)}
+        new = [c for c in certs[1:] if c.fingerprint(_SHA256) not in had]
+        if not new:
+            return ""
+        return " (added " + ", ".join(describe(c) for c in new) + ", verified by signature)"
+
+    def _new_file(self, slot: CertSlot, suffix: str, content: bytes, plan: FixPlan) -> str:
+        """Plan `NAME.<suffix>.pem` next to the certificate file; returns its file name."""
+        path = slot.cert.path
+        stem = os.path.basename(path)
+        for ext in (".pem", ".crt", ".cer", ".cert"):
+            if stem.lower().endswith(ext):
+                stem = stem[: -len(ext)]
+                break
+        folder = os.path.dirname(path)
+        for n in range(1, 100):
+            name = f"{stem}.{suffix}.pem" if n == 1 else f"{stem}.{suffix}-{n}.pem"
+            target = os.path.join(folder, name)
+            if not os.path.lexists(target) or _same(target, content):
+                break
+        else:
+            raise _Unfixable(f"no free file name next to {path}")
+        mode = _mode(path)
+        plan.edits.append(NewFile(target, content, mode))
+        return name
+
+    def _sibling_files(self, path: str) -> list[str]:
+        """Chain-like files beside the certificate (certbot's chain.pem/fullchain.pem, a CA's
+        `NAME.ca-bundle`, `intermediate.crt`): a local source, verified like any other."""
+        folder = os.path.dirname(path)
+        try:
+            names = sorted(os.listdir(folder))
+        except OSError:
+            return []
+        out = []
+        for name in names:
+            low = name.lower()
+            full = os.path.join(folder, name)
+            if full == path or not any(k in low for k in SIBLING_HINTS):
+                continue
+            if not low.endswith(SIBLING_EXTS) or not os.path.isfile(full):
+                continue
+            out.append(full)
+            if len(out) >= MAX_SIBLINGS:
+                break
+        return out
+
+    def _siblings(self, path: str) -> list[x509.Certificate]:
+        certs: list[x509.Certificate] = []
+        for full in self._sibling_files(path):
+            loaded = self.ctx.store.cert_file(full)
+            if loaded.ok:
+                certs.extend(loaded.certs)
+        return certs
+
+    def _existing_full_chain(self, slot: CertSlot, certs) -> str | None:
+        """certbot's layout: `cert.pem` is named while `fullchain.pem` beside it holds exactly
+        the right chain (and renews with it). Its file name, or None."""
+        path = slot.cert.path
+        if os.path.basename(path) != "cert.pem":
+            return None
+        full = os.path.join(os.path.dirname(path), "fullchain.pem")
+        if not os.path.isfile(full):
+            return None
+        loaded = self.ctx.store.cert_file(full)
+        if loaded.ok and not loaded.has_private_key and loaded.certs == certs:
+            return "fullchain.pem"
+        return None
+
+    def _full_chain_file(self, site, slot, certs, plan: FixPlan) -> None:
+        d = slot.cert.directive
+        name = self._existing_full_chain(slot, certs)
+        if name is None:
+            name = self._new_file(slot, "fullchain", pem(*certs), plan)
+        else:
+            plan.notes.append(f"{name} beside it already holds this chain: the config now "
+                              "names it")
+        edit = replace_file_name(d, name)
+        plan.edits.append(edit)
+        if site.server != "apache":
+            return
+        if slot.key is None and self.ctx.store.cert_file(slot.cert.path).has_private_key:
+            plan.edits.append(InsertDirective(d.path, d.line,
+                                              f"SSLCertificateKeyFile {_quote_apache(edit.old)}"))
+        if slot.chain is not None:
+            cd = slot.chain.directive
+            if "sslcertificatechainfile" not in site.own:
+                raise _Unfixable(
+                    f"SSLCertificateChainFile is set at {cd.path}:{cd.line}, outside this "
+                    "VirtualHost, and would still override the new chain; fix it by hand")
+            plan.edits.append(RemoveDirective(
+                cd.path, cd.line, cd.name,
+                "the intermediates are now in SSLCertificateFile (Apache >= 2.4.8)"))
+
+    def _apache_old(self, site, slot, chain: ChainAnalysis, certs, plan: FixPlan) -> None:
+        """Apache < 2.4.8 reads only the first certificate of SSLCertificateFile."""
+        d = slot.cert.directive
+        if not chain.leaf_first:
+            name = self._new_file(slot, "leaf", pem(certs[0]), plan)
+            plan.edits.append(replace_file_name(d, name))
+        name = self._new_file(slot, "chain", pem(*certs[1:]), plan)
+        value = replace_file_name(d, name).new  # beside the certificate, written alike
+        if slot.chain is not None:
+            cd = slot.chain.directive
+            if "sslcertificatechainfile" not in site.own:
+                raise _Unfixable(f"SSLCertificateChainFile is set at {cd.path}:{cd.line}, "
+                                 "outside this VirtualHost; fix it by hand")
+            raw = raw_value(cd)
+            plan.edits.append(ReplaceArg(cd.path, cd.line, cd.name, raw, value))
+        else:
+            plan.edits.append(InsertDirective(d.path, d.line,
+                                              f"SSLCertificateChainFile {_quote_apache(value)}"))
+
+
+def raw_value(d) -> str:
+    """The first argument of a directive as written in its file (variables unexpanded)."""
+    firsts = [args[0] for args in raw_arguments(d.path, d.line, d.name) if args]
+    if d.value in firsts or not firsts:
+        return d.value
+    return firsts[0] if len(firsts) == 1 else d.value
+
+
+def replace_file_name(d, new_name: str) -> ReplaceArg:
+    """Point a file directive at `new_name` in the same folder, keeping the folder part as
+    written (`${PKI}/leaf.pem` -> `${PKI}/leaf.fullchain.pem`)."""
+    raw = raw_value(d)
+    base = os.path.basename(d.value)
+    if os.path.basename(raw) != base:
+        raise _Unfixable(f"the file name in '{d.name} {raw}' ({d.path}:{d.line}) comes from a "
+                         "variable or macro parameter shared with other sites; change it by hand")
+    return ReplaceArg(d.path, d.line, d.name, raw, raw[: len(raw) - len(base)] + new_name)
+
+
+class _Unfixable(Exception):
+    pass
+
+
+def _same(path: str, content: bytes) -> bool:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read() == content
+    except OSError:
+        return False
+
+
+def _mode(path: str) -> int:
+    try:
+        return os.stat(path).st_mode & 0o777
+    except OSError:
+        return 0o644
+
+
+def _quote_apache(value: str) -> str:
+    return f'"{value}"' if any(c.isspace() for c in value) else value

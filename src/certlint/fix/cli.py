@@ -1,0 +1,109 @@
+"""`certlint fix` output: the diff or what was written on stdout, the summary on stderr.
+
+Exit codes: 0 when everything fixable was fixed (with --write/--patch) or nothing needs a change
+(dry run); 1 when problems remain that could not be fixed, or (dry run) changes are pending;
+2 usage or unreadable entry point.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import click
+
+from certlint.context import Options
+from certlint.engine import EntryPointError
+from certlint.fix.engine import FixRun, plan_fixes, recheck
+from certlint.fix.output import atomic_write, render_diff, render_patch, write_workspace
+
+EXIT_OK, EXIT_REMAINING, EXIT_USAGE = 0, 1, 2
+PROGRESS_MIN_SITES = 20
+
+
+def _stderr_is_tty() -> bool:
+    return sys.stderr.isatty()
+
+
+def _progress(done: int, total: int) -> None:
+    if total >= PROGRESS_MIN_SITES:
+        end = "\n" if done == total else ""
+        click.echo(f"\rcertlint: planning fixes, site {done}/{total}", err=True, nl=False)
+        if end:
+            click.echo("", err=True)
+
+
+def run_fix_command(paths: list[str], options: Options, fmt: str = "text", write: bool = False,
+                    patch_file: str | None = None) -> int:
+    if fmt not in ("text", "json"):
+        click.echo(f"certlint: fix writes text or json, not {fmt} (use `certlint check "
+                   f"--format {fmt}` for reports)", err=True)
+        return EXIT_USAGE
+    for folder in options.intermediates:
+        if not os.path.isdir(folder):
+            click.echo(f"certlint: --intermediates {folder}: not a folder", err=True)
+            return EXIT_USAGE
+    try:
+        run = plan_fixes(paths, options,
+                         progress=_progress if _stderr_is_tty() else None)
+    except EntryPointError as exc:
+        click.echo(f"certlint: {exc}", err=True)
+        return EXIT_USAGE
+    base = os.path.abspath(options.root) if options.root else os.getcwd()
+    written: list[str] = []
+    if patch_file:
+        atomic_write(patch_file, render_patch(run.workspace, base).encode("utf-8"))
+        outside = [p for p in run.workspace.touched() if os.path.relpath(p, base).startswith("..")]
+        if outside:
+            click.echo(f"certlint: warning: {outside[0]} lies outside {base}; the patch applies "
+                       "from a folder holding every changed file (run from the tree's root or "
+                       "pass --root)", err=True)
+    if write:
+        written = write_workspace(run.workspace)
+        if written:
+            recheck(run, paths, options)
+    if fmt == "json":
+        click.echo(json.dumps(_as_json(run, written, patch_file), indent=2))
+    else:
+        _text(run, written, patch_file, base, write)
+    if run.remaining:
+        return EXIT_REMAINING
+    if not write and not patch_file and not run.workspace.empty:
+        return EXIT_REMAINING
+    return EXIT_OK
+
+
+def _text(run: FixRun, written: list[str], patch_file: str | None, base: str,
+          write: bool) -> None:
+    if write:
+        for path in written:
+            click.echo(f"wrote {os.path.relpath(path, base)}")
+    elif not patch_file:
+        click.echo(render_diff(run.workspace, base), nl=False)
+    for plan in run.plans:
+        for note in plan.notes:
+            click.echo(f"certlint: {plan.site}: {note}", err=True)
+    for finding, why in run.remaining:
+        click.echo(f"certlint: not fixed: {finding.path}:{finding.line}: {finding.rule} "
+                   f"({finding.site}): {why}", err=True)
+    fixed = len(run.fixed)
+    verb = "fixed" if write else ("in the patch" if patch_file else "fixable (dry run; "
+                                                                   "--write applies)")
+    summary = f"certlint: {fixed} problem(s) {verb}, {len(run.remaining)} remain"
+    if patch_file:
+        summary += f"; patch saved to {patch_file}"
+    click.echo(summary, err=True)
+
+
+def _as_json(run: FixRun, written: list[str], patch_file: str | None) -> dict:
+    return {
+        "fixed": [f.as_dict() for f in run.fixed],
+        "remaining": [dict(f.as_dict(), reason=why) for f, why in run.remaining],
+        "changed": [path for path, _old, _new in run.workspace.changes()],
+        "created": sorted(run.workspace.new_files),
+        "reused": sorted(run.workspace.reused),
+        "written": written,
+        "patch": patch_file,
+        "requests": list(run.fetcher.requests),
+    }

@@ -1,0 +1,114 @@
+"""The three ways out of a workspace: a unified diff (dry run), `--write`, and `--patch FILE`.
+
+`--write` is atomic per file: the new text goes to a temporary file in the same folder, gets the
+original's mode (new files: the plan's mode), and replaces the target with one rename. Nothing is
+ever deleted. The patch is git's format (new files as `new file mode`), with paths relative to
+a base folder, so `git apply` in a clean copy of that folder gives the same tree as `--write`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import stat
+import tempfile
+
+from certlint.fix.apply import Workspace
+
+
+def _rel(path: str, base: str) -> str:
+    rel = os.path.relpath(path, base)
+    return rel.replace(os.sep, "/")
+
+
+def _split(text: str) -> list[str]:
+    return text.splitlines(keepends=True)
+
+
+def _hunks(old: str, new: str, a: str, b: str) -> list[str]:
+    lines = list(difflib.unified_diff(_split(old), _split(new), a, b, n=3))
+    out = []
+    for line in lines:
+        if not line.endswith("\n"):
+            line += "\n\\ No newline at end of file\n"
+        out.append(line)
+    return out
+
+
+def render_diff(ws: Workspace, base: str) -> str:
+    """Config edits as a unified diff, then the files that would be created."""
+    out: list[str] = []
+    for path, old, new in ws.changes():
+        rel = _rel(path, base)
+        out.extend(_hunks(old, new, f"a/{rel}", f"b/{rel}"))
+    for path in sorted(ws.new_files):
+        nf = ws.new_files[path]
+        count = nf.content.count(b"-----BEGIN CERTIFICATE-----")
+        what = f"{count} certificate(s)" if count else f"{len(nf.content)} bytes"
+        out.append(f"would create {_rel(path, base)} ({what}, mode {nf.mode:o})\n")
+    return "".join(out)
+
+
+def render_patch(ws: Workspace, base: str) -> str:
+    """One `git apply`-able patch holding the config edits and the new files."""
+    out: list[str] = []
+    for path, old, new in ws.changes():
+        rel = _rel(path, base)
+        out.append(f"diff --git a/{rel} b/{rel}\n")
+        out.extend(_hunks(old, new, f"a/{rel}", f"b/{rel}"))
+    for path in sorted(ws.new_files):
+        nf = ws.new_files[path]
+        rel = _rel(path, base)
+        text = nf.content.decode("utf-8")
+        lines = _split(text)
+        mode = "100755" if nf.mode & 0o111 else "100644"
+        out.append(f"diff --git a/{rel} b/{rel}\nnew file mode {mode}\n--- /dev/null\n"
+                   f"+++ b/{rel}\n@@ -0,0 +1,{len(lines)} @@\n")
+        for line in lines:
+            out.append("+" + line if line.endswith("\n")
+                       else f"+{line}\n\\ No newline at end of file\n")
+    return "".join(out)
+
+
+def atomic_write(path: str, data: bytes, mode: int | None = None) -> None:
+    """Replace (or create) `path` with `data` in one rename; keep the original's mode/owner."""
+    folder = os.path.dirname(os.path.abspath(path))
+    st = None
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        pass
+    fd, tmp = tempfile.mkstemp(prefix=".certlint-", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        if st is not None:
+            os.chmod(tmp, stat.S_IMODE(st.st_mode))
+            try:
+                os.chown(tmp, st.st_uid, st.st_gid)
+            except OSError:
+                pass  # not root: the file keeps our ownership, the mode is what matters
+        else:
+            os.chmod(tmp, mode if mode is not None else 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def write_workspace(ws: Workspace) -> list[str]:
+    """Write new files first (so a config never names a file that is not there yet)."""
+    written = []
+    for path in sorted(ws.new_files):
+        nf = ws.new_files[path]
+        atomic_write(path, nf.content, nf.mode)
+        written.append(path)
+    for path, _old, new in ws.changes():
+        atomic_write(path, new.encode("utf-8"))
+        written.append(path)
+    return written

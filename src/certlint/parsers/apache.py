@@ -1,0 +1,560 @@
+"""Apache httpd config parser (our own: no maintained library fits), producing `ServerConfig`.
+
+It reads the tree as httpd does: one directive per logical line (`\\` continues a line; findings
+point at its first line), case-insensitive names, `"quoted args"` with `\\"` escapes, `${VAR}`
+expanded over the whole line before tokenizing (Define first, then Debian's `envvars` beside
+apache2.conf, then the environment), `Include`/`IncludeOptional` (globs, whole directories,
+ServerRoot-relative), conditional sections evaluated where the answer is knowable (else assumed
+active), and `<Macro>`/`Use` expanded. Every problem becomes a `ConfigError` with file:line.
+Sites are the `<VirtualHost>`s that enable TLS, with the main server's SSL settings merged in as
+mod_ssl merges them.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import re
+from dataclasses import dataclass, field
+
+from certlint.model import ConfigError, Directive, FileRef, ServerConfig
+from certlint.parsers.apache_conditions import if_version, module_names
+from certlint.parsers.common import ConfigFileReader, map_root
+
+MAX_INCLUDE_DEPTH = 128  # httpd: "Exceeded maximum include depth of 128"
+MAX_NESTING = 100  # sections inside sections; deeper is hostile input, not a config
+MAX_LINES = 500_000  # expanded lines (macros) before we stop: a macro bomb is not a config
+VAR = re.compile(r"\$\{([^}:]*)\}")
+GLOB_CHARS = re.compile(r"[*?\[]")
+CONDITIONALS = ("ifmodule", "ifdefine", "ifversion", "iffile", "ifdirective", "ifsection")
+NON_FILE_PREFIXES = ("pkcs11:", "engine:", "store:")
+STATIC_MODULES = ("core", "so", "watchdog", "http", "log_config", "logio", "version", "unixd")
+ENVVARS_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$")
+SHELL_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)")
+
+
+@dataclass
+class _Line:
+    """One logical line (continuations joined) and where it starts."""
+
+    text: str
+    path: str
+    line: int
+
+
+@dataclass
+class _Node:
+    """A directive or a section after includes, conditionals and macros are resolved."""
+
+    name: str  # lower-cased
+    args: tuple[str, ...]
+    path: str
+    line: int
+    children: list[_Node] | None = None
+
+    def directive(self, block: str) -> Directive:
+        return Directive(self.name, self.args, self.path, self.line, 1, block)
+
+
+@dataclass
+class _Macro:
+    name: str
+    params: list[str]
+    body: list[_Line]
+    path: str
+    line: int
+
+
+@dataclass
+class _State:
+    """What the server knows while reading, in order: defines, modules, ServerRoot."""
+
+    defines: dict[str, str] = field(default_factory=dict)
+    undefined: set[str] = field(default_factory=set)  # names removed with UnDefine
+    envvars: dict[str, str] = field(default_factory=dict)
+    modules: set[str] = field(default_factory=set)
+    modules_known: bool = False  # any LoadModule seen: module presence is knowable
+    macros: dict[str, _Macro] = field(default_factory=dict)
+    lines: int = 0
+
+
+def _logical_lines(text: str, path: str) -> list[_Line]:
+    """Join `\\`-continued lines as httpd does (a backslash right before the newline)."""
+    raw = text.split("\n")
+    out: list[_Line] = []
+    i = 0
+    while i < len(raw):
+        start = i + 1
+        line = raw[i].rstrip("\r")
+        i += 1
+        while line.endswith("\\") and not line.endswith("\\\\") and i < len(raw):
+            line = line[:-1] + raw[i].rstrip("\r")
+            i += 1
+        out.append(_Line(line.strip(), path, start))
+    return out
+
+
+def split_args(text: str) -> list[str]:
+    """httpd's ap_getword_conf: whitespace-separated words, `"..."`/`'...'` with `\\` escapes."""
+    args: list[str] = []
+    i, n = 0, len(text)
+    while i < n:
+        while i < n and text[i] in " \t\r\f\v":
+            i += 1
+        if i >= n:
+            break
+        if text[i] in "\"'":
+            quote = text[i]
+            i += 1
+            buf = []
+            while i < n and text[i] != quote:
+                if text[i] == "\\" and i + 1 < n and text[i + 1] in (quote, "\\"):
+                    buf.append(text[i + 1])
+                    i += 2
+                    continue
+                buf.append(text[i])
+                i += 1
+            i += 1
+            args.append("".join(buf))
+        else:
+            j = i
+            while j < n and text[j] not in " \t\r\f\v":
+                j += 1
+            args.append(text[i:j].replace("\\\\", "\\"))
+            i = j
+    return args
+
+
+def read_envvars(path: str) -> dict[str, str]:
+    """`export NAME=value` lines of Debian's envvars (shell `$VAR` expanded from earlier ones)."""
+    values: dict[str, str] = {}
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            lines = fh.read().splitlines()
+    except OSError:
+        return values
+    for line in lines:
+        m = ENVVARS_LINE.match(line)
+        if not m:
+            continue
+        value = m.group(2).strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+            value = value[1:-1]
+        if "${" in value and "}" in value and re.search(r"\$\{[^}]*[#%:/]", value):
+            value = ""  # shell string operations (SUFFIX tricks): not ours to evaluate
+        values[m.group(1)] = SHELL_VAR.sub(
+            lambda v: values.get(v.group(1) or v.group(2), os.environ.get(
+                v.group(1) or v.group(2), "")), value)
+    return values
+
+
+class ApacheParser:
+    """Parse one Apache entry point (apache2.conf / httpd.conf) into a `ServerConfig`."""
+
+    def __init__(self, entry: str, root: str | None = None, apache_version: str | None = None):
+        from certlint.context import DEFAULT_APACHE_VERSION
+
+        self.entry = os.path.abspath(entry)
+        self.root = os.path.abspath(root) if root else None
+        self.version = apache_version or DEFAULT_APACHE_VERSION
+        self.server_root = os.path.dirname(self.entry)
+        self.reader = ConfigFileReader()
+        self.config = ServerConfig("apache", self.entry, self.server_root)
+        self.config.resolver = self.file_ref
+        self.state = _State()
+        self._aborted = False
+        self._nesting = 0
+
+    # -- entry ---------------------------------------------------------------------------
+
+    def parse(self) -> ServerConfig:
+        envvars = os.path.join(os.path.dirname(self.entry), "envvars")
+        if os.path.isfile(envvars):
+            self.state.envvars = read_envvars(envvars)
+            self.config.extra["envvars"] = envvars
+        if os.path.exists(self.entry) and not os.path.isdir(self.entry) and \
+                not os.path.isfile(self.entry):
+            self.config.errors.append(ConfigError(
+                "not a regular file (a device, socket or pipe)", self.entry, 0, True))
+            return self.config
+        data = self.reader.read(self.entry, self.config, fatal=True)
+        if data is None:
+            return self.config
+        try:
+            tree = self._parse_text(data, self.entry, [os.path.realpath(self.entry)])
+        except RecursionError:
+            self._error("sections, includes and macros are nested too deeply to follow: "
+                        "certlint stops here", self.entry, 0)
+            return self.config
+        self.config.prefix = self.server_root
+        self.config.extra["defines"] = dict(self.state.defines)
+        self._build(tree)
+        return self.config
+
+    def _error(self, message: str, path: str, line: int) -> None:
+        self.config.errors.append(ConfigError(message, path, line))
+
+    # -- reading -------------------------------------------------------------------------
+
+    def _parse_text(self, data: bytes, path: str, stack: list[str]) -> list[_Node]:
+        self.config.files.append(path)
+        text = data.decode("utf-8", "replace")
+        if text.startswith("\ufeff"):
+            text = text[1:]
+        lines = _logical_lines(text, path)
+        nodes, _pos = self._parse_lines(lines, 0, None, stack)
+        return nodes
+
+    def _parse_lines(self, lines: list[_Line], pos: int, opened: _Line | None,
+                     stack: list[str], tag: str = "") -> tuple[list[_Node], int]:
+        """Statements from `pos` until the `</tag>` closing `opened` (or the end)."""
+        nodes: list[_Node] = []
+        while pos < len(lines):
+            ln = lines[pos]
+            pos += 1
+            if self._aborted:
+                return nodes, len(lines)
+            self.state.lines += 1
+            if self.state.lines > MAX_LINES:
+                self._error(f"more than {MAX_LINES} config lines after expanding macros and "
+                            "includes: certlint stops reading here", ln.path, ln.line)
+                self._aborted = True
+                return nodes, len(lines)
+            text = ln.text
+            if not text:
+                continue
+            if text.startswith("#"):
+                self.config.comments.setdefault(ln.path, {})[ln.line] = text
+                continue
+            if text.startswith("</"):
+                name = text[2:].rstrip(">").strip().lower()
+                if opened is not None and name == tag:
+                    return nodes, pos
+                if opened is None:
+                    self._error(f"</{text[2:].rstrip('>').strip()}> without matching "
+                                f"<{text[2:].rstrip('>').strip()}> section", ln.path, ln.line)
+                else:
+                    self._error(f"Expected </{tag_shown(opened)}> but saw {text}", ln.path,
+                                ln.line)
+                continue
+            if text.startswith("<") and text[1:2].lower() == "m" and \
+                    text[1:].split(None, 1)[0].rstrip(">").lower() == "macro":
+                pos = self._define_macro(lines, pos, ln)
+                continue
+            text = self._expand_vars(text, ln)
+            if text.startswith("<"):
+                pos = self._section(lines, pos, ln, text, nodes, stack)
+                continue
+            args = split_args(text)
+            name = args[0].lower()
+            nodes.extend(self._directive(name, args, ln, stack))
+        if opened is not None:
+            self._error(f"<{tag_shown(opened)}> was not closed before the end of the file; "
+                        "Apache refuses the config", opened.path, opened.line)
+        return nodes, pos
+
+    def _expand_vars(self, text: str, ln: _Line) -> str:
+        if "${" not in text:
+            return text
+
+        def value(m: re.Match) -> str:
+            name = m.group(1)
+            if name in self.state.defines:
+                return self.state.defines[name]
+            if name in self.state.envvars:
+                return self.state.envvars[name]
+            if name in os.environ:
+                return os.environ[name]
+            self._error(f"AH00111: Config variable ${{{name}}} is not defined (Apache keeps "
+                        "the text literally)", ln.path, ln.line)
+            return m.group(0)
+
+        return VAR.sub(value, text)
+
+    def _section(self, lines: list[_Line], pos: int, ln: _Line, text: str,
+                 nodes: list[_Node], stack: list[str]) -> int:
+        if not text.endswith(">"):
+            name = text[1:].split(None, 1)[0] if len(text) > 1 else ""
+            self._error(f"<{name} directive missing closing '>'", ln.path, ln.line)
+            text = text + ">"
+        inner = text[1:text.rindex(">")]
+        parts = inner.split(None, 1)
+        if not parts:
+            self._error("empty section tag '<>'", ln.path, ln.line)
+            return pos
+        name = parts[0].lower()
+        rest = parts[1] if len(parts) > 1 else ""
+        if self._nesting >= MAX_NESTING:
+            self._error(f"sections nested more than {MAX_NESTING} deep: certlint skips "
+                        f"<{tag_shown(ln)}> and what it holds", ln.path, ln.line)
+            return self._skip(lines, pos, ln, name)
+        if name in CONDITIONALS and not self._condition(name, rest, ln):
+            return self._skip(lines, pos, ln, name)
+        self._nesting += 1
+        try:
+            children, pos = self._parse_lines(lines, pos, ln, stack, name)
+        finally:
+            self._nesting -= 1
+        if name in CONDITIONALS:
+            nodes.extend(children)
+        else:
+            nodes.append(_Node(name, tuple(split_args(rest)), ln.path, ln.line, children))
+        return pos
+
+    def _skip(self, lines: list[_Line], pos: int, opened: _Line, tag: str) -> int:
+        """Skip an inactive section up to its close, counting nested sections (no expansion)."""
+        depth = [tag]
+        while pos < len(lines):
+            text = lines[pos].text
+            pos += 1
+            if text.startswith("</"):
+                name = text[2:].rstrip(">").strip().lower()
+                if name == depth[-1]:
+                    depth.pop()
+                    if not depth:
+                        return pos
+            elif text.startswith("<") and not text.startswith("<!"):
+                word = text[1:].split(None, 1)
+                if word:
+                    depth.append(word[0].rstrip(">").lower())
+        self._error(f"<{tag_shown(opened)}> was not closed before the end of the file; Apache "
+                    "refuses the config", opened.path, opened.line)
+        return pos
+
+    def _condition(self, name: str, rest: str, ln: _Line) -> bool:
+        """Is a conditional section active? Unknowable answers count as active."""
+        args = split_args(rest)
+        if name == "ifversion":
+            result = if_version(args, self.version)
+            if result is None:
+                self._error(f"<IfVersion {rest}>: cannot understand the version test", ln.path,
+                            ln.line)
+                return True
+            return result
+        if not args:
+            self._error(f"<{name}> needs an argument", ln.path, ln.line)
+            return True
+        arg = args[0]
+        negate = arg.startswith("!")
+        arg = arg[1:] if negate else arg
+        if name == "ifmodule":
+            known, present = self._module_present(arg)
+        elif name == "ifdefine":
+            if arg in self.state.defines:
+                known, present = True, True
+            elif arg in self.state.undefined:
+                known, present = True, False
+            else:
+                known, present = False, False  # maybe passed with -D on the command line
+        elif name == "iffile":
+            known, present = True, os.path.exists(self.resolve_path(arg))
+        else:  # IfDirective / IfSection: what the binary supports is not knowable offline
+            known, present = False, False
+        if not known:
+            return True
+        return present != negate
+
+    def _module_present(self, name: str) -> tuple[bool, bool]:
+        key = name.lower()
+        static = {f"mod_{m}.c" for m in STATIC_MODULES} | {f"{m}_module" for m in STATIC_MODULES}
+        static |= {"core.c", "http_core.c", "core_module", "http_module"}
+        if key in static:
+            return True, True
+        if not self.state.modules_known:
+            return False, False
+        return True, key in self.state.modules
+
+    def _define_macro(self, lines: list[_Line], pos: int, ln: _Line) -> int:
+        """Store a `<Macro name params>` body as raw lines, expanded later by `Use`."""
+        text = ln.text
+        if not text.endswith(">"):
+            self._error("<Macro directive missing closing '>'", ln.path, ln.line)
+            text += ">"
+        args = split_args(text[1:text.rindex(">")])[1:]
+        body: list[_Line] = []
+        depth = 1
+        while pos < len(lines):
+            cur = lines[pos]
+            pos += 1
+            low = cur.text.lower()
+            if low.startswith("<macro") and (len(low) == 6 or low[6] in " \t>"):
+                depth += 1
+            elif low.startswith("</macro"):
+                depth -= 1
+                if depth == 0:
+                    break
+            body.append(cur)
+        else:
+            self._error(f"<Macro {' '.join(args[:1])}> was not closed before the end of the "
+                        "file; Apache refuses the config", ln.path, ln.line)
+        if not args:
+            self._error("<Macro> needs a name", ln.path, ln.line)
+            return pos
+        self.state.macros[args[0].lower()] = _Macro(args[0], args[1:], body, ln.path, ln.line)
+        return pos
+
+    def _use(self, args: list[str], ln: _Line, stack: list[str]) -> list[_Node]:
+        if len(args) < 2:
+            self._error("Use needs a macro name", ln.path, ln.line)
+            return []
+        macro = self.state.macros.get(args[1].lower())
+        if macro is None:
+            self._error(f"Use: macro '{args[1]}' is not defined (mod_macro)", ln.path, ln.line)
+            return []
+        values = args[2:]
+        if len(values) != len(macro.params):
+            self._error(f"Use {macro.name}: macro takes {len(macro.params)} arguments, "
+                        f"{len(values)} given (mod_macro refuses it)", ln.path, ln.line)
+            return []
+        if len(stack) >= MAX_INCLUDE_DEPTH:
+            self._error(f"Use {macro.name}: macros and includes nested more than "
+                        f"{MAX_INCLUDE_DEPTH} deep", ln.path, ln.line)
+            return []
+        marker = f"macro:{macro.name.lower()}"
+        if marker in stack:
+            self._error(f"Use {macro.name}: recursive use of macro '{macro.name}' (mod_macro "
+                        "refuses it)", ln.path, ln.line)
+            return []
+        pairs = sorted(zip(macro.params, values, strict=True), key=lambda p: -len(p[0]))
+        body = []
+        for line in macro.body:
+            text = line.text
+            for param, value in pairs:
+                if param:
+                    text = text.replace(param, value)
+            body.append(_Line(text, line.path, line.line))
+        nodes, _pos = self._parse_lines(body, 0, None, stack + [marker])
+        return nodes
+
+    # -- directives with effects while reading ------------------------------------------
+
+    def _directive(self, name: str, args: list[str], ln: _Line, stack: list[str]
+                   ) -> list[_Node]:
+        values = args[1:]
+        if name in ("include", "includeoptional"):
+            if not values:
+                self._error(f"{args[0]} needs a path", ln.path, ln.line)
+                return []
+            return self._include(values[0], name == "includeoptional", ln, stack)
+        if name == "use":
+            return self._use(args, ln, stack)
+        if name == "define" and values:
+            self.state.defines[values[0]] = values[1] if len(values) > 1 else ""
+            self.state.undefined.discard(values[0])
+        elif name == "undefine" and values:
+            self.state.defines.pop(values[0], None)
+            self.state.undefined.add(values[0])
+        elif name == "loadmodule" and len(values) >= 2:
+            self.state.modules_known = True
+            self.state.modules.update(module_names(values[0], values[1]))
+        elif name == "serverroot" and values:
+            root = map_root(values[0], self.root) if os.path.isabs(values[0]) else \
+                os.path.normpath(os.path.join(self.server_root, values[0]))
+            if os.path.isdir(root):
+                self.server_root = root
+            else:
+                self._error(f"ServerRoot must be a valid directory: '{values[0]}' is not one "
+                            f"(certlint keeps {self.server_root})", ln.path, ln.line)
+        return [_Node(name, tuple(values), ln.path, ln.line)]
+
+    def _include(self, pattern: str, optional: bool, ln: _Line, stack: list[str]
+                 ) -> list[_Node]:
+        word = "IncludeOptional" if optional else "Include"
+        if len(stack) >= MAX_INCLUDE_DEPTH:
+            self._error(f"{word} {pattern}: Exceeded maximum include depth of "
+                        f"{MAX_INCLUDE_DEPTH}, There appears to be a recursion.", ln.path,
+                        ln.line)
+            return []
+        target = self.resolve_path(pattern)
+        if GLOB_CHARS.search(target):
+            matches = sorted(glob.glob(target))
+            if not matches:
+                if not optional:
+                    self._error(f"Include: No matches for the wildcard "
+                                f"'{os.path.basename(target)}' in '{os.path.dirname(target)}', "
+                                "failing", ln.path, ln.line)
+                return []
+        elif os.path.exists(target):
+            matches = [target]
+        else:
+            if not optional:
+                self._error(f"Include {pattern}: Could not open configuration file {target}: "
+                            "No such file or directory", ln.path, ln.line)
+            return []
+        nodes: list[_Node] = []
+        for match in matches:
+            nodes.extend(self._include_path(match, pattern, ln, stack, 0))
+        return nodes
+
+    def _include_path(self, path: str, pattern: str, ln: _Line, stack: list[str],
+                      dir_depth: int) -> list[_Node]:
+        if os.path.isdir(path):
+            if dir_depth >= MAX_INCLUDE_DEPTH or os.path.realpath(path) in stack:
+                self._error(f"Include {pattern}: directory {path} is nested too deep or loops "
+                            "back on itself", ln.path, ln.line)
+                return []
+            try:
+                entries = sorted(os.listdir(path))
+            except OSError as exc:
+                self._error(f"Include {pattern}: cannot read directory {path}: "
+                            f"{exc.strerror or exc}", ln.path, ln.line)
+                return []
+            nodes: list[_Node] = []
+            for entry in entries:
+                nodes.extend(self._include_path(os.path.join(path, entry), pattern, ln,
+                                                stack + [os.path.realpath(path)],
+                                                dir_depth + 1))
+            return nodes
+        real = os.path.realpath(path)
+        if not os.path.isfile(real):
+            self._error(f"Include {pattern}: {path} is not a regular file (a device, socket or "
+                        "pipe): certlint does not read it", ln.path, ln.line)
+            return []
+        if real in stack:
+            self._error(f"Include {pattern}: include loop: {path} is already being read "
+                        f"(Apache: Exceeded maximum include depth of {MAX_INCLUDE_DEPTH}, There "
+                        "appears to be a recursion.)", ln.path, ln.line)
+            return []
+        before = len(self.config.errors)
+        data = self.reader.read(path, self.config)
+        if data is None:
+            for err in self.config.errors[before:]:
+                err.message = f"Include {pattern}: {path}: {err.message}"
+                err.path, err.line = ln.path, ln.line
+            return []
+        return self._parse_text(data, path, stack + [real])
+
+    # -- paths ---------------------------------------------------------------------------
+
+    def resolve_path(self, value: str) -> str:
+        """A path as httpd opens it: ServerRoot-relative, absolute ones under --root."""
+        if os.path.isabs(value):
+            return map_root(value, self.root)
+        return os.path.normpath(os.path.join(self.server_root, value))
+
+    def file_ref(self, directive: Directive) -> FileRef:
+        value = directive.value
+        if value.lower().startswith(NON_FILE_PREFIXES):
+            return FileRef(directive, None, f"'{value.split(':', 1)[0]}:' URI, not a file")
+        return FileRef(directive, self.resolve_path(value))
+
+    # -- sites ---------------------------------------------------------------------------
+
+    def _build(self, tree: list[_Node]) -> None:
+        from certlint.parsers.apache_sites import build_sites
+
+        build_sites(self, tree)
+
+
+def tag_shown(opened: _Line) -> str:
+    """The section name as written on its opening line, for messages."""
+    word = opened.text[1:].split(None, 1)
+    return word[0].rstrip(">") if word else ""
+
+
+def parse_apache(path: str, root: str | None = None, **options) -> ServerConfig:
+    """Parse an Apache entry point; errors are kept as data (`config.errors`)."""
+    return ApacheParser(path, root, options.get("apache_version")).parse()
+
+
+__all__ = ["parse_apache", "ApacheParser", "split_args"]

@@ -1,0 +1,177 @@
+"""Apache sites: one per TLS `<VirtualHost>` (and the main server when it serves TLS itself).
+
+mod_ssl merges the main server's settings into each vhost: "vhost value if set, else the main
+server's" for most directives; `SSLCertificateFile`/`SSLCertificateKeyFile` by index (vhost
+entries replace the main server's at the same index, the remaining main entries are appended).
+A vhost serves TLS when `SSLEngine on` is in effect, or when SSLEngine is unset, `Protocol
+https` is in effect and a certificate is configured (checked against real apache2: a
+`Listen ... https` alone leaves the vhost speaking plain HTTP).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from certlint.model import CertSlot, ConfigError, Directive, Site
+
+if TYPE_CHECKING:
+    from certlint.parsers.apache import ApacheParser, _Node
+
+CERTKEY_NAMES = ("sslcertificatefile", "sslcertificatekeyfile")
+
+
+def build_sites(parser: ApacheParser, tree: list[_Node]) -> None:
+    config = parser.config
+    main: dict[str, list[Directive]] = {}
+    for node in tree:
+        if node.children is None:
+            main.setdefault(node.name, []).append(node.directive("main"))
+    config.globals = main
+    parser.config.extra["mod_md"] = _uses_mod_md(tree)
+    for node in tree:
+        if node.name == "virtualhost" and node.children is not None:
+            site = _vhost(parser, node, main)
+            if site is not None:
+                config.sites.append(site)
+    vhost_addrs = [a for node in tree if node.name == "virtualhost" for a in node.args]
+    main_site = _main_server(parser, main, vhost_addrs)
+    if main_site is not None:
+        config.sites.insert(0, main_site)
+
+
+def merge(main: dict[str, list[Directive]], own: dict[str, list[Directive]]
+          ) -> dict[str, list[Directive]]:
+    """The effective settings of a vhost, merged the way mod_ssl and core merge them."""
+    effective = dict(main)
+    for name, values in own.items():
+        if name in CERTKEY_NAMES:
+            effective[name] = list(values) + list(main.get(name, [])[len(values):])
+        else:
+            effective[name] = list(values)
+    return effective
+
+
+def _tls_enabled(effective: dict[str, list[Directive]]) -> bool:
+    engine = effective.get("sslengine")
+    if engine:
+        return engine[-1].flag() is True
+    protocol = effective.get("protocol")
+    return bool(protocol and protocol[-1].value.lower() == "https"
+                and effective.get("sslcertificatefile"))
+
+
+def _vhost(parser: ApacheParser, node: _Node, main: dict[str, list[Directive]]
+           ) -> Site | None:
+    own: dict[str, list[Directive]] = {}
+    nested: dict[str, list[Directive]] = {}
+    for child in node.children or ():
+        if child.children is None:
+            own.setdefault(child.name, []).append(child.directive("vhost"))
+        else:
+            _collect(child, nested)
+    effective = merge(main, own)
+    if not _tls_enabled(effective):
+        return None
+    origin = Directive("virtualhost", node.args, node.path, node.line, 1, "main")
+    names_d = own.get("servername") or main.get("servername") or []
+    names = [names_d[-1].value] if names_d else []
+    for alias in own.get("serveralias", []):
+        names.extend(alias.args)
+    site = Site(
+        server="apache", origin=origin, names=names,
+        names_directive=names_d[-1] if names_d else None,
+        listen=list(node.args), directives=effective, own=set(own),
+        extra={"nested_directives": nested, "main_server": False},
+    )
+    _slots(parser, site, origin)
+    return site
+
+
+def _split_addr(addr: str) -> tuple[str, str]:
+    """`[::1]:443` / `1.2.3.4:443` / `*:443` / `443` -> (host, port); '*' when absent."""
+    if addr.startswith("["):
+        host, _, rest = addr[1:].partition("]")
+        return host, rest.lstrip(":") or "*"
+    if addr.isdigit():
+        return "*", addr
+    host, sep, port = addr.rpartition(":")
+    return (host, port) if sep else (addr, "*")
+
+
+def _uncovered_listens(main: dict[str, list[Directive]], vhost_addrs: list[str]) -> list[str]:
+    """Listen addresses no `<VirtualHost>` matches: only there does the main server answer."""
+    out = []
+    for listen in main.get("listen", []):
+        lhost, lport = _split_addr(listen.value)
+        covered = False
+        for addr in vhost_addrs:
+            vhost, vport = _split_addr(addr)
+            if vport in ("*", lport) and vhost in ("*", "_default_", lhost):
+                covered = True
+                break
+        if not covered:
+            out.append(listen.value)
+    return out
+
+
+def _main_server(parser: ApacheParser, main: dict[str, list[Directive]],
+                 vhost_addrs: list[str]) -> Site | None:
+    """The main server is a TLS site of its own when SSL is switched on at server level and
+    some Listen address is not taken by a `<VirtualHost>` (elsewhere it never answers)."""
+    if not _tls_enabled(main):
+        return None
+    listen = _uncovered_listens(main, vhost_addrs)
+    if main.get("listen") and not listen:
+        return None
+    at = (main.get("sslengine") or main.get("protocol"))[-1]
+    names_d = main.get("servername") or []
+    names = [names_d[-1].value] if names_d else []
+    for alias in main.get("serveralias", []):
+        names.extend(alias.args)
+    site = Site(
+        server="apache", origin=at, names=names,
+        names_directive=names_d[-1] if names_d else None, listen=listen,
+        directives=dict(main), own=set(main), extra={"main_server": True},
+    )
+    _slots(parser, site, at)
+    return site
+
+
+def _slots(parser: ApacheParser, site: Site, origin: Directive) -> None:
+    certs = site.get_all("sslcertificatefile")
+    keys = site.get_all("sslcertificatekeyfile")
+    chain = site.get("sslcertificatechainfile")
+    for i, cert in enumerate(certs):
+        key = keys[i] if i < len(keys) else None
+        site.slots.append(CertSlot(
+            cert=parser.file_ref(cert),
+            key=parser.file_ref(key) if key is not None else None,
+            chain=parser.file_ref(chain) if chain is not None else None,
+            index=i,
+        ))
+    if not certs and parser.config.extra.get("mod_md"):
+        site.extra["mod_md"] = True  # mod_md supplies the certificate at startup
+    elif not certs:
+        at = site.get("sslengine") or origin
+        parser.config.errors.append(ConfigError(
+            f"SSL is on for {site.label} but no SSLCertificateFile is in effect: Apache refuses "
+            "to start (AH02572: Failed to configure at least one certificate and key)",
+            at.path, at.line))
+
+
+def _uses_mod_md(nodes: list[_Node]) -> bool:
+    """MDomain / <MDomainSet> anywhere: mod_md provides certificates for the names it manages."""
+    for node in nodes:
+        if node.name in ("mdomain", "mdomainset", "managedomain"):
+            return True
+        if node.children and _uses_mod_md(node.children):
+            return True
+    return False
+
+
+def _collect(node: _Node, out: dict[str, list[Directive]]) -> None:
+    for child in node.children or ():
+        if child.children is None:
+            out.setdefault(child.name, []).append(child.directive(node.name))
+        else:
+            _collect(child, out)

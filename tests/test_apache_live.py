@@ -1,0 +1,173 @@
+"""What certlint says about Apache configs, checked against a real apache2 on 127.0.0.1.
+
+Apache refuses to start exactly where certlint says it will (AH02565), and the chain Apache
+really sends (`openssl s_client -verify_return_error`) fails or verifies exactly where certlint
+says so: leaf-only vs complete, SSLCertificateChainFile replacing the file's intermediates, and
+OpenSSL completing a leaf-only chain from SSLCACertificateFile.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from tests.support import servers
+from tests.support.apache import ApacheServer, apache_binary, modules
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FIXTURES = os.path.join(ROOT, "fixtures", "apache")
+PKI = os.path.join(ROOT, "fixtures", "pki")
+ROOT_CA = os.path.join(PKI, "root.pem")
+
+
+@pytest.fixture(autouse=True)
+def _apache():
+    apache_binary()
+
+
+def findings(certlint, entry: str, *args: str) -> list[dict]:
+    _code, payload = certlint.json(entry, "--server", "apache", "--ca-bundle", ROOT_CA, *args)
+    return payload["findings"]
+
+
+def rules(found: list[dict]) -> list[str]:
+    return sorted(f["rule"] for f in found)
+
+
+def write_conf(tmp_path, vhost: str, extra: str = "") -> str:
+    conf = tmp_path / "apache2.conf"
+    conf.write_text(modules("mpm_event", "authz_core", "ssl") + "ServerName localhost\n"
+                    + extra + "Listen 443\n<VirtualHost *:443>\n    ServerName example.test\n"
+                    "    SSLEngine on\n" + vhost + "</VirtualHost>\n")
+    return str(conf)
+
+
+def concat(tmp_path, name: str, *parts: str) -> str:
+    out = tmp_path / name
+    out.write_bytes(b"".join(open(os.path.join(PKI, p), "rb").read() for p in parts))
+    return str(out)
+
+
+def served_chain(tmp_path, entry: str) -> tuple[servers.Result, int]:
+    """Start Apache on the config and connect: (s_client result, certificates sent)."""
+    with ApacheServer(entry, str(tmp_path / "state")) as server:
+        result = servers.s_client(server.port(443), "example.test", ROOT_CA,
+                                  extra=["-showcerts"])
+    return result, result.output.count("-----BEGIN CERTIFICATE-----")
+
+
+@pytest.mark.parametrize("case,rule", [("wrong-order", "chain-wrong-order"),
+                                       ("key-mismatch", "key-mismatch")])
+def test_apache_refuses_to_start_where_certlint_says_it_will(case, rule, certlint, tmp_path):
+    entry = os.path.join(FIXTURES, case, "apache2.conf")
+    found = findings(certlint, entry)
+    assert rules(found) == [rule]
+    assert "AH02565: Certificate and private key" in found[0]["message"]
+    assert "Apache refuses to start" in found[0]["message"]
+
+    server = ApacheServer(entry, str(tmp_path))
+    result = server.start()
+    server.stop()
+    assert not result.ok
+    assert "AH02565: Certificate and private key" in result.output
+    assert "do not match" in result.output
+
+
+def test_leaf_only_fails_for_openssl_clients_as_certlint_says(certlint, tmp_path):
+    entry = os.path.join(FIXTURES, "leaf-only", "apache2.conf")
+    found = findings(certlint, entry)
+    assert rules(found) == ["apache-chain-file-missing"]
+    assert (found[0]["path"], found[0]["line"]) == (entry, 11)
+    message = found[0]["message"]
+    assert "SSLCertificateChainFile" in message and "2.4.8" in message
+    assert "unable to get local issuer certificate" in message
+
+    result, sent = served_chain(tmp_path, entry)
+    assert not result.ok
+    assert sent == 1
+    assert "unable to get local issuer certificate" in result.output or \
+        "unable to verify the first certificate" in result.output
+
+
+@pytest.mark.parametrize("case", ["complete", "chain-file", "ca-autochain"])
+def test_complete_chains_verify_as_certlint_says(case, certlint, tmp_path):
+    entry = os.path.join(FIXTURES, case, "apache2.conf")
+    found = findings(certlint, entry)
+    assert [f for f in found if f["severity"] != "info"] == []
+
+    result, sent = served_chain(tmp_path, entry)
+    assert result.ok, result.output
+    assert sent >= 2
+
+
+def test_chain_file_replaces_the_intermediates_of_the_certificate_file(certlint, tmp_path):
+    """With SSLCertificateChainFile set, Apache sends the first certificate of
+    SSLCertificateFile plus the chain file; intermediates in the certificate file are ignored."""
+    good_file = concat(tmp_path, "good.pem", "fullchain.pem")
+    wrong_chain = os.path.join(PKI, "other-inter.pem")
+    entry = write_conf(tmp_path, f"    SSLCertificateFile {good_file}\n"
+                       f"    SSLCertificateKeyFile {PKI}/demo-keys/leaf.key\n"
+                       f"    SSLCertificateChainFile {wrong_chain}\n")
+    found = findings(certlint, entry)
+    assert "chain-incomplete" in rules(found)
+    assert "apache-chain-file-deprecated" in rules(found)
+    result, sent = served_chain(tmp_path, entry)
+    assert not result.ok
+    assert sent == 2  # the leaf and other-inter.pem: the good intermediate is not sent
+
+    leaf_and_stray = concat(tmp_path, "stray.pem", "leaf.pem", "other-inter.pem")
+    entry = write_conf(tmp_path, f"    SSLCertificateFile {leaf_and_stray}\n"
+                       f"    SSLCertificateKeyFile {PKI}/demo-keys/leaf.key\n"
+                       f"    SSLCertificateChainFile {PKI}/inter.pem\n")
+    found = findings(certlint, entry)
+    assert rules(found) == ["apache-chain-file-deprecated"]
+    result, sent = served_chain(tmp_path, entry)
+    assert result.ok, result.output
+    assert sent == 2
+
+
+def test_ca_file_completes_only_a_leaf_only_file(certlint, tmp_path):
+    """OpenSSL's auto-chain (from SSLCACertificateFile) runs only when no chain is configured:
+    a file with a wrong intermediate stays broken even though the CA file holds the right one."""
+    wrong = concat(tmp_path, "wrong-inter.pem", "leaf.pem", "other-inter.pem")
+    entry = write_conf(tmp_path, f"    SSLCertificateFile {wrong}\n"
+                       f"    SSLCertificateKeyFile {PKI}/demo-keys/leaf.key\n"
+                       f"    SSLCACertificateFile {PKI}/inter.pem\n")
+    found = findings(certlint, entry)
+    assert "chain-incomplete" in rules(found)
+    result, _sent = served_chain(tmp_path, entry)
+    assert not result.ok
+
+
+def test_listen_https_alone_does_not_make_a_tls_site(certlint, tmp_path):
+    """`Listen 443 https` without SSLEngine: real Apache answers in plain HTTP, and certlint
+    sees no TLS site (so it reports nothing about the certificate it would not serve)."""
+    conf = tmp_path / "apache2.conf"
+    conf.write_text(modules("mpm_event", "authz_core", "ssl") + "ServerName localhost\n"
+                    "Listen 443 https\n<VirtualHost *:443>\n    ServerName example.test\n"
+                    f"    SSLCertificateFile {PKI}/leaf.pem\n"
+                    f"    SSLCertificateKeyFile {PKI}/demo-keys/leaf.key\n</VirtualHost>\n")
+    result = certlint("check", "--server", "apache", str(conf))
+    assert result.exit_code == 0
+    assert "no TLS site" in result.output or "0 TLS site" in result.output, result.output
+    with ApacheServer(str(conf), str(tmp_path / "state")) as server:
+        hello = servers.s_client(server.port(443), "example.test", ROOT_CA)
+    assert not hello.ok
+    assert "wrong version number" in hello.output or "no peer certificate" in hello.output
+
+
+def test_main_server_tls_is_a_site_only_where_it_answers(certlint, tmp_path):
+    """The main server's leaf-only certificate matters when it serves the port itself, and not
+    when a `<VirtualHost *:443>` takes every connection on that port."""
+    shadowed = os.path.join(FIXTURES, "main-server-shadowed", "apache2.conf")
+    assert findings(certlint, shadowed) == []
+    for name in ("example.test", "www.example.test"):
+        with ApacheServer(shadowed, str(tmp_path / name)) as server:
+            result = servers.s_client(server.port(443), name, ROOT_CA)
+        assert result.ok, result.output
+
+    alone = os.path.join(FIXTURES, "main-server-tls", "apache2.conf")
+    assert rules(findings(certlint, alone)) == ["apache-chain-file-missing"]
+    result, sent = served_chain(tmp_path, alone)
+    assert not result.ok and sent == 1
