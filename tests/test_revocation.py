@@ -158,3 +158,22 @@ def test_client_ocsp_with_intermediate_lacking_ocsp_url(tmp_path):
     assert rules(check(tmp_path, leaf_only), "client-ocsp-no-responder") == []
     responder = body + "\n        ssl_ocsp_responder http://127.0.0.1:8080/;"
     assert rules(check(tmp_path, responder), "client-ocsp-no-responder") == []
+
+
+def test_der_or_garbage_crl_stops_nginx_even_without_client_verification(tmp_path):
+    from cryptography.hazmat.primitives import serialization
+
+    from tests.support import servers
+
+    croot, _cinter = setup_pki(tmp_path)
+    write(tmp_path / "pki" / "crl.pem", croot.crl().public_bytes(serialization.Encoding.DER))
+    findings = check(tmp_path, "        ssl_crl pki/crl.pem;")
+    assert rules(findings, "crl-file-unparseable") == [
+        ("crl-file-unparseable", "error", line_of(tmp_path, "ssl_crl"))]
+    message = next(f.message for f in findings if f.rule == "crl-file-unparseable")
+    assert "DER" in message and "openssl crl -inform der" in message
+    result = servers.nginx_test(str(tmp_path / "nginx.conf"), state_dir=str(tmp_path))
+    assert not result.ok and "no certificate or crl found" in result.output
+    write(tmp_path / "pki" / "crl.pem", crl_pem(croot.crl()))
+    assert rules(check(tmp_path, "        ssl_crl pki/crl.pem;"), "crl-file-unparseable") == []
+    assert servers.nginx_test(str(tmp_path / "nginx.conf"), state_dir=str(tmp_path)).ok

@@ -196,6 +196,16 @@ def test_client_ocsp_override_without_default_responder(tmp_path):
     assert not by_rule(check(tmp_path, ok), "client-ocsp-no-responder")
 
 
+def test_der_crl_file_stops_apache_even_with_checking_off(tmp_path):
+    from cryptography.hazmat.primitives import serialization
+
+    croot = client_pki(tmp_path)
+    write(tmp_path / "pki" / "crl.pem", croot.crl().public_bytes(serialization.Encoding.DER))
+    found = by_rule(check(tmp_path, "    SSLCARevocationFile pki/crl.pem"), "crl-file-unparseable")
+    assert [f.line for f in found] == [line_of(tmp_path, "SSLCARevocationFile")]
+    assert "AH01901" in found[0].message
+
+
 # -- real apache2 ------------------------------------------------------------------------------
 
 
@@ -326,3 +336,16 @@ def test_real_apache_expired_crl_fails_the_handshake_and_check_none_accepts_revo
         log = server.log()
     assert "HTTP/1.1" in reply  # the revoked client is served
     assert "AH01902" in log
+
+
+def test_real_apache_refuses_a_der_crl(tmp_path):
+    from cryptography.hazmat.primitives import serialization
+
+    apache, conf, _ = _apache_site(tmp_path, "    SSLCARevocationFile pki/crl.pem")
+    croot = CA("Apache Client Root")
+    write(tmp_path / "pki" / "crl.pem", croot.crl().public_bytes(serialization.Encoding.DER))
+    opts = Options(ca_bundles=[str(tmp_path / "pki" / "root.pem")], server="apache")
+    rules = [f.rule for f in run_check([str(conf)], opts).findings]
+    assert "crl-file-unparseable" in rules
+    result = apache.apache_test(str(conf), str(tmp_path / "state"))
+    assert not result.ok and "AH01901" in result.output
