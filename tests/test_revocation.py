@@ -177,3 +177,11 @@ def test_der_or_garbage_crl_stops_nginx_even_without_client_verification(tmp_pat
     write(tmp_path / "pki" / "crl.pem", crl_pem(croot.crl()))
     assert rules(check(tmp_path, "        ssl_crl pki/crl.pem;"), "crl-file-unparseable") == []
     assert servers.nginx_test(str(tmp_path / "nginx.conf"), state_dir=str(tmp_path)).ok
+
+
+def test_server_chain_in_ssl_trusted_certificate_needs_no_crl(tmp_path):
+    """ssl_trusted_certificate beside ssl_client_certificate holds the stapling chain."""
+    croot, cinter = setup_pki(tmp_path)
+    write(tmp_path / "pki" / "crl.pem", crl_pem(cinter.crl()) + crl_pem(croot.crl()))
+    body = CLIENT + "\n        ssl_trusted_certificate pki/fullchain.pem;"
+    assert rules(check(tmp_path, body), *CRL_RULES) == []

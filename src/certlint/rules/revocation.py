@@ -14,10 +14,19 @@ from collections.abc import Iterator
 from certlint.context import Context
 from certlint.model import Directive, Site
 from certlint.pki.revocation import CrlEntry, crl_signed_by, load_crl_dir, load_crl_file
-from certlint.rules._stapling import client_ca_certs, client_verify_on, shown
+from certlint.rules._stapling import client_verify_on, shown, store_certs
 from certlint.rules.base import rule
 
 SOON_FLOOR = dt.timedelta(days=2)
+
+
+def load_cached(ctx: Context, loader, path: str):
+    """Each CRL file or directory is read once per run, however many sites name it."""
+    cache = ctx.__dict__.setdefault("_crl_cache", {})
+    key = (loader.__name__, path)
+    if key not in cache:
+        cache[key] = loader(path)
+    return cache[key]
 
 
 def crl_sources(site: Site, ctx: Context) -> Iterator[tuple[Directive, list[CrlEntry]]]:
@@ -36,7 +45,7 @@ def crl_sources(site: Site, ctx: Context) -> Iterator[tuple[Directive, list[CrlE
             ref = ctx.config.file_ref(d)
             if ref.path is None:
                 continue
-            loaded = loader(ref.path)
+            loaded = load_cached(ctx, loader, ref.path)
             if loaded.crls:
                 yield d, loaded.crls
 
@@ -119,7 +128,7 @@ def check_expiring(site: Site, ctx: Context):
 
 @rule("crl-unknown-issuer")
 def check_unknown_issuer(site: Site, ctx: Context):
-    cas = client_ca_certs(ctx, site)
+    cas = store_certs(ctx, site)  # every CA the server trusts may have issued a CRL in use
     if not cas:
         return
     for d, crls in crl_sources(site, ctx):
@@ -153,7 +162,7 @@ def check_unparseable(site: Site, ctx: Context):
         data, _problem = ctx.store.raw(ref.path)
         if data is None:
             continue  # cert-file-missing says it
-        loaded = load_crl_file(ref.path)
+        loaded = load_cached(ctx, load_crl_file, ref.path)
         if loaded.error is None and loaded.crls:
             continue
         if site.server == "nginx":
