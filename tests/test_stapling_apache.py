@@ -349,3 +349,67 @@ def test_real_apache_refuses_a_der_crl(tmp_path):
     assert "crl-file-unparseable" in rules
     result = apache.apache_test(str(conf), str(tmp_path / "state"))
     assert not result.ok and "AH01901" in result.output
+
+
+def test_debian_tree_refuses_without_cache_and_fix_lands_next_to_the_session_cache(tmp_path):
+    """/etc/apache2 as apt installs it, default-ssl with `SSLUseStapling on`: AH01958; the fix
+    goes into mods-enabled/ssl.conf beside SSLSessionCache, keeping ${APACHE_RUN_DIR}."""
+    import shutil
+
+    apache = pytest.importorskip("tests.support.apache")
+    apache.apache_binary()
+    if not os.path.exists("/etc/apache2/apache2.conf"):
+        if os.environ.get("CI"):
+            pytest.fail("/etc/apache2 missing: .ci/run must install apache2")
+        pytest.skip("no Debian /etc/apache2")
+    tree = tmp_path / "apache2"
+    shutil.copytree("/etc/apache2", tree, symlinks=True)
+    for folder, name in (("mods", "ssl.load"), ("mods", "ssl.conf"),
+                         ("mods", "socache_shmcb.load"), ("sites", "default-ssl.conf")):
+        link = tree / f"{folder}-enabled" / name
+        if not link.exists():
+            os.symlink(f"../{folder}-available/{name}", link)
+    ocsp_port = servers.free_port()
+    _root, inter, leaf = make_pki(tmp_path, ocsp_url=f"http://localhost:{ocsp_port}/")
+    site = tree / "sites-available" / "default-ssl.conf"
+    text = site.read_text()
+    text = text.replace("/etc/ssl/certs/ssl-cert-snakeoil.pem", str(tmp_path / "pki" /
+                                                                     "fullchain.pem"))
+    text = text.replace("/etc/ssl/private/ssl-cert-snakeoil.key", str(tmp_path / "pki" /
+                                                                       "leaf.key"))
+    text = text.replace("SSLEngine on", "SSLEngine on\n\t\tSSLUseStapling on", 1)
+    ports: dict[int, int] = {}
+    for rel in ("ports.conf", "sites-available/000-default.conf"):
+        (tree / rel).write_text(apache.remap_ports((tree / rel).read_text(), ports))
+    site.write_text(apache.remap_ports(text, ports))
+    entry = str(tree / "apache2.conf")
+    root_pem = str(tmp_path / "pki" / "root.pem")
+
+    opts = Options(ca_bundles=[root_pem], server="apache")
+    assert [f.rule for f in run_check([entry], opts).findings] == ["apache-stapling-no-cache"]
+    refused = apache.ApacheServer(entry, str(tmp_path / "state1"), ports=dict(ports)).start()
+    debian_log = tmp_path / "state1" / "error.log"  # ${APACHE_LOG_DIR}/error.log
+    assert not refused.ok
+    assert "AH01958" in refused.output + (debian_log.read_text() if debian_log.exists() else "")
+
+    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "src"))
+    proc = subprocess.run(["python", "-m", "certlint", "fix", "--write", "--ca-bundle",
+                           root_pem, entry], capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    ssl_conf = (tree / "mods-enabled" / "ssl.conf").read_text()
+    assert "SSLStaplingCache shmcb:${APACHE_RUN_DIR}/ssl_stapling(128000)" in ssl_conf
+    assert run_check([entry], opts).findings == []
+
+    with OcspResponder(inter, str(tmp_path / "ocsp"), ocsp_port, good=[leaf.cert]):
+        server = apache.ApacheServer(entry, str(tmp_path / "state2"), ports=dict(ports))
+        started = server.start()
+        try:
+            assert started.ok, started.output
+            openssl = servers.require("openssl")
+            out = subprocess.run(
+                [openssl, "s_client", "-connect", f"127.0.0.1:{ports[443]}", "-servername",
+                 "example.test", "-status", "-CAfile", root_pem],
+                input="", capture_output=True, text=True, timeout=30).stdout
+        finally:
+            server.stop()
+    assert "OCSP Response Status: successful" in out and "Cert Status: good" in out, out
