@@ -2,7 +2,8 @@
 Must-Staple, and certificates loaded per handshake (nginx staples nothing for those).
 
 stapling-no-resolver, stapling-no-ocsp-url, stapling-issuer-missing,
-stapling-verify-no-trusted-cert, must-staple-without-stapling, stapling-dynamic-cert.
+stapling-verify-no-trusted-cert, must-staple-without-stapling, stapling-dynamic-cert,
+stapling-responder-not-http.
 """
 
 from __future__ import annotations
@@ -247,3 +248,33 @@ def check_dynamic(site: Site, ctx: Context):
                 "handshake and OCSP stapling is silently off for it (no warning is logged); "
                 "ssl_stapling on does nothing here", site)
             return
+
+
+@rule("stapling-responder-not-http", servers=("nginx",))
+def check_responder_scheme(site: Site, ctx: Context):
+    """nginx speaks OCSP over plain http:// only (responses are signed, so that is safe)."""
+    ocsp_responder = site.get("ssl_ocsp_responder")
+    if ocsp_responder is not None and ocsp_responder.value and not http_url(
+            ocsp_responder.value, "nginx"):
+        yield ctx.finding(
+            "stapling-responder-not-http", ocsp_responder,
+            f"ssl_ocsp_responder {ocsp_responder.value} is not an http:// URL: nginx will not "
+            f"start ([emerg] invalid URL prefix in OCSP responder \"{ocsp_responder.value}\" in "
+            "\"ssl_ocsp_responder\")", site, severity="error")
+    if not stapling_on(site) or stapling_file(site) is not None:
+        return
+    seen = set()
+    for slot, chain in analysed_slots(site, ctx):
+        url = responder_url(site, chain.leaf_cert)
+        if url is None or http_url(url, "nginx") or url in seen:
+            continue
+        seen.add(url)
+        override = responder_override(site)
+        at = override if override is not None else slot.cert.directive
+        source = "ssl_stapling_responder" if override is not None else (
+            f"the OCSP URL in {slot.cert.shown}")
+        yield ctx.finding(
+            "stapling-responder-not-http", at,
+            f"{source} {url} is not an http:// URL: nginx ignores stapling for this "
+            f"certificate (\"ssl_stapling\" ignored, invalid URL prefix in OCSP responder "
+            f"\"{url}\") and never staples; use the responder's http:// URL", site)
