@@ -413,3 +413,36 @@ def test_debian_tree_refuses_without_cache_and_fix_lands_next_to_the_session_cac
         finally:
             server.stop()
     assert "OCSP Response Status: successful" in out and "Cert Status: good" in out, out
+
+
+def test_real_apache_logs_match_no_ocsp_url_and_issuer_missing(tmp_path):
+    cache = f"SSLStaplingCache shmcb:{tmp_path}/stapling(32768)"
+    apache, conf, (_root, inter, _leaf) = _apache_site(tmp_path, "    SSLUseStapling on",
+                                                       main_extra=cache, ocsp_url=None)
+    root_pem = str(tmp_path / "pki" / "root.pem")
+    opts = Options(ca_bundles=[root_pem], server="apache")
+    assert [f.rule for f in run_check([str(conf)], opts).findings] == ["stapling-no-ocsp-url"]
+    with apache.ApacheServer(str(conf), str(tmp_path / "state1")) as server:
+        log = server.log()
+    assert "AH02218: ssl_stapling_init_cert: no OCSP URI in certificate" in log
+
+    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "src"))
+    proc = subprocess.run(["python", "-m", "certlint", "fix", "--write", "--server", "apache",
+                           "--ca-bundle", root_pem, str(conf)],
+                          capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "SSLUseStapling off" in open(conf).read()
+    assert run_check([str(conf)], opts).findings == []
+    with apache.ApacheServer(str(conf), str(tmp_path / "state2")) as server:
+        assert "AH02218" not in server.log()
+
+    # a leaf-only certificate file: Apache cannot find the issuer for the OCSP request
+    leaf = inter.leaf("example.test", ocsp=["http://127.0.0.1:9/"])
+    write(tmp_path / "pki" / "fullchain.pem", cert_pem(leaf.cert))
+    write(tmp_path / "pki" / "leaf.key", key_pem(leaf.key), 0o600)
+    write(conf, open(conf).read().replace("SSLUseStapling off", "SSLUseStapling on").encode())
+    rules = {f.rule for f in run_check([str(conf)], opts).findings}
+    assert "stapling-issuer-missing" in rules
+    with apache.ApacheServer(str(conf), str(tmp_path / "state3")) as server:
+        log = server.log()
+    assert "AH02217: ssl_stapling_init_cert: can't retrieve issuer certificate!" in log
