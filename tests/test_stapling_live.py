@@ -95,14 +95,15 @@ def bed(tmp_path, request):
     root = CA("Stapling Bed Root")
     inter = root.intermediate("Stapling Bed Intermediate")
     leaf = inter.leaf("example.test", ocsp=[f"http://localhost:{ocsp_port}/"])
+    ip_leaf = inter.leaf("example.test", ocsp=[f"http://127.0.0.2:{ocsp_port}/"])
     d = str(tmp_path)
     write(f"{d}/fullchain.pem", cert_pem(leaf.cert, inter.cert))
     write(f"{d}/leaf.key", key_pem(leaf.key), 0o600)
     write(f"{d}/chain.pem", cert_pem(inter.cert, root.cert))
     write(f"{d}/root.pem", root.pem)
     signer = delegated_signer(inter) if request.param == "delegated" else None
-    responder = OcspResponder(inter, os.path.join(d, "ocsp"), backend, good=[leaf.cert],
-                              signer=signer)
+    responder = OcspResponder(inter, os.path.join(d, "ocsp"), backend,
+                              good=[leaf.cert, ip_leaf.cert], signer=signer)
     relay = Forward(("127.0.0.2", ocsp_port), ("127.0.0.1", backend))
     dns = Dnsmasq(dns_port, {"localhost": "127.0.0.2"})
     responder.start()
@@ -110,7 +111,7 @@ def bed(tmp_path, request):
     try:
         dns.start()
         bed = {"dir": d, "https": https, "dns_port": dns_port, "leaf": leaf,
-               "inter": inter, "root": f"{d}/root.pem", "signer": signer}
+               "inter": inter, "root": f"{d}/root.pem", "signer": signer, "ip_leaf": ip_leaf}
         bed["conf"] = write_bed_conf(bed)
         yield bed
     finally:
@@ -185,6 +186,21 @@ def test_stapling_claims_hold_for_the_resolver_certlint_accepts(bed):
     with servers.NginxServer(conf, bed["https"]):
         _out, der = poll_staple(bed["https"], bed["root"])
     assert der is not None
+
+
+def test_ip_literal_responder_needs_no_resolver(bed):
+    """The other quiet look-alike: an OCSP URL with an IP address needs no DNS at all."""
+    d, ip_leaf = bed["dir"], bed["ip_leaf"]
+    write(f"{d}/ip.pem", cert_pem(ip_leaf.cert, bed["inter"].cert))
+    write(f"{d}/ip.key", key_pem(ip_leaf.key), 0o600)
+    conf = write_bed_conf(bed, cert="ip.pem")
+    conf = write(conf, open(conf).read().replace("leaf.key", "ip.key").encode())
+    assert findings(conf, "--ca-bundle", bed["root"]) == []
+    with servers.NginxServer(conf, bed["https"]):
+        _out, der = poll_staple(bed["https"], bed["root"])
+    assert der is not None
+    assert ocsp.load_der_ocsp_response(der).serial_number == ip_leaf.cert.serial_number
+    assert "no resolver defined" not in error_log(bed)
 
 
 def nginx_t(conf: str) -> str:

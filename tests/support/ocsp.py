@@ -70,6 +70,8 @@ class OcspResponder:
         with open(index, "w") as fh:
             fh.writelines([index_line(c) for c in self.good]
                           + [index_line(c, True) for c in self.revoked])
+        with open(index + ".attr", "w") as fh:
+            fh.write("unique_subject = no\n")  # several certificates for one name
         ca_pem = write(os.path.join(self.dir, "ocsp-ca.pem"), cert_pem(self.ca.cert))
         signer_cert = self.signer.cert if self.signer else self.ca.cert
         signer_key = self.signer.key if self.signer else self.ca.key
