@@ -446,3 +446,39 @@ def test_real_apache_logs_match_no_ocsp_url_and_issuer_missing(tmp_path):
     with apache.ApacheServer(str(conf), str(tmp_path / "state3")) as server:
         log = server.log()
     assert "AH02217: ssl_stapling_init_cert: can't retrieve issuer certificate!" in log
+
+
+def test_real_apache_client_ocsp_override_without_default_rejects_then_default_accepts(
+        tmp_path):
+    ocsp_port = servers.free_port()
+    body = ("    SSLVerifyClient require\n    SSLCACertificateFile pki/client-ca.pem\n"
+            "    SSLOCSPEnable on\n    SSLOCSPOverrideResponder on")
+    apache, conf, _ = _apache_site(tmp_path, body)
+    croot = CA("Apache Client Root")
+    client = croot.leaf("client.example.test", client=True)  # no OCSP URL of its own
+    write(tmp_path / "pki" / "client-ca.pem", croot.pem)
+    write(tmp_path / "pki" / "client.pem", client.pem)
+    write(tmp_path / "pki" / "client.key", key_pem(client.key), 0o600)
+    root_pem = str(tmp_path / "pki" / "root.pem")
+    opts = Options(ca_bundles=[root_pem], server="apache")
+    assert [(f.rule, f.line) for f in run_check([str(conf)], opts).findings] == [
+        ("client-ocsp-no-responder", line_of(tmp_path, "SSLOCSPOverrideResponder"))]
+    request = "GET / HTTP/1.0\r\nHost: example.test\r\n\r\n"
+    cert_args = ("-cert", str(tmp_path / "pki" / "client.pem"),
+                 "-key", str(tmp_path / "pki" / "client.key"), "-quiet")
+    with apache.ApacheServer(str(conf), str(tmp_path / "state1")) as server:
+        reply = _s_client(server.port(443), root_pem, *cert_args, stdin=request)
+        log = server.log()
+    assert "HTTP/1." not in reply
+    assert "AH02039: Certificate Verification: Error (50): application verification failure" \
+        in log
+
+    write(conf, open(conf).read().replace(
+        "SSLOCSPOverrideResponder on",
+        f"SSLOCSPOverrideResponder on\n    SSLOCSPDefaultResponder http://127.0.0.1:{ocsp_port}/"
+    ).encode())
+    assert run_check([str(conf)], opts).findings == []
+    with OcspResponder(croot, str(tmp_path / "ocsp"), ocsp_port, good=[client.cert]):
+        with apache.ApacheServer(str(conf), str(tmp_path / "state2")) as server:
+            reply = _s_client(server.port(443), root_pem, *cert_args, stdin=request)
+    assert "HTTP/1.1" in reply
