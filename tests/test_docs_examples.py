@@ -84,7 +84,7 @@ def test_examples_run_sets_up_a_venv_and_checks_the_example(tmp_path):
     """
     venv = tmp_path / "venv"
     env = dict(os.environ, CERTLINT_VENV=str(venv), CERTLINT_VENV_OPTS="--system-site-packages",
-               PYTHON=sys.executable)
+               PYTHON=sys.executable, PIP_NO_INDEX="1", PIP_NO_BUILD_ISOLATION="0")
     env.pop("PYTHONPATH", None)
     proc = subprocess.run([os.path.join(REPO, "examples", "run"), "--format", "json"],
                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)

@@ -91,7 +91,11 @@ def test_real_pre_commit_reports_a_finding_in_an_included_file(tmp_path):
     (infra / "NOTES.txt").write_text("not a config\n")
     git(infra, "init", "-q")
     git(infra, "add", "-A")
-    env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "pre-commit-home")}
+    # No network in tests: the hook's virtualenv sees the packages this test runs with
+    # (certlint's dependencies and the hatchling build backend) and pip may not use an index.
+    env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "pre-commit-home"),
+           "VIRTUALENV_SYSTEM_SITE_PACKAGES": "1", "PIP_NO_INDEX": "1",
+           "PIP_NO_BUILD_ISOLATION": "0"}
     env.pop("PYTHONPATH", None)
 
     # only an unrelated file changed: the hook does not run

@@ -12,6 +12,8 @@ import zipfile
 import pytest
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# No network in tests: pip builds with the installed hatchling and never asks an index.
+OFFLINE_PIP = {**os.environ, "PIP_NO_INDEX": "1", "PIP_NO_BUILD_ISOLATION": "0"}
 RULE_DOCS = sorted(f for f in os.listdir(os.path.join(REPO, "rules")) if f.endswith(".md"))
 
 
@@ -20,7 +22,7 @@ def wheel(tmp_path_factory) -> str:
     out = tmp_path_factory.mktemp("wheel")
     proc = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(out), REPO],
-        capture_output=True, text=True, timeout=300)
+        capture_output=True, text=True, timeout=300, env=OFFLINE_PIP)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     (name,) = [f for f in os.listdir(out) if f.endswith(".whl")]
     return str(out / name)
