@@ -6,6 +6,7 @@ import datetime as dt
 import os
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from certlint.docs import load_docs
 from certlint.model import CertSlot, Directive, FileRef, Finding, ServerConfig, Site
@@ -36,6 +37,7 @@ class Options:
     resolvers: list[str] = field(default_factory=list)  # --resolver ADDR for stapling fixes
 
 
+@lru_cache(maxsize=16)
 def _apache_reads_chain(version: str) -> bool:
     """Apache >= 2.4.8 loads intermediates from SSLCertificateFile."""
     from certlint.parsers.apache_conditions import version_at_least
@@ -53,6 +55,8 @@ class Context:
         self.trust = trust or TrustStore(self.options.ca_bundles)
         self.config: ServerConfig | None = None
         self._chains: dict[tuple, ChainAnalysis | None] = {}
+        # id(slot) -> (site, slot, analysis): every rule asks for the same slots in turn
+        self._slot_chains: dict[int, tuple] = {}
 
     @property
     def now(self) -> dt.datetime:
@@ -133,6 +137,9 @@ class Context:
 
     def chain(self, site: Site, slot: CertSlot) -> ChainAnalysis | None:
         """The chain analysis of a slot (None when its certificate file cannot be loaded)."""
+        seen = self._slot_chains.get(id(slot))
+        if seen is not None and seen[0] is site and seen[1] is slot:
+            return seen[2]
         key = (site.server, slot.cert.path, slot.key.path if slot.key else None,
                slot.chain.path if slot.chain else None,
                site.get("sslcacertificatefile").value if site.server == "apache"
@@ -147,6 +154,7 @@ class Context:
                 keyfile = self.slot_key(slot)
                 spki = keyfile.public if keyfile is not None and keyfile.ok else None
                 self._chains[key] = analyse(served, spki, self.trust, self.now, pool)
+        self._slot_chains[id(slot)] = (site, slot, self._chains[key])
         return self._chains[key]
 
     # -- findings ------------------------------------------------------------------------
