@@ -13,6 +13,7 @@ from certlint.model import CertSlot, Directive, FileRef, Finding, ServerConfig, 
 from certlint.pki.chain import ChainAnalysis, analyse
 from certlint.pki.load import CertFile, KeyFile, PkiStore
 from certlint.pki.trust import TrustStore
+from certlint.pki.verify import fingerprint, is_self_signed, issued_by
 
 DEFAULT_APACHE_VERSION = "2.4.62"
 HASHED_NAME = re.compile(r"^[0-9a-f]{8}\.\d+$")  # `openssl rehash` names in a CA path
@@ -115,6 +116,36 @@ class Context:
             if self.config is not None and slot.chain is None and len(served) == 1:
                 pool = self._apache_ca_store(site)
         return served, pool
+
+    def auto_chained(self, site: Site, slot: CertSlot) -> list:
+        """What Apache appends from its CA store beyond the chain analysis: OpenSSL's auto-chain
+        sends the whole chain it builds, its root included, while the analysis stops at the
+        client's trust anchor (checked with `openssl s_client -showcerts`: leaf, intermediate
+        and root when SSLCACertificateFile holds both CA certificates)."""
+        chain = self.chain(site, slot)
+        if chain is None or site.server != "apache":
+            return []
+        served, pool = self.served_certs(site, slot)
+        if not pool:
+            return []
+        seen = {fingerprint(c) for c in list(served) + list(chain.auto_added)}
+        current, extra = chain.path_certs()[-1], []
+        while not is_self_signed(current):
+            issuers = [c for c in pool if fingerprint(c) not in seen and issued_by(current, c)]
+            if not issuers:
+                break
+            current = min(issuers, key=lambda c: not (c.not_valid_before_utc <= self.now
+                                                      <= c.not_valid_after_utc))
+            seen.add(fingerprint(current))
+            extra.append(current)
+        return extra
+
+    def sent_certs(self, site: Site, slot: CertSlot) -> list | None:
+        """Every certificate the server sends for this slot, in order (None: nothing loads)."""
+        chain = self.chain(site, slot)
+        if chain is None:
+            return None
+        return list(chain.served) + list(chain.auto_added) + self.auto_chained(site, slot)
 
     def _apache_ca_store(self, site: Site) -> list:
         """Certificates of SSLCACertificateFile and of SSLCACertificatePath (OpenSSL finds only
