@@ -111,6 +111,24 @@ def test_ifdefine_unknown_names_count_as_active(tmp_path):
     assert config.global_get("servername") and config.global_get("serveralias")
 
 
+def test_ifdefine_with_command_line_defines(tmp_path):
+    """With --define (apache2 -D NAME) given, names never defined are known to be unset;
+    UnDefine removes a command-line name too, Define adds one."""
+    text = ("<IfDefine SSL>\nServerName a.test\n</IfDefine>\n"
+            "<IfDefine !SSL>\nServerAlias b.test\n</IfDefine>\n"
+            "<IfDefine OTHER>\nServerAdmin x@a.test\n</IfDefine>\n")
+    config = parse(tmp_path, text, defines=["SSL"])
+    assert config.global_get("servername").value == "a.test"
+    assert config.global_get("serveralias") is None and config.global_get("serveradmin") is None
+    config = parse(tmp_path, text, defines=["OTHER"])
+    assert config.global_get("servername") is None
+    assert config.global_get("serveralias").value == "b.test"
+    assert config.global_get("serveradmin").value == "x@a.test"
+    config = parse(tmp_path, "UnDefine SSL\nDefine OTHER\n" + text, defines=["SSL"])
+    assert config.global_get("servername") is None
+    assert config.global_get("serveradmin").value == "x@a.test"
+
+
 def test_ifversion_uses_the_apache_version_option(tmp_path):
     text = "<IfVersion < 2.4.8>\nServerName old.test\n</IfVersion>\n"
     assert parse(tmp_path, text).global_get("servername") is None

@@ -160,7 +160,8 @@ def read_envvars(path: str) -> dict[str, str]:
 class ApacheParser:
     """Parse one Apache entry point (apache2.conf / httpd.conf) into a `ServerConfig`."""
 
-    def __init__(self, entry: str, root: str | None = None, apache_version: str | None = None):
+    def __init__(self, entry: str, root: str | None = None, apache_version: str | None = None,
+                 defines: list[str] | None = None):
         from certlint.context import DEFAULT_APACHE_VERSION
 
         self.entry = os.path.abspath(entry)
@@ -171,6 +172,8 @@ class ApacheParser:
         self.config = ServerConfig("apache", self.entry, self.server_root)
         self.config.resolver = self.file_ref
         self.state = _State()
+        # `apache2 -D NAME` names (--define): once given, a name never defined is known unset
+        self.command_line = set(defines or ())
         self._aborted = False
         self._nesting = 0
         self._texts: dict[str, list[_Line]] = {}  # logical lines of each file read
@@ -368,6 +371,8 @@ class ApacheParser:
                 known, present = True, True
             elif arg in self.state.undefined:
                 known, present = True, False
+            elif self.command_line:
+                known, present = True, arg in self.command_line
             else:
                 known, present = False, False  # maybe passed with -D on the command line
         elif name == "iffile":
@@ -597,7 +602,7 @@ def tag_shown(opened: _Line) -> str:
 
 def parse_apache(path: str, root: str | None = None, **options) -> ServerConfig:
     """Parse an Apache entry point; errors are kept as data (`config.errors`)."""
-    return ApacheParser(path, root, options.get("apache_version")).parse()
+    return ApacheParser(path, root, options.get("apache_version"), options.get("defines")).parse()
 
 
 __all__ = ["parse_apache", "ApacheParser", "split_args"]
