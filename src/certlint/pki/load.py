@@ -306,13 +306,21 @@ class PkiStore:
         # the identity caches of certlint.pki.verify then work across files
         self._interned: dict[x509.Certificate, x509.Certificate] = {}
 
+    # the caches are keyed by absolute paths: a path already in that form (as parsers resolve
+    # them) is looked up without os.path.abspath, thousands of times a run
     def raw(self, path: str) -> tuple[bytes | None, str | None]:
+        hit = self._raw.get(path)
+        if hit is not None:
+            return hit
         key = os.path.abspath(path)
         if key not in self._raw:
             self._raw[key] = read_file(key)
         return self._raw[key]
 
     def cert_file(self, path: str) -> CertFile:
+        hit = self._certs.get(path)
+        if hit is not None:
+            return hit
         key = os.path.abspath(path)
         if key not in self._certs:
             data, problem = self.raw(key)
@@ -323,6 +331,9 @@ class PkiStore:
         return self._certs[key]
 
     def key_file(self, path: str, passwords: tuple[bytes, ...] = ()) -> KeyFile:
+        hit = None if passwords else self._keys.get(path)
+        if hit is not None:
+            return hit
         key = os.path.abspath(path)
         cache = (key, passwords) if passwords else key
         if cache not in self._keys:
