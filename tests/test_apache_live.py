@@ -330,3 +330,13 @@ def test_ca_path_completes_a_leaf_only_file_like_the_ca_file(certlint, tmp_path)
     assert findings(certlint, entry) == []
     result, sent = served_chain(tmp_path / "hashed", entry)
     assert result.ok and sent == 2, result.output
+
+    # the root in the folder too: OpenSSL's auto-chain sends it as well
+    shutil.copy(ROOT_CA, cadir / "root.pem")
+    subprocess.run([servers.require("openssl"), "rehash", str(cadir)], check=True,
+                   capture_output=True)
+    found = findings(certlint, entry)
+    assert rules(found) == ["chain-contains-root"]
+    assert f"SSLCACertificatePath {cadir}" in found[0]["message"]
+    result, sent = served_chain(tmp_path / "with-root", entry)
+    assert result.ok and sent == 3, result.output
