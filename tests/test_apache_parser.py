@@ -76,6 +76,18 @@ def test_defines_are_order_dependent_and_undefined_ones_are_reported(tmp_path):
     assert [(e.line, "AH00111" in e.message) for e in config.errors] == [(1, True), (5, True)]
 
 
+def test_a_define_without_value_sets_no_variable(tmp_path):
+    """`Define X` makes <IfDefine X> true but leaves ${X} undefined (apache2 -t: AH00111);
+    a later bare Define keeps an earlier value."""
+    config = parse(tmp_path, "Define X\nServerName ${X}a.test\nDefine Y y\nDefine Y\n"
+                             "ServerAdmin ${Y}@b.test\n<IfDefine X>\nServerAlias x.test\n"
+                             "</IfDefine>\n")
+    assert config.global_get("servername").value == "${X}a.test"
+    assert config.global_get("serveradmin").value == "y@b.test"
+    assert config.global_get("serveralias").value == "x.test"
+    assert [(e.line, e.severity) for e in config.errors] == [(2, "warning")]
+
+
 def test_variables_expand_before_tokenizing(tmp_path):
     config = parse(tmp_path, 'Define NAMES "a.test b.test"\nServerAlias ${NAMES}\n')
     assert config.global_get("serveralias").args == ("a.test", "b.test")

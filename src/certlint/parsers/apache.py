@@ -74,7 +74,10 @@ class _Macro:
 class _State:
     """What the server knows while reading, in order: defines, modules, ServerRoot."""
 
-    defines: dict[str, str] = field(default_factory=dict)
+    defines: dict[str, str] = field(default_factory=dict)  # names <IfDefine> sees
+    # ${NAME} values: only `Define NAME value` sets one (a bare `Define NAME` leaves ${NAME}
+    # undefined, AH00111, or keeps an earlier value; checked against apache2 -t)
+    variables: dict[str, str] = field(default_factory=dict)
     undefined: set[str] = field(default_factory=set)  # names removed with UnDefine
     envvars: dict[str, str] = field(default_factory=dict)
     modules: set[str] = field(default_factory=set)
@@ -284,8 +287,8 @@ class ApacheParser:
 
         def value(m: re.Match) -> str:
             name = m.group(1)
-            if name in self.state.defines:
-                return self.state.defines[name]
+            if name in self.state.variables:
+                return self.state.variables[name]
             if name in self.state.envvars:
                 return self.state.envvars[name]
             if name in os.environ:
@@ -475,9 +478,12 @@ class ApacheParser:
             return []
         if name == "define" and values:
             self.state.defines[values[0]] = values[1] if len(values) > 1 else ""
+            if len(values) > 1:
+                self.state.variables[values[0]] = values[1]
             self.state.undefined.discard(values[0])
         elif name == "undefine" and values:
             self.state.defines.pop(values[0], None)
+            self.state.variables.pop(values[0], None)
             self.state.undefined.add(values[0])
         elif name == "loadmodule" and len(values) >= 2:
             self.state.modules_known = True
