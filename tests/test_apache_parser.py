@@ -141,6 +141,17 @@ def test_ifdefine_with_command_line_defines(tmp_path):
     assert config.global_get("serveradmin").value == "x@a.test"
 
 
+def test_debian_apache_arguments_pass_defines(tmp_path):
+    """apache2ctl starts httpd with ${APACHE_ARGUMENTS} from envvars: its -D names count."""
+    (tmp_path / "envvars").write_text("export APACHE_ARGUMENTS='-D SSL -DLOCAL'\n")
+    config = parse(tmp_path, "<IfDefine SSL>\nServerName a.test\n</IfDefine>\n"
+                             "<IfDefine LOCAL>\nServerAdmin x@a.test\n</IfDefine>\n"
+                             "<IfDefine OTHER>\nServerAlias b.test\n</IfDefine>\n")
+    assert config.global_get("servername").value == "a.test"
+    assert config.global_get("serveradmin").value == "x@a.test"
+    assert config.global_get("serveralias") is None
+
+
 def test_ifversion_uses_the_apache_version_option(tmp_path):
     text = "<IfVersion < 2.4.8>\nServerName old.test\n</IfVersion>\n"
     assert parse(tmp_path, text).global_get("servername") is None

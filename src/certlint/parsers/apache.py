@@ -160,6 +160,18 @@ def read_envvars(path: str) -> dict[str, str]:
     return values
 
 
+def command_line_defines(arguments: str) -> set[str]:
+    """The `-D NAME` / `-DNAME` names of an httpd command line."""
+    words = arguments.split()
+    names = set()
+    for i, word in enumerate(words):
+        if word == "-D" and i + 1 < len(words):
+            names.add(words[i + 1])
+        elif word.startswith("-D") and len(word) > 2:
+            names.add(word[2:])
+    return names
+
+
 class ApacheParser:
     """Parse one Apache entry point (apache2.conf / httpd.conf) into a `ServerConfig`."""
 
@@ -196,6 +208,9 @@ class ApacheParser:
         if os.path.isfile(envvars):
             self.state.envvars = read_envvars(envvars)
             self.config.extra["envvars"] = envvars
+            # Debian's apache2ctl starts httpd with ${APACHE_ARGUMENTS} from envvars
+            self.command_line |= command_line_defines(
+                self.state.envvars.get("APACHE_ARGUMENTS", ""))
         if os.path.exists(self.entry) and not os.path.isdir(self.entry) and \
                 not os.path.isfile(self.entry):
             self.config.errors.append(ConfigError(
