@@ -94,7 +94,7 @@ def test_suppression_inside_an_included_snippet_applies_to_every_includer(tmp_pa
 def test_dump_from_another_host_with_root(tmp_path, certlint):
     """`nginx -T` pasted from a server: its paths are the server's; --root maps them onto a
     checkout of that server's files."""
-    entry = etc_nginx(tmp_path)
+    etc_nginx(tmp_path)
     for name in ("a", "b"):
         link = tmp_path / "etc" / "nginx" / "sites-enabled" / name
         link.unlink()

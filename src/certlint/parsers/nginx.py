@@ -343,7 +343,7 @@ def _glob_match(path: str, pattern: str) -> bool:
     parts, pats = path.split("/"), pattern.split("/")
     if len(parts) != len(pats):
         return False
-    for part, pat in zip(parts, pats):
+    for part, pat in zip(parts, pats, strict=True):
         if part.startswith(".") and not pat.startswith("."):
             return False
         if not fnmatch.fnmatchcase(part, pat):
