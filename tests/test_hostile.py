@@ -259,3 +259,15 @@ def test_absurdly_deep_nesting_is_an_error_not_a_crash(tmp_path, lua):
     clean(code, out, err, 1)
     assert "nested more than 100 levels" in out and "internal error" not in out + err
     assert elapsed < 10
+
+
+def test_control_characters_in_a_path_stay_on_one_output_line(tmp_path):
+    text = ('events {}\nhttp {\n server {\n  listen 443 ssl;\n'
+            '  ssl_certificate "/nonexistent/a\nb\x1b[31m.pem";\n'
+            f'  ssl_certificate_key {KEY};\n }}\n}}\n')
+    (tmp_path / "nginx.conf").write_text(text)
+    code, out, err, _ = run(tmp_path / "nginx.conf")
+    clean(code, out, err, 1)
+    lines = out.strip().splitlines()
+    assert len(lines) == 2 and "cert-file-missing" in lines[0], out  # finding + summary
+    assert "\x1b" not in out and "a\\nb" in lines[0]
