@@ -482,3 +482,14 @@ def test_real_apache_client_ocsp_override_without_default_rejects_then_default_a
         with apache.ApacheServer(str(conf), str(tmp_path / "state2")) as server:
             reply = _s_client(server.port(443), root_pem, *cert_args, stdin=request)
     assert "HTTP/1.1" in reply
+
+
+def test_real_apache_refuses_stapling_cache_inside_a_vhost(tmp_path):
+    body = f"    SSLUseStapling on\n    SSLStaplingCache shmcb:{tmp_path}/stapling(32768)"
+    apache, conf, _ = _apache_site(tmp_path, body, ocsp_url="http://127.0.0.1:9/")
+    opts = Options(ca_bundles=[str(tmp_path / "pki" / "root.pem")], server="apache")
+    assert [(f.rule, f.line) for f in run_check([str(conf)], opts).findings] == [
+        ("apache-stapling-cache-in-vhost", line_of(tmp_path, "SSLStaplingCache"))]
+    result = apache.apache_test(str(conf), str(tmp_path / "state"))
+    assert not result.ok
+    assert "SSLStaplingCache cannot occur within <VirtualHost> section" in result.output

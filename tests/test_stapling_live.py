@@ -427,3 +427,19 @@ def test_client_ocsp_without_resolver_rejects_every_client(tmp_path):
         assert findings(conf, "--ca-bundle", f"{d}/server-root.pem") == []
         with servers.NginxServer(conf, https):
             assert "client ok" in client_request(https, d)
+
+
+def test_crl_of_an_impostor_ca_rejects_every_client(tmp_path):
+    """A CRL naming the client CA but signed by another key (a re-keyed CA of the same name)."""
+    servers.require("nginx")
+    conf, https, croot, _issuer, d, _client = client_site(tmp_path, b"")
+    impostor = CA("CRL Bed Client Root")
+    write(f"{d}/crl.pem", crl_pem(impostor.crl()))
+    got = findings(conf, "--ca-bundle", f"{d}/server-root.pem")
+    assert sorted((f["rule"], f["severity"]) for f in got) == [
+        ("crl-missing-for-ca", "error"), ("crl-unknown-issuer", "error")]
+    with servers.NginxServer(conf, https):
+        reply = client_request(https, d)
+    assert "400 Bad Request" in reply
+    log = open(f"{d}/error.log").read()
+    assert "client SSL certificate verify error: (8:CRL signature failure)" in log, log
