@@ -13,14 +13,9 @@ import subprocess
 import pytest
 
 from tests.support import servers
-
-# the Apache parser and runner come from the apache branch (merged through main)
-apache_support = pytest.importorskip("tests.support.apache")
-ApacheServer, apache_binary, modules = (apache_support.ApacheServer,
-                                        apache_support.apache_binary, apache_support.modules)
-
-from tests.support.ca_http import CaHttp, PublishedCA  # noqa: E402
-from tests.support.pki import StandardPKI, cert_pem, write  # noqa: E402
+from tests.support.apache import ApacheServer, apache_binary, modules
+from tests.support.ca_http import CaHttp, PublishedCA
+from tests.support.pki import StandardPKI, cert_pem, write
 
 
 @pytest.fixture(autouse=True)

@@ -69,12 +69,21 @@ def has_problem(chain: ChainAnalysis | None, rule: str) -> bool:
     return False
 
 
-def slot_findings(site: Site, slot: CertSlot, findings: list[Finding],
+def index_findings(findings: list[Finding]) -> dict[tuple[str, int], list[Finding]]:
+    """Chain findings by the (path, line) they point at."""
+    out: dict[tuple[str, int], list[Finding]] = {}
+    for f in findings:
+        if f.rule in CHAIN_RULES:
+            out.setdefault((f.path, f.line), []).append(f)
+    return out
+
+
+def slot_findings(site: Site, slot: CertSlot, index: dict[tuple[str, int], list[Finding]],
                   chain: ChainAnalysis | None) -> list[Finding]:
     """The chain findings that point at this slot's directives and match its own chain."""
     at = {(d.path, d.line) for d in (slot.cert.directive, chain_directive(site, slot))}
-    return [f for f in findings if f.rule in CHAIN_RULES and (f.path, f.line) in at
-            and f.site == site.label and has_problem(chain, f.rule)]
+    return [f for place in at for f in index.get(place, ())
+            if f.site == site.label and has_problem(chain, f.rule)]
 
 
 def version_tuple(version: str) -> tuple[int, ...]:
@@ -91,6 +100,8 @@ class ChainPlanner:
     def __init__(self, ctx: Context, fetcher: AiaFetcher):
         self.ctx = ctx
         self.fetcher = fetcher
+        self._folders: dict[str, list[str]] = {}  # folder -> chain-like files in it
+        self._planned: dict[str, bytes] = {}  # new files planned this run -> content
 
     def plan(self, site: Site, slot: CertSlot, findings: list[Finding]) -> SlotPlan:
         result = SlotPlan(site, slot, findings)
@@ -161,34 +172,39 @@ class ChainPlanner:
         for n in range(1, 100):
             name = f"{stem}.{suffix}.pem" if n == 1 else f"{stem}.{suffix}-{n}.pem"
             target = os.path.join(folder, name)
-            if not os.path.lexists(target) or _same(target, content):
+            planned = self._planned.get(target)
+            if planned is not None and planned != content:
+                continue  # another certificate of this run wants this name
+            if planned is not None or not os.path.lexists(target) or _same(target, content):
                 break
         else:
             raise _Unfixable(f"no free file name next to {path}")
         mode = _mode(path)
         plan.edits.append(NewFile(target, content, mode))
+        self._planned[target] = content
         return name
 
     def _sibling_files(self, path: str) -> list[str]:
         """Chain-like files beside the certificate (certbot's chain.pem/fullchain.pem, a CA's
         `NAME.ca-bundle`, `intermediate.crt`): a local source, verified like any other."""
         folder = os.path.dirname(path)
-        try:
-            names = sorted(os.listdir(folder))
-        except OSError:
-            return []
-        out = []
-        for name in names:
-            low = name.lower()
-            full = os.path.join(folder, name)
-            if full == path or not any(k in low for k in SIBLING_HINTS):
-                continue
-            if not low.endswith(SIBLING_EXTS) or not os.path.isfile(full):
-                continue
-            out.append(full)
-            if len(out) >= MAX_SIBLINGS:
-                break
-        return out
+        if folder not in self._folders:
+            try:
+                names = sorted(os.listdir(folder))
+            except OSError:
+                names = []
+            found = []
+            for name in names:
+                low = name.lower()
+                if not low.endswith(SIBLING_EXTS) or not any(k in low for k in SIBLING_HINTS):
+                    continue
+                full = os.path.join(folder, name)
+                if os.path.isfile(full):
+                    found.append(full)
+                if len(found) > MAX_SIBLINGS:
+                    break
+            self._folders[folder] = found
+        return [f for f in self._folders[folder] if f != path][:MAX_SIBLINGS]
 
     def _siblings(self, path: str) -> list[x509.Certificate]:
         certs: list[x509.Certificate] = []
