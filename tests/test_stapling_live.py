@@ -203,6 +203,18 @@ def test_ip_literal_responder_needs_no_resolver(bed):
     assert "no resolver defined" not in error_log(bed)
 
 
+def test_lazy_stapling_sends_no_staple_on_the_first_handshake(bed):
+    """Why must-staple-without-stapling warns on nginx even with working stapling: the first
+    handshake after a start only triggers the fetch, so a Must-Staple client gets no staple."""
+    body = STAPLING + f"\n        resolver 127.0.0.1:{bed['dns_port']} valid=300s;"
+    conf = write_bed_conf(bed, body)
+    with servers.NginxServer(conf, bed["https"]):
+        first_out, first = s_client_status(bed["https"], bed["root"])
+        _out, later = poll_staple(bed["https"], bed["root"])
+    assert first is None and "OCSP response: no response sent" in first_out
+    assert later is not None
+
+
 def nginx_t(conf: str) -> str:
     """`nginx -t` without -q: its warnings are the claims under test."""
     nginx = servers.require("nginx")
