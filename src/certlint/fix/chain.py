@@ -252,6 +252,25 @@ class ChainPlanner:
             plan.edits.append(RemoveDirective(
                 cd.path, cd.line, cd.name,
                 "the intermediates are now in SSLCertificateFile (Apache >= 2.4.8)"))
+            # the chain file served every certificate of the vhost: the others need their
+            # own full chain once it is gone
+            for other in site.slots:
+                if other is not slot and other.cert.path is not None:
+                    self._full_chain_for_other(site, other, plan)
+
+    def _full_chain_for_other(self, site: Site, other: CertSlot, plan: FixPlan) -> None:
+        chain = self.ctx.chain(site, other)
+        if chain is None:
+            raise _Unfixable(f"{other.cert.shown} cannot be loaded, and it relies on the "
+                             "SSLCertificateChainFile this fix removes")
+        certs = self.corrected(chain, self._siblings(other.cert.path))
+        d = other.cert.directive
+        name = self._existing_full_chain(other, certs) or self._new_file(
+            other, "fullchain", pem(*certs), plan)
+        plan.edits.append(replace_file_name(d, name))
+        if other.key is None and self.ctx.store.cert_file(other.cert.path).has_private_key:
+            plan.edits.append(InsertDirective(d.path, d.line, "SSLCertificateKeyFile "
+                                              f"{_quote_apache(raw_value(d))}"))
 
     def _apache_old(self, site, slot, chain: ChainAnalysis, certs, plan: FixPlan) -> None:
         """Apache < 2.4.8 reads only the first certificate of SSLCertificateFile."""
