@@ -3,14 +3,18 @@
 For chain-incomplete, apache-chain-file-missing, chain-wrong-order, chain-contains-root and
 chain-unrelated-cert it builds what the server should send: the leaf first, then the
 intermediates in issuing order (completed through AIA where the file lacks them), without the
-trust anchor and without strays. The result is checked again from its own bytes before a plan is
-made. The plan writes it to a new file next to the original (`NAME.fullchain.pem`; an existing
-file with the same content is reused) and points the config at it:
+trust anchor and without strays. Intermediates come from the served file, chain and bundle files
+beside it, `--intermediates` folders, then AIA (see `certlint.pki.aia`). The result is checked
+again from its own bytes before a plan is made. The plan writes it to a new file next to the
+original (`NAME.fullchain.pem`; an existing file with the same content is reused, and certbot's
+`cert.pem` becomes its `fullchain.pem`) and points the config at it, keeping the path as written
+(`${PKI}/leaf.pem` -> `${PKI}/leaf.fullchain.pem`):
 
 - nginx: `ssl_certificate`.
 - Apache >= 2.4.8: `SSLCertificateFile` (and the now-redundant `SSLCertificateChainFile` of the
-  block is commented out; when the certificate file also held the key, an `SSLCertificateKeyFile`
-  line keeps the key where it was).
+  block is commented out, giving every other certificate of the vhost its own full chain too;
+  when the certificate file also held the key, an `SSLCertificateKeyFile` line keeps the key
+  where it was).
 - Apache < 2.4.8: the intermediates go to `NAME.chain.pem`, named by `SSLCertificateChainFile`.
 """
 
