@@ -162,7 +162,8 @@ def test_apache_patch_applies_like_write(tmp_path, certlint, monkeypatch):
 
     assert certlint("fix", "--patch", tmp_path / "p.patch", *args).exit_code == 0
     assert certlint("fix", "--write", *args).exit_code == 0
-    applied = subprocess.run(["git", "apply", str(tmp_path / "p.patch")], cwd=clean,
+    git = servers.require("git")
+    applied = subprocess.run([git, "apply", str(tmp_path / "p.patch")], cwd=clean,
                              capture_output=True, text=True)
     assert applied.returncode == 0, applied.stderr
     for name in ("apache2.conf", "site.fullchain.pem", "site.pem", "site.key"):
