@@ -603,3 +603,24 @@ def test_two_certificates_with_one_stem_get_two_new_names(tmp_path, certlint):
     assert result.exit_code == 0, result.output
     assert certs(folder / "site.fullchain.pem") == [a.leaf.cert, a.inter.cert]
     assert certs(folder / "site.fullchain-2.pem") == [b.leaf.cert, b.inter.cert]
+
+
+def test_unwritable_file_is_reported_and_its_config_left_alone(tree, certlint, monkeypatch):
+    import certlint.fix.output as output
+
+    folder, make = tree
+    conf = make(("example.test", "../pki/wrong-order.pem", "../pki/demo-keys/leaf.key"))
+    before = open(conf).read()
+    real = output.atomic_write
+
+    def refuse_pem(path, data, mode=None):
+        if path.endswith(".pem"):
+            raise PermissionError(13, "Permission denied")
+        return real(path, data, mode)
+
+    monkeypatch.setattr(output, "atomic_write", refuse_pem)
+    result = fix(certlint, "--write", conf)
+
+    assert result.exit_code == 1
+    assert "cannot create" in result.stderr and "Permission denied" in result.stderr
+    assert open(conf).read() == before
