@@ -7,8 +7,11 @@ Each site gets its own EC P-256 key and certificate from one private CA (root ->
 its own config file, and a shared TLS snippet; one site in 50 serves only its leaf (a real
 finding), so certlint does the whole job: parse, load every file, build and verify every
 chain, check names and dates. The reference times are `nginx -t` and `apache2 -t` on the same
-tree: both parse the config and load every certificate and key. certlint is timed as users run
-it (a fresh `python -m certlint check` process, interpreter start-up included).
+tree. `nginx -t` parses the config and loads every certificate and key; `apache2 -t` only
+checks syntax and that files exist (mod_ssl loads certificates at start-up), so for Apache the
+reference is a real start, `apache2 -X` until its port accepts, with `apache2 -t` shown beside.
+certlint is timed as users run it (a fresh `python -m certlint check` process, interpreter
+start-up included).
 """
 
 from __future__ import annotations
@@ -17,6 +20,9 @@ import argparse
 import datetime as dt
 import os
 import shutil
+import signal
+import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -132,18 +138,19 @@ http {{
     return conf
 
 
-def make_apache(out: str, pki: str, names: list[str]) -> str:
+def make_apache(out: str, pki: str, names: list[str], port: int) -> str:
     """apache2.conf -> sites/*.conf (one <VirtualHost> per file) -> snippets/tls.conf."""
     os.makedirs(os.path.join(out, "sites"), exist_ok=True)
+    os.makedirs(os.path.join(out, "www"), exist_ok=True)
     os.makedirs(os.path.join(out, "snippets"), exist_ok=True)
     with open(os.path.join(out, "snippets", "tls.conf"), "w") as fh:
         fh.write("SSLEngine on\nSSLProtocol -all +TLSv1.2 +TLSv1.3\n")
     for name in names:
         with open(os.path.join(out, "sites", f"{name}.conf"), "w") as fh:
-            fh.write(f"""<VirtualHost *:443>
+            fh.write(f"""<VirtualHost *:{port}>
     ServerName {name}
     ServerAlias www.{name}
-    DocumentRoot /srv/www/{name}
+    DocumentRoot {out}/www
     Include snippets/tls.conf
     SSLCertificateFile {pki}/certs/{name}.pem
     SSLCertificateKeyFile {pki}/keys/{name}.key
@@ -158,7 +165,8 @@ ServerName bench.test
 PidFile {out}/httpd.pid
 ErrorLog {out}/error.log
 Mutex file:{out}
-{modules}Listen 443
+DefaultRuntimeDir {out}
+{modules}Listen 127.0.0.1:{port}
 SSLSessionCache shmcb:{out}/ssl_scache(512000)
 IncludeOptional sites/*.conf
 """)
@@ -179,6 +187,48 @@ def best_of(cmd: list[str], repeat: int, env: dict | None = None,
         if proc.returncode not in ok_codes:
             return float("nan"), f"exit {proc.returncode}: {output[-500:]}"
     return min(times), output
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _handshake(port: int) -> bool:
+    """A TLS handshake completes: the port is open *and* the certificates are loaded (Apache
+    binds its listeners before mod_ssl reads them)."""
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=2) as raw:
+            with ctx.wrap_socket(raw, server_hostname="site00000.bench.test"):
+                return True
+    except OSError:
+        return False
+
+
+def best_start(cmd: list[str], port: int, repeat: int, limit: float = 300.0
+               ) -> tuple[float, str]:
+    """Seconds from launch until the server completes a TLS handshake on `port`."""
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
+        try:
+            while time.perf_counter() - start < limit:
+                if proc.poll() is not None:
+                    return float("nan"), f"exited with {proc.returncode}"
+                if _handshake(port):
+                    break
+                time.sleep(0.01)
+            times.append(time.perf_counter() - start)
+        finally:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=30)
+    return min(times), ""
 
 
 def certlint_cmd(conf: str, server: str, root_pem: str) -> list[str]:
@@ -226,9 +276,14 @@ def run(n: int, servers: list[str], repeat: int, base: str) -> list[dict]:
                  "-g", f"pid {prefix}/nginx.pid;"], repeat)
         else:
             prefix = os.path.join(base, "apache")
-            conf = make_apache(prefix, pki, names)
+            port = free_port()
+            conf = make_apache(prefix, pki, names, port)
             apache = shutil.which("apache2") or "/usr/sbin/apache2"
-            row["server_t"], out = best_of([apache, "-t", "-d", prefix, "-f", conf], repeat)
+            row["syntax_t"], out = best_of([apache, "-t", "-d", prefix, "-f", conf], repeat)
+            # `apache2 -t` does not load certificates (mod_ssl does that in post-config), so
+            # the fair reference is a real start: until its port accepts connections
+            row["server_t"], out = best_start([apache, "-X", "-d", prefix, "-f", conf], port,
+                                              repeat)
         if row["server_t"] != row["server_t"]:
             print(f"# {server} -t failed: {out}", file=sys.stderr)
         if server == "apache" and not has_apache_parser():
@@ -242,11 +297,14 @@ def run(n: int, servers: list[str], repeat: int, base: str) -> list[dict]:
 
 
 def table(rows: list[dict]) -> str:
-    lines = ["| sites | server | server -t (s) | certlint check (s) | ratio | certlint found |",
+    lines = ["| sites | reference | reference (s) | certlint check (s) | ratio | certlint found |",
              "|---:|---|---:|---:|---:|---|"]
     for r in rows:
         ratio = r["certlint_t"] / r["server_t"] if r["server_t"] else float("nan")
-        tool = "nginx -t" if r["server"] == "nginx" else "apache2 -t"
+        if r["server"] == "nginx":
+            tool = "nginx -t"
+        else:
+            tool = f"apache2 start (apache2 -t: {r['syntax_t']:.2f}s, loads no certificates)"
         lines.append(f"| {r['sites']} | {tool} | {r['server_t']:.2f} | {r['certlint_t']:.2f} | "
                      f"{ratio:.2f} | {r['found']} |")
     return "\n".join(lines)

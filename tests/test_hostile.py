@@ -201,7 +201,7 @@ def test_lua_blocks_with_braces_in_strings(tmp_path):
         location / {
             content_by_lua_block {
                 local s = "}" .. '{' -- braces in strings } and comments {
-                ngx.say(s .. "}}")
+                ngx.say(s .. "}}" .. [[ } { ]]) --[==[ } ]==]
             }
         }
         access_by_lua_block { ngx.var.x = "{" }
@@ -247,3 +247,15 @@ def test_unreadable_files(tmp_path, monkeypatch, certlint):
     monkeypatch.undo()
     assert result.exit_code == 2 and "Permission denied" in result.output
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("lua", [False, True])
+def test_absurdly_deep_nesting_is_an_error_not_a_crash(tmp_path, lua):
+    depth = 5000
+    head = "content_by_lua_block { ngx.say(1) }\n" if lua else ""  # crossplane's path too
+    text = ("events {}\nhttp {\n" + head + "location / {\n" * depth + "}\n" * depth + "}\n")
+    (tmp_path / "nginx.conf").write_text(text)
+    code, out, err, elapsed = run(tmp_path / "nginx.conf")
+    clean(code, out, err, 1)
+    assert "nested more than 100 levels" in out and "internal error" not in out + err
+    assert elapsed < 10

@@ -33,10 +33,23 @@ TRICKY = [
     '# only a comment at EOF',
     'a b;\r\nc d;\r\n',
     '\ufeffevents {}\n',
+    'content_by_lua_block { ngx.say("}") -- a } in a comment\n local t = {a = \'{\'} }\n',
+    'location / { set_by_lua_block $v { return "}" } access_by_lua_block {} }\n',
     '',
 ]
 BROKEN = ['a {', 'a }', '}', 'a "unterminated;', 'a b', 'a {{ }',
-          'content_by_lua_block { ngx.say("}") }']
+]
+
+
+def test_lua_long_brackets_read_as_openresty_does():
+    """crossplane counts braces inside Lua long strings and long comments (JSON templates!)
+    and fails; the fast path reads them as Lua does."""
+    body = ('\n  local j = [[{"a": {"b": 1}}]] -- } in a comment\n'
+            '  --[==[ a long comment with } and {\n  over lines ]==]\n  ngx.say(j)\n')
+    text = "http {\n  server {\n    content_by_lua_block {" + body + "}\n  }\n}\n"
+    parsed = nginx_fast.parse("t.conf", text)
+    lua = parsed[0]["block"][0]["block"][0]
+    assert lua == {"directive": "content_by_lua_block", "line": 3, "args": [body]}
 
 
 def crossplane_parse(path: str) -> dict:
@@ -83,7 +96,8 @@ def test_random_token_soup_matches(tmp_path):
     rng = random.Random(20261125)
     atoms = ["a", "bc", " ", "  ", "\n", "\t", ";", "{", "}", '"', "'", "\\", "$", "${", "}",
              "#", "# c\n", "x\\;", '"q q"', "'s'", "if", "(", ")", "server", "include",
-             "listen", "\\\n", "é", "$v", "~*", "=", "\r\n"]
+             "listen", "\\\n", "é", "$v", "~*", "=", "\r\n", "content_by_lua_block ",
+             "set_by_lua_block ", " -- x\n", "-"]
     checked = answered = 0
     for _ in range(3000):
         text = "".join(rng.choice(atoms) for _ in range(rng.randint(1, 25)))

@@ -26,6 +26,7 @@ LISTEN = re.compile(r"listen\s+(\d+)(\s+ssl)")
 CASES = [
     ("leaf-only", "example.test", "unable to get local issuer certificate"),
     ("complete", "example.test", None),
+    ("trusted-cert-does-not-complete", "example.test", "unable to get local issuer certificate"),
     ("contains-root", "example.test", None),
     ("intermediates-misordered", "example.test", None),
     ("expired", "example.test", "certificate has expired"),
@@ -115,3 +116,101 @@ def test_rsa_certificate_with_ec_key_starts_but_every_handshake_fails(tmp_path, 
     assert not result.ok
     assert "handshake failure" in result.output.lower(), result.output[-2000:]
     assert "no shared cipher" in log, log[-2000:]
+
+
+# -- messy real-world chains, generated at test time ------------------------------------------
+
+def _serve_generated(tmp_path, served: bytes, key: bytes, anchor: bytes):
+    from tests.support.pki import write
+
+    write(tmp_path / "chain.pem", served)
+    write(tmp_path / "site.key", key, mode=0o600)
+    write(tmp_path / "anchor.pem", anchor)
+    port = servers.free_port()
+    conf = servers.nginx_conf(f"""
+    server {{
+        listen 127.0.0.1:{port} ssl;
+        server_name example.test;
+        ssl_certificate chain.pem;
+        ssl_certificate_key site.key;
+    }}""", str(tmp_path))
+    path = write(tmp_path / "nginx.conf", conf.encode())
+    return path, port, str(tmp_path / "anchor.pem")
+
+
+def test_expired_cross_sign_in_the_chain_is_a_warning_and_clients_connect(tmp_path, certlint):
+    """The Let's Encrypt 2021 shape: leaf, intermediate, and the new root cross-signed by an old
+    root, that cross-sign expired. Trusted-first clients stop at the new root; certlint says the
+    expired cross-sign is not needed (warning), not that the chain is broken."""
+    import datetime as dt
+
+    from tests.support.pki import CA, cert_pem, key_pem
+
+    now = dt.datetime.now(dt.timezone.utc)
+    old_root = CA("certlint Old Root", not_before=now - dt.timedelta(days=3000),
+                  not_after=now - dt.timedelta(days=5))
+    new_root = CA("certlint New Root")
+    inter = new_root.intermediate("certlint R3")
+    leaf = inter.leaf("example.test")
+    cross = old_root.cross_sign(new_root, not_before=now - dt.timedelta(days=1000),
+                                not_after=now - dt.timedelta(days=5))
+    conf, port, anchor = _serve_generated(
+        tmp_path, cert_pem(leaf.cert, inter.cert, cross), key_pem(leaf.key), new_root.pem)
+    code, payload = certlint.json(conf, "--ca-bundle", anchor)
+    got = [(f["rule"], f["severity"]) for f in payload["findings"]]
+    assert got == [("cert-expired", "warning")], payload["findings"]
+    assert "not needed" in payload["findings"][0]["message"]
+    assert code == 0
+    with servers.NginxServer(conf, port=port):
+        result = servers.s_client(port, "example.test", anchor)
+    assert result.ok, result.output[-2000:]
+
+
+def test_renewed_intermediate_beside_the_expired_one_is_preferred(tmp_path, certlint):
+    """Two served intermediates share subject and key, one expired and one renewed: the builder
+    takes the valid one (as OpenSSL does) and flags the expired copy as unneeded."""
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+
+    from tests.support.pki import CA, cert_pem, key_pem
+
+    now = dt.datetime.now(dt.timezone.utc)
+    root = CA("certlint Renewal Root")
+    inter = root.intermediate("certlint Renewal Intermediate")
+    leaf = inter.leaf("example.test")
+    expired_copy = (x509.CertificateBuilder().subject_name(inter.subject)
+                    .issuer_name(root.subject).public_key(inter.key.public_key())
+                    .serial_number(x509.random_serial_number())
+                    .not_valid_before(now - dt.timedelta(days=800))
+                    .not_valid_after(now - dt.timedelta(days=30))
+                    .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+                    .sign(root.key, hashes.SHA256()))
+    conf, port, anchor = _serve_generated(
+        tmp_path, cert_pem(leaf.cert, expired_copy, inter.cert), key_pem(leaf.key), root.pem)
+    code, payload = certlint.json(conf, "--ca-bundle", anchor)
+    got = sorted((f["rule"], f["severity"]) for f in payload["findings"])
+    assert ("cert-expired", "warning") in got and ("cert-expired", "error") not in got, got
+    with servers.NginxServer(conf, port=port):
+        result = servers.s_client(port, "example.test", anchor)
+    assert result.ok, result.output[-2000:]
+
+
+def test_valid_cross_sign_is_named_as_such(tmp_path, certlint):
+    """A still-valid cross-sign of the trusted root rides along: a warning that says what it is
+    and who needs it, and clients connect."""
+    from tests.support.pki import CA, cert_pem, key_pem
+
+    old_root, new_root = CA("certlint Legacy Root"), CA("certlint Modern Root")
+    inter = new_root.intermediate("certlint Modern Intermediate")
+    leaf = inter.leaf("example.test")
+    cross = old_root.cross_sign(new_root)
+    conf, port, anchor = _serve_generated(
+        tmp_path, cert_pem(leaf.cert, inter.cert, cross), key_pem(leaf.key), new_root.pem)
+    code, payload = certlint.json(conf, "--ca-bundle", anchor)
+    assert [f["rule"] for f in payload["findings"]] == ["chain-unrelated-cert"]
+    assert "cross-signed copy of 'certlint Modern Root'" in payload["findings"][0]["message"]
+    assert code == 0
+    with servers.NginxServer(conf, port=port):
+        assert servers.s_client(port, "example.test", anchor).ok

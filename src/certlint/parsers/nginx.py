@@ -53,6 +53,7 @@ class NginxParser:
         self.reader = ConfigFileReader()
         self.config = ServerConfig("nginx", self.entry, self.prefix)
         self._parsed: dict[str, list | None] = {}
+        self._realpaths: dict[str, object] = {}
         self._display: dict[str, str] = {}  # temp path -> original path (nginx -T dumps)
         self._virtual: dict[str, str] = {}  # original absolute path -> temp path (dumps)
         self.config.resolver = self.file_ref
@@ -98,22 +99,33 @@ class NginxParser:
         self._tmp.cleanup()
         return self.config
 
+    def _real(self, path: str) -> object:
+        """The file's identity (device, inode), once per path string: the same file however it
+        is reached (symlinks, `..`), for include loops and the parse cache. One stat, where
+        realpath costs an lstat per path component."""
+        real = self._realpaths.get(path)
+        if real is None:
+            try:
+                info = os.stat(path)
+                real = (info.st_dev, info.st_ino)
+            except OSError:
+                real = os.path.realpath(path)
+            self._realpaths[path] = real
+        return real
+
     def _shown(self, path: str) -> str:
         return self._display.get(path, path)
 
     def _load(self, path: str) -> list | None:
         """crossplane's statements for one file (cached: a snippet is read once per run)."""
-        key = os.path.realpath(path)
+        key = self._real(path)
         if key in self._parsed:
             return self._parsed[key]
         shown = self._shown(path)
         data = self.reader.read(path, self.config, shown=shown)
         statements = None
         if data is not None:
-            fast = nginx_fast.parse(path, data.decode("utf-8", "replace"))
-            payload = ({"errors": [], "config": [{"parsed": fast}]} if fast is not None
-                       else crossplane.parse(path, single=True, comments=True, check_ctx=False,
-                                             check_args=False, catch_errors=True))
+            payload = self._statements(path, data.decode("utf-8", "replace"), shown)
             for err in payload["errors"]:
                 message = re.sub(r"\s+in \S+:\d+$", "", err["error"])
                 self.config.errors.append(ConfigError(message, shown, err.get("line") or 0))
@@ -130,11 +142,25 @@ class NginxParser:
         self._parsed[key] = statements
         return statements
 
+    def _statements(self, path: str, text: str, shown: str) -> dict:
+        """crossplane's payload for one file: the fast tokenizer when it can, else crossplane;
+        absurd nesting becomes an error instead of a recursion crash."""
+        try:
+            fast = nginx_fast.parse(path, text)
+            if fast is not None:
+                return {"errors": [], "config": [{"parsed": fast}]}
+            nginx_fast.check_nesting(text)
+        except nginx_fast.NestingError as exc:
+            self.config.errors.append(ConfigError(str(exc), shown, exc.line))
+            return {"errors": [], "config": []}
+        return crossplane.parse(path, single=True, comments=True, check_ctx=False,
+                                check_args=False, catch_errors=True)
+
     def _expand_file(self, path: str, stack: list[str], depth: int) -> list[_Node]:
         statements = self._load(path)
         if statements is None:
             return []
-        return self._expand(statements, path, stack + [os.path.realpath(path)], depth)
+        return self._expand(statements, path, stack + [self._real(path)], depth)
 
     def _expand(self, statements: list, path: str, stack: list[str], depth: int) -> list[_Node]:
         nodes: list[_Node] = []
@@ -181,7 +207,7 @@ class NginxParser:
         for match in matches:
             if GLOB_CHARS.search(target) and os.path.isdir(match):
                 continue  # nginx skips directories matched by a glob (not ones named plainly)
-            if os.path.realpath(match) in stack:
+            if self._real(match) in stack:
                 self.config.errors.append(ConfigError(
                     f"include loop: '{pattern}' includes {self._shown(match)} again, which is "
                     "already being read", shown, st["line"]))

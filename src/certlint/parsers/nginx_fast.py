@@ -7,9 +7,12 @@ as units, quotes only at a token's start, comments only at a token's start), and
 statements the way crossplane's `_parse` does with checks off (comments inside arguments go
 after the statement, `if (...)` parentheses are removed).
 
-It is a fast path only: a file with anything unusual (Lua blocks, an unterminated quote,
-unbalanced braces, `${...}` with crossplane's own rules) returns None, and the caller lets
-crossplane parse it, errors and all. tests/test_nginx_fast.py checks that both agree.
+It is a fast path only: a file with anything unusual (an unterminated quote, unbalanced braces,
+`${...}` with crossplane's own rules) returns None, and the caller lets crossplane parse it,
+errors and all. tests/test_nginx_fast.py checks that both agree. One deliberate difference:
+`*_by_lua_block` bodies are read as OpenResty reads Lua (long strings `[[...]]` and long
+comments may hold braces), where crossplane miscounts braces and fails; the body comes out in
+crossplane's shape (one quoted argument).
 """
 
 from __future__ import annotations
@@ -31,15 +34,87 @@ TOKEN = re.compile(r"""
 LUA_HINT = re.compile("|".join(re.escape(k) for k in EXTERNAL_LEXERS) or r"(?!x)x")
 
 
+MAX_NESTING = 100  # real configs nest a handful of levels; recursion must stay far from limits
+
+
 class _Fallback(Exception):
     """The file needs crossplane itself."""
 
 
+class NestingError(Exception):
+    """Blocks nested deeper than MAX_NESTING (a generated or hostile file)."""
+
+    def __init__(self, line: int):
+        super().__init__(f"blocks nested more than {MAX_NESTING} levels deep; certlint stops "
+                         "reading this file here")
+        self.line = line
+
+
+def check_nesting(text: str) -> None:
+    """Raise NestingError when the raw braces nest too deep (a cheap guard for the crossplane
+    path, whose recursive parser would otherwise hit Python's recursion limit)."""
+    depth = 0
+    for m in re.finditer(r"[{}]", text):
+        depth += 1 if m.group() == "{" else -1
+        if depth > MAX_NESTING:
+            raise NestingError(text.count("\n", 0, m.start()) + 1)
+
+
+SIMPLE_TOKEN = re.compile(r"[{};]|[^\s{};]+")
+NOT_SIMPLE = re.compile(r"[\"'\\#]")
+
+
+# Lua as OpenResty reads a *_by_lua_block body: long comments and long strings ([[...]],
+# [==[...]==]) and quoted strings may hold braces; only the rest counts
+LUA_PIECE = re.compile(r"""
+    --\[(?P<lc>=*)\[.*?\](?P=lc)\]
+  | --[^\n]*
+  | \[(?P<ls>=*)\[.*?\](?P=ls)\]
+  | "(?:\\.|[^"\\])*"
+  | '(?:\\.|[^'\\])*'
+  | (?P<brace>[{}])
+  | [^-\[{}"']+
+  | [-\[]
+""", re.X | re.S)
+
+
+def _lua_block(text: str, pos: int, line: int, out: list) -> tuple[int, int]:
+    """Append a Lua block's body as one quoted token plus ';' (crossplane's shape), reading it
+    the way OpenResty does. Returns the position after the closing brace and the line there."""
+    ws = re.compile(r"\s*").match(text, pos)
+    line += ws.group().count("\n")
+    pos = ws.end()
+    if not text.startswith("{", pos):
+        raise _Fallback  # crossplane: expected { to start Lua block
+    start = pos = pos + 1
+    depth = 1
+    while True:
+        m = LUA_PIECE.match(text, pos)
+        if m is None:
+            raise _Fallback  # an unterminated string, or the end of the file
+        brace = m.group("brace")
+        if brace:
+            depth += 1 if brace == "{" else -1
+            if depth == 0:
+                line += text.count("\n", start, m.start())
+                out.append((text[start:m.start()], line, True))
+                out.append((";", line, False))
+                return m.end(), line
+        pos = m.end()
+
+
 def tokens(text: str) -> list[tuple[str, int, bool]]:
     """(token, line, quoted) exactly as crossplane's lexer yields them, or raise _Fallback."""
+    lua = LUA_HINT.search(text) is not None
+    if not lua and not NOT_SIMPLE.search(text):
+        # no quotes, escapes or comments (most generated site files): words never span lines
+        find = SIMPLE_TOKEN.findall
+        return [(tok, n, False) for n, line in enumerate(text.split("\n"), 1)
+                for tok in find(line)]
     out: list[tuple[str, int, bool]] = []
     pos, line, end = 0, 1, len(text)
     match = TOKEN.match
+    directive_next = True  # crossplane's next_token_is_directive
     while pos < end:
         m = match(text, pos)
         if m is None:
@@ -55,17 +130,38 @@ def tokens(text: str) -> list[tuple[str, int, bool]]:
         elif kind in ("dq", "sq"):
             quote = '"' if kind == "dq" else "'"
             body = m.group(kind)
-            out.append((body.replace("\\" + quote, quote), line, True))
+            token = body.replace("\\" + quote, quote)
+            if lua and directive_next and token in EXTERNAL_LEXERS:
+                raise _Fallback  # a quoted Lua directive name: leave it to crossplane
+            out.append((token, line, True))
             line += body.count("\n")
+            directive_next = False
         elif kind == "special":
             out.append((m.group(), line, False))
+            directive_next = True
         else:  # word
             word = m.group()
             # crossplane counts a leading escaped newline before it notes the token's line
             out.append((word, line + word.startswith("\\\n"), False))
             line += word.count("\n")  # only through an escaped newline
+            if lua and directive_next and word in EXTERNAL_LEXERS:
+                pos, line = _lua_directive(text, m.end(), line, word, out)
+                continue
+            directive_next = False
         pos = m.end()
     return out
+
+
+def _lua_directive(text: str, pos: int, line: int, name: str, out: list) -> tuple[int, int]:
+    """After a *_by_lua_block name: set_by_lua_block's variable, then the Lua body."""
+    if name == "set_by_lua_block":
+        m = re.compile(r"\s*(\S+)").match(text, pos)
+        if m is None or m.group(1).startswith("{"):
+            raise _Fallback
+        line += m.group().count("\n")
+        out.append((m.group(1), line, False))
+        pos = m.end()
+    return _lua_block(text, pos, line, out)
 
 
 def parse(path: str, text: str) -> list[dict] | None:
@@ -73,8 +169,8 @@ def parse(path: str, text: str) -> list[dict] | None:
     when the file must go through crossplane."""
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")  # Python's universal newlines
-    if "${" in text or LUA_HINT.search(text):
-        return None  # Lua bodies and crossplane's quirky `${...}` rules: crossplane's lexer
+    if "${" in text:
+        return None  # crossplane's quirky `${...}` rules: crossplane's own lexer
     try:
         toks = tokens(text)
         _balanced(toks)
@@ -126,11 +222,13 @@ def _block(path: str, toks: list, i: int, top: bool = False) -> tuple[list[dict]
 def _balanced(toks: list) -> None:
     """crossplane's brace check runs over raw tokens (a `{` used as a name counts too)."""
     depth = 0
-    for token, _line, quoted in toks:
+    for token, line, quoted in toks:
         if not quoted and token in ("{", "}"):
             depth += 1 if token == "{" else -1
             if depth < 0:
                 raise _Fallback
+            if depth > MAX_NESTING:
+                raise NestingError(line)
     if depth:
         raise _Fallback
 

@@ -14,9 +14,15 @@ from dataclasses import dataclass, field
 
 from cryptography import x509
 
-from certlint.pki.load import spki
 from certlint.pki.trust import TrustStore
-from certlint.pki.verify import fingerprint, is_self_signed, issued_by
+from certlint.pki.verify import (
+    cert_spki,
+    fingerprint,
+    is_self_signed,
+    issued_by,
+    issuer_der,
+    subject_der,
+)
 
 
 def not_after(cert: x509.Certificate) -> dt.datetime:
@@ -96,7 +102,7 @@ def analyse(served: list[x509.Certificate], key_spki: bytes | None, trust: Trust
         return result
     by_subject: dict[bytes, list[int]] = {}
     for i, cert in enumerate(served):
-        by_subject.setdefault(cert.subject.public_bytes(), []).append(i)
+        by_subject.setdefault(subject_der(cert), []).append(i)
 
     result.leaf = _find_leaf(served, key_spki, by_subject, result)
     # walk up, trusted-first
@@ -116,7 +122,7 @@ def analyse(served: list[x509.Certificate], key_spki: bytes | None, trust: Trust
             valid = [a for a in anchors if valid_at(a, now)]
             result.anchor = (valid or anchors)[0]
             break
-        candidates = [i for i in by_subject.get(current.issuer.public_bytes(), [])
+        candidates = [i for i in by_subject.get(issuer_der(current), [])
                       if fingerprint(served[i]) not in seen and issued_by(current, served[i])]
         if not candidates:
             pooled = [c for c in (extra_pool or []) if issued_by(current, c)
@@ -169,15 +175,16 @@ def analyse(served: list[x509.Certificate], key_spki: bytes | None, trust: Trust
 def _place_sent_anchor(served, path: list[int], result: ChainAnalysis,
                        trust: TrustStore) -> None:
     """Trusted-first building stops at the store's anchor; a served copy of that same root
-    (same subject and key) then belongs at the top of the path, as the sent anchor."""
+    (self-signed, same subject and key) then belongs at the top of the path, as the sent anchor.
+    A cross-signed copy (same subject and key, issued by another root) is not the anchor."""
     if result.anchor is None or result.served_root is not None:
         return
-    anchor_id = (result.anchor.subject.public_bytes(), spki(result.anchor.public_key()))
+    anchor_id = (subject_der(result.anchor), cert_spki(result.anchor))
     top = served[path[-1]]
     for i, cert in enumerate(served):
         if i in path or cert.subject != top.issuer:
             continue
-        if (cert.subject.public_bytes(), spki(cert.public_key())) == anchor_id:
+        if (subject_der(cert), cert_spki(cert)) == anchor_id and is_self_signed(cert):
             path.append(i)
             result.served_root = i
             result.root_trusted = trust.contains(cert)
@@ -190,7 +197,7 @@ def _prefer(certs: list[x509.Certificate], now: dt.datetime) -> x509.Certificate
 
 def _find_leaf(served, key_spki, by_subject, result: ChainAnalysis) -> int:
     if key_spki is not None:
-        matches = [i for i, c in enumerate(served) if spki(c.public_key()) == key_spki]
+        matches = [i for i, c in enumerate(served) if cert_spki(c) == key_spki]
         if matches:
             result.key_matches = matches[0] == 0
             if matches[0] != 0:
@@ -200,7 +207,7 @@ def _find_leaf(served, key_spki, by_subject, result: ChainAnalysis) -> int:
     # structural leaf: a certificate that issues no other served certificate
     issuers: set[int] = set()
     for i, cert in enumerate(served):
-        for j in by_subject.get(cert.issuer.public_bytes(), []):
+        for j in by_subject.get(issuer_der(cert), []):
             if j != i and issued_by(cert, served[j]):
                 issuers.add(j)
     candidates = [i for i in range(len(served)) if i not in issuers]

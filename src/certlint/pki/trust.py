@@ -6,8 +6,7 @@ import warnings
 
 from cryptography import x509
 
-from certlint.pki.load import spki
-from certlint.pki.verify import issued_by
+from certlint.pki.verify import cert_spki, issued_by, issuer_der, subject_der
 
 
 class TrustStore:
@@ -46,16 +45,16 @@ class TrustStore:
 
     def add(self, cert: x509.Certificate) -> None:
         by_subject = self._load()
-        subject = cert.subject.public_bytes()
+        subject = subject_der(cert)
         by_subject.setdefault(subject, []).append(cert)
-        self._keys.add((subject, spki(cert.public_key())))
+        self._keys.add((subject, cert_spki(cert)))
 
     def issuers_of(self, cert: x509.Certificate) -> list[x509.Certificate]:
         """Anchors whose key really signed `cert`."""
-        candidates = self._load().get(cert.issuer.public_bytes(), [])
+        candidates = self._load().get(issuer_der(cert), [])
         return [a for a in candidates if issued_by(cert, a)]
 
     def contains(self, cert: x509.Certificate) -> bool:
         """Is this certificate (same subject and key) itself a trust anchor?"""
         self._load()
-        return (cert.subject.public_bytes(), spki(cert.public_key())) in self._keys
+        return (subject_der(cert), cert_spki(cert)) in self._keys

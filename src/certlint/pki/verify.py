@@ -20,10 +20,29 @@ def fingerprint(cert: x509.Certificate) -> bytes:
     return cert.fingerprint(hashes.SHA256())
 
 
+@lru_cache(maxsize=65536)
+def subject_der(cert: x509.Certificate) -> bytes:
+    """The DER subject name (cached: cryptography builds a new Name object on every access)."""
+    return cert.subject.public_bytes()
+
+
+@lru_cache(maxsize=65536)
+def issuer_der(cert: x509.Certificate) -> bytes:
+    return cert.issuer.public_bytes()
+
+
+@lru_cache(maxsize=65536)
+def cert_spki(cert: x509.Certificate) -> bytes:
+    """The DER SubjectPublicKeyInfo of a certificate's key."""
+    from certlint.pki.load import spki
+
+    return spki(cert.public_key())
+
+
 def issued_by(child: x509.Certificate, parent: x509.Certificate) -> bool:
     """True when `parent` is named as `child`'s issuer and its key verifies the signature."""
-    if child.issuer != parent.subject:
-        return False
+    if issuer_der(child) != subject_der(parent):
+        return False  # names compared as DER, as the chain builder indexes them
     return _verify(child, parent)
 
 
@@ -59,5 +78,6 @@ def _verify_legacy(child: x509.Certificate, parent: x509.Certificate) -> bool:
         return False
 
 
+@lru_cache(maxsize=65536)
 def is_self_signed(cert: x509.Certificate) -> bool:
     return issued_by(cert, cert)

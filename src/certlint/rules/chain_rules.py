@@ -6,7 +6,7 @@ from __future__ import annotations
 from certlint.context import Context
 from certlint.model import Site
 from certlint.pki.chain import describe
-from certlint.pki.verify import is_self_signed
+from certlint.pki.verify import cert_spki, is_self_signed, subject_der
 from certlint.rules._util import (
     OPENSSL_CLIENTS,
     analysed_slots,
@@ -102,6 +102,15 @@ def check_unrelated(site: Site, ctx: Context):
             cert = chain.served[i]
             if cert.not_valid_after_utc < ctx.now:
                 continue  # cert-expired reports an expired stray (e.g. a dead cross-sign)
+            twin = _cross_signed_twin(cert, chain)
+            if twin is not None:
+                yield ctx.finding(
+                    "chain-unrelated-cert", chain_directive(site, slot),
+                    f"{slot.cert.shown}: certificate #{i + 1} is a cross-signed copy of "
+                    f"{describe(twin)} (issued by {_name(cert.issuer)}); clients that trust "
+                    f"{describe(twin)} never use it, only old clients without that root do "
+                    "(e.g. Android before 7.1.1). Drop it unless you serve such clients", site)
+                continue
             yield ctx.finding(
                 "chain-unrelated-cert", chain_directive(site, slot),
                 f"{slot.cert.shown}: certificate #{i + 1} {describe(cert)} is not on the leaf's "
@@ -110,6 +119,15 @@ def check_unrelated(site: Site, ctx: Context):
 
 
 MAX_STRAYS_LISTED = 5
+
+
+def _cross_signed_twin(cert, chain):
+    """The path certificate or anchor with the same subject and key as `cert`, if any."""
+    same = (subject_der(cert), cert_spki(cert))
+    for other in chain.path_certs() + ([chain.anchor] if chain.anchor is not None else []):
+        if other is not cert and (subject_der(other), cert_spki(other)) == same:
+            return other
+    return None
 
 
 def _strays_summary(site, slot, chain, strays, ctx):

@@ -9,13 +9,15 @@ and leaves that certificate without a key: nginx starts and its handshakes fail.
 
 from __future__ import annotations
 
+import os
+
 from cryptography.hazmat.primitives import serialization
 
 from certlint.context import Context
 from certlint.model import Site
 from certlint.pki.chain import describe
 from certlint.pki.load import describe_key
-from certlint.rules._util import analysed_slots, server_refuses
+from certlint.rules._util import analysed_slots, server_refuses, shown_name
 from certlint.rules.base import rule
 
 
@@ -45,9 +47,21 @@ def check(site: Site, ctx: Context):
                 f"this {other} key in another slot: nginx starts without complaint, but the "
                 "certificate has no private key and every handshake that needs it fails "
                 "(clients see 'handshake failure'; nginx logs 'no shared cipher')")
+        fix_hint = ("Point the key directive at the certificate's own key (or the certificate "
+                    "directive at the key's certificate)")
+        if (site.server == "nginx" and slot.key is not None
+                and slot.cert.directive.block == "server" and slot.key.directive.block != "server"):
+            # the server set its own certificate and inherited the http-level key
+            key_d = slot.key.directive
+            fix_hint = (f"This server block sets its own ssl_certificate but no "
+                        f"ssl_certificate_key, so it inherits {key_d.value} from "
+                        f"{os.path.basename(key_d.path)}:{key_d.line} (each directive is "
+                        "inherited on its own). Add the certificate's own ssl_certificate_key "
+                        "here")
+            at = slot.cert.directive
+        named = slot.key.directive if slot.key is not None else at
         yield ctx.finding(
             "key-mismatch", at,
-            f"{at.name} {at.value}: the private key{kind} does not belong to the certificate "
-            f"{describe(chain.leaf_cert)} in {slot.cert.shown}; {consequence}. "
-            "Point the key directive at the certificate's own key (or the certificate "
-            "directive at the key's certificate)", site)
+            f"{shown_name(named)} {named.value}: the private key{kind} does not belong to the "
+            f"certificate {describe(chain.leaf_cert)} in {slot.cert.shown}; {consequence}. "
+            f"{fix_hint}", site)
