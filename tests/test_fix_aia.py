@@ -411,3 +411,22 @@ def test_a_non_ca_certificate_with_the_issuer_key_is_refused(tmp_path, http, cer
 
     assert result.exit_code == 1
     assert "is not a CA certificate (refused)" in result.stderr
+
+
+def test_a_trickling_answer_is_cut_at_the_total_time_limit(tmp_path, http, certlint,
+                                                           monkeypatch):
+    import time
+
+    from certlint.pki import aia
+
+    monkeypatch.setattr(aia, "TIMEOUT", 1.0)
+    ca = PublishedCA(http)
+    http.trickle["/inter.crt"] = 0.2  # each piece well within the socket timeout
+    conf, root, _leaf = leaf_only_site(tmp_path, ca)
+
+    started = time.monotonic()
+    result = certlint("fix", "--write", "--ca-bundle", root, conf)
+
+    assert time.monotonic() - started < 5
+    assert result.exit_code == 1
+    assert "no complete answer within 1 s" in result.stderr

@@ -18,6 +18,7 @@ from cryptography import x509
 from certlint.fix.plan import FixPlan, InsertDirective, NewFile, RemoveDirective, ReplaceArg
 from certlint.rules import base as rules_base
 from tests.support.pki import StandardPKI, cert_pem, write
+from tests.support.servers import require
 
 FIXTURE_PKI = os.path.join(os.path.dirname(os.path.dirname(__file__)), "fixtures", "pki")
 
@@ -162,7 +163,7 @@ def test_patch_applies_with_git_apply_and_equals_write(tree, tmp_path, certlint,
     assert snapshot(folder) == snapshot(clean)  # --patch alone writes nothing else
     written = fix(certlint, "--write", "nginx/nginx.conf")
     assert written.exit_code == 0, written.output
-    applied = subprocess.run(["git", "apply", str(patch)], cwd=clean, capture_output=True,
+    applied = subprocess.run([require("git"), "apply", str(patch)], cwd=clean, capture_output=True,
                              text=True)
     assert applied.returncode == 0, applied.stderr
     # same bytes everywhere (git itself only knows modes 644/755; --write keeps the 640)
@@ -557,8 +558,8 @@ def test_patches_of_random_edits_apply_with_git(tmp_path):
         patch = folder / "p.patch"
         patch.write_text(render_patch(ws, str(folder)), newline="")
         expected = ws.files[str(conf)].render() if ws.files else text
-        applied = subprocess.run(["git", "apply", "--unsafe-paths", str(patch)], cwd=folder,
-                                 capture_output=True, text=True)
+        applied = subprocess.run([require("git"), "apply", "--unsafe-paths", str(patch)],
+                                 cwd=folder, capture_output=True, text=True)
         assert applied.returncode == 0, (case, applied.stderr, patch.read_text())
         assert open(conf, newline="").read() == expected, case
 
@@ -602,3 +603,24 @@ def test_two_certificates_with_one_stem_get_two_new_names(tmp_path, certlint):
     assert result.exit_code == 0, result.output
     assert certs(folder / "site.fullchain.pem") == [a.leaf.cert, a.inter.cert]
     assert certs(folder / "site.fullchain-2.pem") == [b.leaf.cert, b.inter.cert]
+
+
+def test_unwritable_file_is_reported_and_its_config_left_alone(tree, certlint, monkeypatch):
+    import certlint.fix.output as output
+
+    folder, make = tree
+    conf = make(("example.test", "../pki/wrong-order.pem", "../pki/demo-keys/leaf.key"))
+    before = open(conf).read()
+    real = output.atomic_write
+
+    def refuse_pem(path, data, mode=None):
+        if path.endswith(".pem"):
+            raise PermissionError(13, "Permission denied")
+        return real(path, data, mode)
+
+    monkeypatch.setattr(output, "atomic_write", refuse_pem)
+    result = fix(certlint, "--write", conf)
+
+    assert result.exit_code == 1
+    assert "cannot create" in result.stderr and "Permission denied" in result.stderr
+    assert open(conf).read() == before

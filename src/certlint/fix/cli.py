@@ -67,8 +67,10 @@ def run_fix_command(paths: list[str], options: Options, fmt: str = "text", write
                        "from a folder holding every changed file (run from the tree's root or "
                        "pass --root)", err=True)
     if write:
-        written = write_workspace(run.workspace)
-        if written:
+        written, write_errors = write_workspace(run.workspace)
+        for error in write_errors:
+            click.echo(f"certlint: {error}", err=True)
+        if written or write_errors:
             recheck(run, paths, options)
     if fmt == "json":
         click.echo(json.dumps(_as_json(run, written, patch_file), indent=2))

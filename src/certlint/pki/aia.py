@@ -23,6 +23,7 @@ import ipaddress
 import os
 import socket
 import sys
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -154,9 +155,21 @@ def http_get(url: str, public_only: bool = False, timeout: float | None = None,
         handlers.append(urllib.request.ProxyHandler({}))  # never send loopback via a proxy
     opener = urllib.request.build_opener(*handlers)
     request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
+    deadline = time.monotonic() + timeout
     try:
         with opener.open(request, timeout=timeout) as response:
-            data = response.read(limit + 1)
+            chunks: list[bytes] = []
+            size = 0
+            read = getattr(response, "read1", response.read)  # read1: whatever has arrived
+            while size <= limit:
+                chunk = read(min(8192, limit + 1 - size))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                size += len(chunk)
+                if time.monotonic() > deadline:
+                    raise FetchRefused(f"{url}: no complete answer within {timeout:g} s")
+            data = b"".join(chunks)
     except FetchRefused:
         raise
     except urllib.error.HTTPError as exc:
