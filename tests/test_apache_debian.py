@@ -16,6 +16,7 @@ import shutil
 
 import pytest
 
+from certlint.parsers.apache import parse_apache
 from tests.support import servers
 from tests.support.apache import ApacheServer, apache_binary, remap_ports
 
@@ -131,3 +132,27 @@ def test_real_apache_serves_the_debian_tree_as_certlint_says(debian_tree, tmp_pa
         assert trusted.ok, trusted.output
     finally:
         server.stop()
+
+
+def test_parser_sees_the_debian_vhosts_apache_sees(debian_tree, tmp_path):
+    """000-default (*:80) and default-ssl (*:443), at the lines `apache2 -S` reports."""
+    from tests.test_apache_vhosts import apache_vhosts, certlint_vhosts
+
+    entry = os.path.join(debian_tree, "apache2.conf")
+    theirs = apache_vhosts(entry, str(tmp_path / "state"))
+    ours = certlint_vhosts(entry, set())
+    # Apache names a vhost without ServerName after the machine; certlint leaves it unnamed
+    everything = parse_apache(entry).extra["vhosts"]
+    assert [(p, line) for _n, p, line in theirs] == sorted(
+        (v["path"], v["end"]) for v in everything)
+    assert all(item in theirs for item in ours)
+
+
+def test_one_site_file_of_the_debian_tree_on_its_own(debian_tree, certlint):
+    """`certlint check sites-available/default-ssl.conf`: the tree's envvars and ServerRoot
+    apply, so ${APACHE_LOG_DIR} is known and only the certificate's real problem remains."""
+    site_conf = os.path.join(debian_tree, "sites-available", "default-ssl.conf")
+    _code, payload = certlint.json(site_conf, "--server", "apache")
+    rules = {f["rule"] for f in payload["findings"]}
+    assert "config-error" not in rules, payload["findings"]
+    assert "chain-untrusted-root" in rules

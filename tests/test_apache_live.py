@@ -171,3 +171,103 @@ def test_main_server_tls_is_a_site_only_where_it_answers(certlint, tmp_path):
     assert rules(findings(certlint, alone)) == ["apache-chain-file-missing"]
     result, sent = served_chain(tmp_path, alone)
     assert not result.ok and sent == 1
+
+
+def test_vhost_certificates_replace_the_main_servers_by_index(certlint, tmp_path):
+    """mod_ssl merges SSLCertificateFile by index: the vhost's first certificate replaces the
+    main server's first, the main server's second (RSA) stays. certlint's slots and the
+    certificates Apache really serves to ECDSA and RSA clients agree."""
+    from certlint.parsers.apache import parse_apache
+
+    conf = tmp_path / "apache2.conf"
+    conf.write_text(
+        modules("mpm_event", "authz_core", "ssl") + "ServerName localhost\nListen 443\n"
+        f"SSLCertificateFile {PKI}/fullchain.pem\nSSLCertificateKeyFile {PKI}/demo-keys/leaf.key\n"
+        f"SSLCertificateFile {PKI}/rsa-fullchain.pem\n"
+        f"SSLCertificateKeyFile {PKI}/demo-keys/rsa.key\n"
+        "<VirtualHost *:443>\n    ServerName example.test\n    SSLEngine on\n"
+        f"    SSLCertificateFile {PKI}/wildcard-fullchain.pem\n"
+        f"    SSLCertificateKeyFile {PKI}/demo-keys/wildcard.key\n</VirtualHost>\n")
+    (site,) = parse_apache(str(conf)).sites
+    assert [os.path.basename(s.cert.path) for s in site.slots] == [
+        "wildcard-fullchain.pem", "rsa-fullchain.pem"]
+    assert findings(certlint, str(conf)) == []
+    with ApacheServer(str(conf), str(tmp_path / "state")) as server:
+        ec = servers.s_client(server.port(443), "example.test", ROOT_CA,
+                              extra=["-tls1_2", "-sigalgs", "ECDSA+SHA256"])
+        rsa = servers.s_client(server.port(443), "example.test", ROOT_CA,
+                               extra=["-tls1_2", "-sigalgs", "RSA-PSS+SHA256:RSA+SHA256"])
+    assert ec.ok and "CN = *.example.test" in ec.output
+    assert rsa.ok and "subject=CN = example.test" in rsa.output
+
+
+def test_missing_file_message_quotes_what_apache_prints(certlint, tmp_path):
+    entry = os.path.join(FIXTURES, "missing-file", "apache2.conf")
+    (finding,) = findings(certlint, entry)
+    assert finding["message"].startswith("SSLCertificateFile ../../pki/no-such-cert.pem:")
+    result = ApacheServer(entry, str(tmp_path)).syntax()
+    assert not result.ok
+    apache_says = next(line for line in result.output.splitlines()
+                       if "does not exist or is empty" in line)
+    assert apache_says in finding["message"]
+
+
+@pytest.mark.parametrize("case,spelled", [("key-mismatch", "SSLCertificateKeyFile"),
+                                          ("encrypted-key", "SSLCertificateKeyFile"),
+                                          ("der-cert", "SSLCertificateFile")])
+def test_apache_messages_spell_directives_as_the_docs_do(case, spelled, certlint):
+    (finding,) = findings(certlint, os.path.join(FIXTURES, case, "apache2.conf"))
+    assert finding["message"].startswith(spelled + " ")
+
+
+@pytest.mark.parametrize("case,name", [("hostname-mismatch", "shop.other.test"),
+                                       ("alias-mismatch", "shop.other.test")])
+def test_clients_fail_on_the_name_certlint_reports(case, name, certlint, tmp_path):
+    entry = os.path.join(FIXTURES, case, "apache2.conf")
+    (finding,) = findings(certlint, entry)
+    assert finding["rule"] == "hostname-mismatch" and name in finding["message"]
+    with ApacheServer(entry, str(tmp_path)) as server:
+        wrong = servers.s_client(server.port(443), name, ROOT_CA)
+        if case == "alias-mismatch":
+            right = servers.s_client(server.port(443), "www.example.test", ROOT_CA)
+            assert right.ok, right.output
+    assert not wrong.ok
+    assert "hostname mismatch" in wrong.output.lower()
+
+
+@pytest.mark.parametrize("case,rule,client_error", [
+    ("expired", "cert-expired", "certificate has expired"),
+    ("selfsigned", "chain-untrusted-root", "self-signed certificate"),
+])
+def test_clients_fail_the_way_certlint_says(case, rule, client_error, certlint, tmp_path):
+    entry = os.path.join(FIXTURES, case, "apache2.conf")
+    found = findings(certlint, entry)
+    finding = next(f for f in found if f["rule"] == rule)
+    assert client_error in finding["message"]
+    with ApacheServer(entry, str(tmp_path)) as server:
+        result = servers.s_client(server.port(443), "example.test", ROOT_CA)
+    assert not result.ok
+    assert client_error in result.output
+
+
+def test_ca_path_completes_a_leaf_only_file_like_the_ca_file(certlint, tmp_path):
+    """SSLCACertificatePath (hash-named entries, `openssl rehash`) feeds the same auto-chain."""
+    import shutil
+    import subprocess
+
+    cadir = tmp_path / "ca"
+    cadir.mkdir()
+    shutil.copy(os.path.join(PKI, "inter.pem"), cadir / "inter.pem")
+    entry = write_conf(tmp_path, f"    SSLCertificateFile {PKI}/leaf.pem\n"
+                       f"    SSLCertificateKeyFile {PKI}/demo-keys/leaf.key\n"
+                       f"    SSLCACertificatePath {cadir}\n")
+    # without hash links OpenSSL cannot find the intermediate: leaf only, and certlint agrees
+    assert rules(findings(certlint, entry)) == ["apache-chain-file-missing"]
+    result, sent = served_chain(tmp_path / "plain", entry)
+    assert not result.ok and sent == 1
+
+    subprocess.run([servers.require("openssl"), "rehash", str(cadir)], check=True,
+                   capture_output=True)
+    assert findings(certlint, entry) == []
+    result, sent = served_chain(tmp_path / "hashed", entry)
+    assert result.ok and sent == 2, result.output

@@ -199,3 +199,42 @@ def test_a_snippet_included_by_several_vhosts_gives_each_its_certificate(tmp_pat
     assert [(s.names, s.slots[0].cert.directive.path, s.slots[0].cert.directive.line)
             for s in config.sites] == [(["a.test"], str(tmp_path / "tls.conf"), 2),
                                        (["b.test"], str(tmp_path / "tls.conf"), 2)]
+
+
+def test_rhel_layout_checked_out_under_root(tmp_path, certlint):
+    """/etc/httpd/conf/httpd.conf with `ServerRoot "/etc/httpd"` and conf.d/ssl.conf, checked
+    out in a repository: --root maps ServerRoot, includes and certificate paths."""
+    import shutil
+
+    etc = tmp_path / "etc" / "httpd"
+    (etc / "conf").mkdir(parents=True)
+    (etc / "conf.d").mkdir()
+    (etc / "conf.modules.d").mkdir()
+    certs = tmp_path / "etc" / "pki" / "tls" / "certs"
+    certs.mkdir(parents=True)
+    shutil.copy(os.path.join(PKI, "leaf.pem"), certs / "localhost.crt")
+    shutil.copy(os.path.join(PKI, "demo-keys", "leaf.key"), certs / "localhost.key")
+    (etc / "conf" / "httpd.conf").write_text(
+        'ServerRoot "/etc/httpd"\nListen 80\nInclude conf.modules.d/*.conf\n'
+        "IncludeOptional conf.d/*.conf\n")
+    (etc / "conf.modules.d" / "00-ssl.conf").write_text(
+        "LoadModule ssl_module modules/mod_ssl.so\n")
+    (etc / "conf.d" / "ssl.conf").write_text(
+        "Listen 443 https\n<VirtualHost _default_:443>\nServerName example.test\n"
+        "SSLEngine on\nSSLCertificateFile /etc/pki/tls/certs/localhost.crt\n"
+        "SSLCertificateKeyFile /etc/pki/tls/certs/localhost.key\n</VirtualHost>\n")
+    code, payload = certlint.json(str(etc / "conf" / "httpd.conf"), "--root", str(tmp_path),
+                                  "--ca-bundle", os.path.join(PKI, "root.pem"))
+    assert [(f["rule"], os.path.relpath(f["path"], tmp_path), f["line"])
+            for f in payload["findings"]] == [
+        ("apache-chain-file-missing", "etc/httpd/conf.d/ssl.conf", 5)]
+    assert code == 1
+
+
+def test_file_directives_need_exactly_one_argument(tmp_path):
+    config = parse(tmp_path, "SSLCertificateFile\nServerName a.test b.test\n"
+                             "SSLCACertificateFile /x /y\n")
+    assert [(e.line, e.message.split(",")[0]) for e in config.errors] == [
+        (1, "SSLCertificateFile takes one argument"), (2, "ServerName takes one argument"),
+        (3, "SSLCACertificateFile takes one argument")]
+    assert config.globals == {}

@@ -62,3 +62,17 @@ def test_explain_and_rules_list_the_apache_rules(certlint):
     assert "apache-chain-file-missing" in listed and "apache-chain-file-deprecated" in listed
     text = certlint("explain", "apache-chain-file-deprecated").output
     assert "## How to fix on Apache" in text and "2.4.8" in text
+
+
+def test_undefined_variable_is_a_warning_like_apache_ah00111(certlint, tmp_path):
+    """httpd only warns (AH00111) and keeps `${VAR}` literally; where that literal is harmless,
+    the config still works, so certlint warns and the exit code stays 0."""
+    with open(os.path.join(FIXTURES, "complete", "apache2.conf"), encoding="utf-8") as fh:
+        src = fh.read().replace("../../pki", PKI)
+    conf = tmp_path / "apache2.conf"
+    conf.write_text(src + "ServerAdmin ${CERTLINT_UNSET_VARIABLE}\n")
+    code, payload = certlint.json(str(conf), "--ca-bundle", ROOT_CA)
+    assert [(f["rule"], f["severity"]) for f in payload["findings"]] == [
+        ("config-error", "warning")]
+    assert "AH00111" in payload["findings"][0]["message"]
+    assert code == 0

@@ -376,3 +376,57 @@ def test_ldap_url_first_is_skipped_for_the_http_one(tmp_path, http, certlint):
 
     assert result.exit_code == 0, result.output
     assert http.count() == 1
+
+
+def test_only_an_expired_issuer_is_refused(tmp_path, http, certlint):
+    ca = PublishedCA(http)
+    expired = ca.root.cross_sign(ca.lowest, not_after=NOW - 10 * DAY,
+                                 not_before=NOW - 400 * DAY)
+    http.serve("/old.crt", cert_der(expired))
+    conf, root, _leaf = leaf_only_site(tmp_path, ca, urls=[http.url("/old.crt")])
+    before = snapshot(tmp_path / "site")
+
+    result = certlint("fix", "--write", "--ca-bundle", root, conf)
+
+    assert result.exit_code == 1
+    assert "expired on" in result.stderr and "clients would reject" in result.stderr
+    assert snapshot(tmp_path / "site") == before
+
+
+def test_a_non_ca_certificate_with_the_issuer_key_is_refused(tmp_path, http, certlint):
+    from cryptography import x509 as cx509
+    from cryptography.hazmat.primitives import hashes
+
+    ca = PublishedCA(http)
+    not_ca = (cx509.CertificateBuilder().subject_name(ca.lowest.subject)
+              .issuer_name(ca.root.subject).public_key(ca.lowest.key.public_key())
+              .serial_number(cx509.random_serial_number())
+              .not_valid_before(NOW - DAY).not_valid_after(NOW + 365 * DAY)
+              .add_extension(cx509.BasicConstraints(ca=False, path_length=None), critical=True)
+              .sign(ca.root.key, hashes.SHA256()))
+    http.serve("/notca.crt", cert_der(not_ca))
+    conf, root, _leaf = leaf_only_site(tmp_path, ca, urls=[http.url("/notca.crt")])
+
+    result = certlint("fix", "--write", "--ca-bundle", root, conf)
+
+    assert result.exit_code == 1
+    assert "is not a CA certificate (refused)" in result.stderr
+
+
+def test_a_trickling_answer_is_cut_at_the_total_time_limit(tmp_path, http, certlint,
+                                                           monkeypatch):
+    import time
+
+    from certlint.pki import aia
+
+    monkeypatch.setattr(aia, "TIMEOUT", 1.0)
+    ca = PublishedCA(http)
+    http.trickle["/inter.crt"] = 0.2  # each piece well within the socket timeout
+    conf, root, _leaf = leaf_only_site(tmp_path, ca)
+
+    started = time.monotonic()
+    result = certlint("fix", "--write", "--ca-bundle", root, conf)
+
+    assert time.monotonic() - started < 5
+    assert result.exit_code == 1
+    assert "no complete answer within 1 s" in result.stderr

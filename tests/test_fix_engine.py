@@ -18,6 +18,7 @@ from cryptography import x509
 from certlint.fix.plan import FixPlan, InsertDirective, NewFile, RemoveDirective, ReplaceArg
 from certlint.rules import base as rules_base
 from tests.support.pki import StandardPKI, cert_pem, write
+from tests.support.servers import require
 
 FIXTURE_PKI = os.path.join(os.path.dirname(os.path.dirname(__file__)), "fixtures", "pki")
 
@@ -162,7 +163,7 @@ def test_patch_applies_with_git_apply_and_equals_write(tree, tmp_path, certlint,
     assert snapshot(folder) == snapshot(clean)  # --patch alone writes nothing else
     written = fix(certlint, "--write", "nginx/nginx.conf")
     assert written.exit_code == 0, written.output
-    applied = subprocess.run(["git", "apply", str(patch)], cwd=clean, capture_output=True,
+    applied = subprocess.run([require("git"), "apply", str(patch)], cwd=clean, capture_output=True,
                              text=True)
     assert applied.returncode == 0, applied.stderr
     # same bytes everywhere (git itself only knows modes 644/755; --write keeps the 640)
@@ -466,3 +467,160 @@ def test_a_site_is_fixed_whole_or_not_at_all(tmp_path, certlint):
     assert result.exit_code == 1
     assert "another fix for this site failed" in result.stderr
     assert snapshot(folder) == before
+
+
+def test_chain_and_stapling_fixes_together_and_what_they_also_cure(tree, certlint):
+    folder, make = tree
+    conf = make(("example.test", "../pki/ocsp.pem", "../pki/demo-keys/ocsp.key"))
+    text = open(conf).read().replace("ssl_certificate_key ../pki/demo-keys/ocsp.key;",
+                                     "ssl_certificate_key ../pki/demo-keys/ocsp.key;\n"
+                                     "        ssl_stapling on;")
+    write(conf, text.encode())
+
+    result = fix(certlint, "--write", "--resolver", "127.0.0.53", "--format", "json", conf)
+
+    payload = json.loads(result.stdout)
+    assert result.exit_code == 0, result.output
+    assert sorted(f["rule"] for f in payload["fixed"]) == ["chain-incomplete",
+                                                           "stapling-no-resolver"]
+    assert [f["rule"] for f in payload["also_resolved"]] == ["stapling-issuer-missing"]
+    assert "resolver 127.0.0.53" in open(conf).read()
+    code, after = certlint.json(conf, "--ca-bundle", os.path.join(FIXTURE_PKI, "root.pem"))
+    assert code == 0 and after["findings"] == []
+
+
+def test_nginx_dump_gives_a_patch_but_write_refuses(tree, tmp_path, certlint, monkeypatch):
+    folder, make = tree
+    conf = make(("example.test", "../pki/wrong-order.pem", "../pki/demo-keys/leaf.key"))
+    dump = write(tmp_path / "dump.txt", (f"# configuration file {conf}:\n" +
+                                         open(conf).read()).encode())
+    before = snapshot(folder)
+    monkeypatch.chdir(folder)
+
+    refused = fix(certlint, "--write", dump)
+    patched = fix(certlint, "--patch", tmp_path / "p.patch", dump)
+
+    assert refused.exit_code == 2 and "nginx -T" in refused.stderr
+    assert snapshot(folder) == before
+    assert patched.exit_code == 0, patched.output
+    assert "+        ssl_certificate ../pki/wrong-order.fullchain.pem;" in (
+        tmp_path / "p.patch").read_text()
+
+
+def test_a_refused_plan_rolls_back_only_its_own_edits(tmp_path):
+    from certlint.fix.apply import EditError, Workspace
+
+    conf = write(tmp_path / "nginx.conf", b"ssl_certificate a.pem;\nssl_certificate b.pem;\n")
+    ws = Workspace()
+    ws.accept(FixPlan("x", "s", [ReplaceArg(conf, 1, "ssl_certificate", "a.pem", "a2.pem")]))
+    with pytest.raises(EditError):
+        ws.accept(FixPlan("y", "s", [
+            ReplaceArg(conf, 2, "ssl_certificate", "b.pem", "b2.pem"),
+            NewFile(str(tmp_path / "new.pem"), b"x\n"),
+            ReplaceArg(conf, 2, "ssl_certificate", "missing.pem", "c.pem")]))
+    ((_path, _old, new),) = ws.changes()
+    assert new == "ssl_certificate a2.pem;\nssl_certificate b.pem;\n"
+    assert ws.new_files == {}
+
+
+def test_patches_of_random_edits_apply_with_git(tmp_path):
+    """The diff writer is ours (linear, from the known edits): git must agree with it."""
+    import random
+
+    from certlint.fix.apply import Workspace
+    from certlint.fix.output import render_patch
+
+    rng = random.Random(4)
+    for case in range(40):
+        folder = tmp_path / f"c{case}"
+        n = rng.randint(1, 30)
+        lines = [f"    ssl_certificate f{i}.pem;" if rng.random() < 0.7 else ""
+                 for i in range(n)]
+        ending = rng.choice(["\n", "\r\n"])
+        text = ending.join(lines) + (ending if rng.random() < 0.8 else "")
+        conf = write(folder / "nginx.conf", text.encode())
+        edits = []
+        for i in rng.sample(range(n), k=rng.randint(1, n)):
+            if not lines[i]:
+                continue
+            kind = rng.choice(["replace", "after", "before", "remove"])
+            if kind == "replace":
+                edits.append(ReplaceArg(conf, i + 1, "ssl_certificate", f"f{i}.pem", f"g{i}.pem"))
+            elif kind == "remove":
+                edits.append(RemoveDirective(conf, i + 1, "ssl_certificate", "gone"))
+            else:
+                edits.append(InsertDirective(conf, i + 1, f"ssl_stapling on; # {i}",
+                                             before=kind == "before"))
+        if not edits:
+            continue
+        ws = Workspace()
+        ws.accept(FixPlan("x", "s", edits))
+        patch = folder / "p.patch"
+        patch.write_text(render_patch(ws, str(folder)), newline="")
+        expected = ws.files[str(conf)].render() if ws.files else text
+        applied = subprocess.run([require("git"), "apply", "--unsafe-paths", str(patch)],
+                                 cwd=folder, capture_output=True, text=True)
+        assert applied.returncode == 0, (case, applied.stderr, patch.read_text())
+        assert open(conf, newline="").read() == expected, case
+
+
+def test_symlinked_site_config_is_edited_through_the_link(tmp_path, certlint):
+    """Debian layout: sites-enabled/x.conf -> ../sites-available/x.conf stays a link."""
+    pki = StandardPKI.make("example.test")
+    folder = tmp_path / "nginx"
+    write(folder / "x.pem", cert_pem(pki.inter.cert, pki.leaf.cert))
+    write(folder / "x.key", pki.leaf.key_pem, 0o600)
+    write(folder / "sites-available" / "x.conf", SERVER.format(
+        name="example.test", cert="x.pem", key="x.key").encode())
+    os.makedirs(folder / "sites-enabled")
+    os.symlink("../sites-available/x.conf", folder / "sites-enabled" / "x.conf")
+    conf = write(folder / "nginx.conf", b"events {}\nhttp {\n    include sites-enabled/*;\n}\n")
+    root = write(tmp_path / "root.pem", pki.root.pem)
+
+    result = certlint("fix", "--offline", "--write", "--ca-bundle", root, conf)
+
+    assert result.exit_code == 0, result.output
+    assert os.path.islink(folder / "sites-enabled" / "x.conf")
+    assert "ssl_certificate x.fullchain.pem;" in (folder / "sites-available" / "x.conf"
+                                                  ).read_text()
+
+
+def test_two_certificates_with_one_stem_get_two_new_names(tmp_path, certlint):
+    a, b = StandardPKI.make("a.test"), StandardPKI.make("b.test")
+    folder = tmp_path / "tree"
+    write(folder / "site.pem", cert_pem(a.inter.cert, a.leaf.cert))
+    write(folder / "site.crt", cert_pem(b.inter.cert, b.leaf.cert))
+    write(folder / "a.key", a.leaf.key_pem, 0o600)
+    write(folder / "b.key", b.leaf.key_pem, 0o600)
+    roots = [write(tmp_path / "a.pem", a.root.pem), write(tmp_path / "b.pem", b.root.pem)]
+    conf = write(folder / "nginx.conf", ("events {}\nhttp {\n" + SERVER.format(
+        name="a.test", cert="site.pem", key="a.key") + SERVER.format(
+        name="b.test", cert="site.crt", key="b.key") + "}\n").encode())
+
+    result = certlint("fix", "--offline", "--write", "--ca-bundle", roots[0], "--ca-bundle",
+                      roots[1], conf)
+
+    assert result.exit_code == 0, result.output
+    assert certs(folder / "site.fullchain.pem") == [a.leaf.cert, a.inter.cert]
+    assert certs(folder / "site.fullchain-2.pem") == [b.leaf.cert, b.inter.cert]
+
+
+def test_unwritable_file_is_reported_and_its_config_left_alone(tree, certlint, monkeypatch):
+    import certlint.fix.output as output
+
+    folder, make = tree
+    conf = make(("example.test", "../pki/wrong-order.pem", "../pki/demo-keys/leaf.key"))
+    before = open(conf).read()
+    real = output.atomic_write
+
+    def refuse_pem(path, data, mode=None):
+        if path.endswith(".pem"):
+            raise PermissionError(13, "Permission denied")
+        return real(path, data, mode)
+
+    monkeypatch.setattr(output, "atomic_write", refuse_pem)
+    result = fix(certlint, "--write", conf)
+
+    assert result.exit_code == 1
+    assert "cannot create" in result.stderr and "Permission denied" in result.stderr
+    assert open(conf).read() == before

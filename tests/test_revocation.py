@@ -158,3 +158,61 @@ def test_client_ocsp_with_intermediate_lacking_ocsp_url(tmp_path):
     assert rules(check(tmp_path, leaf_only), "client-ocsp-no-responder") == []
     responder = body + "\n        ssl_ocsp_responder http://127.0.0.1:8080/;"
     assert rules(check(tmp_path, responder), "client-ocsp-no-responder") == []
+
+
+def test_der_or_garbage_crl_stops_nginx_even_without_client_verification(tmp_path):
+    from cryptography.hazmat.primitives import serialization
+
+    from tests.support import servers
+
+    croot, _cinter = setup_pki(tmp_path)
+    write(tmp_path / "pki" / "crl.pem", croot.crl().public_bytes(serialization.Encoding.DER))
+    findings = check(tmp_path, "        ssl_crl pki/crl.pem;")
+    assert rules(findings, "crl-file-unparseable") == [
+        ("crl-file-unparseable", "error", line_of(tmp_path, "ssl_crl"))]
+    message = next(f.message for f in findings if f.rule == "crl-file-unparseable")
+    assert "DER" in message and "openssl crl -inform der" in message
+    result = servers.nginx_test(str(tmp_path / "nginx.conf"), state_dir=str(tmp_path))
+    assert not result.ok and "no certificate or crl found" in result.output
+    write(tmp_path / "pki" / "crl.pem", crl_pem(croot.crl()))
+    assert rules(check(tmp_path, "        ssl_crl pki/crl.pem;"), "crl-file-unparseable") == []
+    assert servers.nginx_test(str(tmp_path / "nginx.conf"), state_dir=str(tmp_path)).ok
+
+
+def test_server_chain_in_ssl_trusted_certificate_needs_no_crl(tmp_path):
+    """ssl_trusted_certificate beside ssl_client_certificate holds the stapling chain."""
+    croot, cinter = setup_pki(tmp_path)
+    write(tmp_path / "pki" / "crl.pem", crl_pem(cinter.crl()) + crl_pem(croot.crl()))
+    body = CLIENT + "\n        ssl_trusted_certificate pki/fullchain.pem;"
+    assert rules(check(tmp_path, body), *CRL_RULES) == []
+
+
+def test_hostile_revocation_files_give_findings_not_crashes(tmp_path):
+    """Empty, truncated, binary and directory paths: every rule still runs to a verdict."""
+    croot, cinter = setup_pki(tmp_path)
+    good = crl_pem(cinter.crl()) + crl_pem(croot.crl())
+    cases = {
+        b"": "crl-file-unparseable",
+        good[: len(good) // 2]: None,  # truncated second block: the first CRL still loads
+        b"\x00\xff" * 5000: "crl-file-unparseable",
+        b"-----BEGIN X509 CRL-----\nnot base64 !!\n-----END X509 CRL-----\n":
+            "crl-file-unparseable",
+    }
+    for data, rule in cases.items():
+        write(tmp_path / "pki" / "crl.pem", data)
+        found = check(tmp_path, CLIENT)
+        assert not [f for f in found if "internal error" in f.message], found
+        if rule:
+            assert rule in {f.rule for f in found}
+    (tmp_path / "pki" / "crl.pem").unlink()
+    (tmp_path / "pki" / "crl.pem").mkdir()
+    found = check(tmp_path, CLIENT)
+    assert not [f for f in found if "internal error" in f.message]
+
+
+def test_hostile_stapling_files_give_findings_not_crashes(tmp_path):
+    setup_pki(tmp_path)
+    for data in (b"", b"\x30\x03\x0a\x01\x06", b"\x00" * 100, b"0" * 10):
+        write(tmp_path / "resp.der", data)
+        found = check(tmp_path, "        ssl_stapling on;\n        ssl_stapling_file resp.der;")
+        assert not [f for f in found if "internal error" in f.message], found

@@ -268,3 +268,29 @@ def test_rule_documents_exist_for_every_stapling_rule():
     for name in ("stapling-no-resolver", "stapling-file-stale", "stapling-dynamic-cert",
                  "apache-stapling-force-url-not-http", "apache-stapling-cache-in-vhost"):
         assert "## What breaks" in docs[name].body
+
+
+def test_responder_not_http_matches_what_nginx_t_says(tmp_path):
+    from tests.support import servers
+
+    make_pki(tmp_path, ocsp=[OCSP])
+    body = "        ssl_stapling on;\n        ssl_stapling_responder https://127.0.0.1:9/;"
+    found = by_rule(check(tmp_path, body), "stapling-responder-not-http")
+    assert [(f.line, f.severity) for f in found] == [
+        (line_of(tmp_path, "ssl_stapling_responder"), "warning")]
+    nginx = servers.require("nginx")
+    import subprocess
+
+    proc = subprocess.run([nginx, "-t", "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf"),
+                           "-e", str(tmp_path / "e.log"), "-g", f"pid {tmp_path}/t.pid;"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0
+    assert '"ssl_stapling" ignored, invalid URL prefix in OCSP responder' in proc.stderr
+    assert not by_rule(check(tmp_path, body.replace("https://", "HTTP://")),
+                       "stapling-responder-not-http")
+    client = ("        ssl_verify_client on;\n        ssl_client_certificate pki/root.pem;\n"
+              "        ssl_ocsp on;\n        ssl_ocsp_responder https://127.0.0.1:9/;")
+    found = by_rule(check(tmp_path, client), "stapling-responder-not-http")
+    assert [(f.line, f.severity) for f in found] == [
+        (line_of(tmp_path, "ssl_ocsp_responder"), "error")]
+    assert not servers.nginx_test(str(tmp_path / "nginx.conf"), state_dir=str(tmp_path)).ok

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import re
 from dataclasses import dataclass, field
 
 from certlint.docs import load_docs
@@ -12,6 +14,7 @@ from certlint.pki.load import CertFile, KeyFile, PkiStore
 from certlint.pki.trust import TrustStore
 
 DEFAULT_APACHE_VERSION = "2.4.62"
+HASHED_NAME = re.compile(r"^[0-9a-f]{8}\.\d+$")  # `openssl rehash` names in a CA path
 
 
 @dataclass
@@ -97,26 +100,45 @@ class Context:
         if site.server == "apache":
             if slot.chain is not None:
                 chain_file = self.cert_file(slot.chain)
-                served = served[:1] + (list(chain_file.certs) if chain_file and chain_file.ok
-                                       else [])
+                extra = list(chain_file.certs) if chain_file and chain_file.ok else []
+                if slot.chain.path == slot.cert.path:
+                    extra = extra[1:]  # mod_ssl skips the leaf when both name the same file
+                served = served[:1] + extra
             elif not _apache_reads_chain(self.options.apache_version):
                 served = served[:1]  # before 2.4.8 SSLCertificateFile gives the leaf only
-            ca = site.get("sslcacertificatefile")
             # OpenSSL builds the chain from the CA store only when none is configured at all
             # (SSLCertificateFile holds just the leaf and no SSLCertificateChainFile is set)
-            if (ca is not None and self.config is not None and slot.chain is None
-                    and len(served) == 1):
-                ca_file = self.cert_file(self.config.file_ref(ca))
-                if ca_file is not None and ca_file.ok:
-                    pool = list(ca_file.certs)
+            if self.config is not None and slot.chain is None and len(served) == 1:
+                pool = self._apache_ca_store(site)
         return served, pool
+
+    def _apache_ca_store(self, site: Site) -> list:
+        """Certificates of SSLCACertificateFile and of SSLCACertificatePath (OpenSSL finds only
+        the hash-named `<hash>.N` entries of a path)."""
+        pool = []
+        ca = site.get("sslcacertificatefile")
+        if ca is not None:
+            ca_file = self.cert_file(self.config.file_ref(ca))
+            if ca_file is not None and ca_file.ok:
+                pool += list(ca_file.certs)
+        ca_path = site.get("sslcacertificatepath")
+        ref = self.config.file_ref(ca_path) if ca_path is not None else None
+        if ref is not None and ref.path and os.path.isdir(ref.path):
+            for name in sorted(os.listdir(ref.path)):
+                if HASHED_NAME.match(name):
+                    loaded = self.store.cert_file(os.path.join(ref.path, name))
+                    if loaded.ok:
+                        pool += list(loaded.certs)
+        return pool
 
     def chain(self, site: Site, slot: CertSlot) -> ChainAnalysis | None:
         """The chain analysis of a slot (None when its certificate file cannot be loaded)."""
         key = (site.server, slot.cert.path, slot.key.path if slot.key else None,
                slot.chain.path if slot.chain else None,
                site.get("sslcacertificatefile").value if site.server == "apache"
-               and site.get("sslcacertificatefile") else None)
+               and site.get("sslcacertificatefile") else None,
+               site.get("sslcacertificatepath").value if site.server == "apache"
+               and site.get("sslcacertificatepath") else None)
         if key not in self._chains:
             served, pool = self.served_certs(site, slot)
             if not served:

@@ -68,7 +68,7 @@ def check_config(config: ServerConfig, ctx: Context) -> list[Finding]:
     ctx.config = config
     findings: list[Finding] = []
     for error in config.errors:
-        findings.append(Finding("config-error", "error", error.path, error.line or 1,
+        findings.append(Finding("config-error", error.severity, error.path, error.line or 1,
                                 error.message))
     disabled = {id(site): _block_disabled(site, config) for site in config.sites}
     for rule in all_rules().values():

@@ -141,6 +141,7 @@ class ConfigError:
     path: str
     line: int = 0
     fatal: bool = False  # the entry point itself could not be read at all
+    severity: str = "error"  # "warning" where the server itself only warns (Apache AH00111)
 
 
 @dataclass

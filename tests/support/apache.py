@@ -53,7 +53,7 @@ def remap_ports(text: str, mapping: dict[int, int]) -> str:
     return VHOST_PORT.sub(vhost, text)
 
 
-def _env(entry: str, state: str) -> dict[str, str]:
+def apache_env(entry: str, state: str) -> dict[str, str]:
     env = dict(os.environ)
     envvars = os.path.join(os.path.dirname(entry), "envvars")
     if os.path.isfile(envvars):
@@ -96,7 +96,7 @@ class ApacheServer:
 
     def syntax(self) -> Result:
         proc = subprocess.run(self.args("-t"), capture_output=True, text=True, timeout=60,
-                              stdin=subprocess.DEVNULL, env=_env(self.entry, self.state))
+                              stdin=subprocess.DEVNULL, env=apache_env(self.entry, self.state))
         return Result(proc.returncode == 0, proc.stdout + proc.stderr)
 
     def start(self, timeout: float = 15.0) -> Result:
@@ -106,7 +106,8 @@ class ApacheServer:
         self.output_file = open(os.path.join(self.state, "apache-stdout.log"), "w+b")
         self.proc = subprocess.Popen(
             self.args("-X"), stdout=self.output_file, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True, env=_env(self.entry, self.state))
+            stdin=subprocess.DEVNULL, start_new_session=True,
+            env=apache_env(self.entry, self.state))
         deadline = time.monotonic() + timeout
         pending = set(self.ports.values())
         while time.monotonic() < deadline:

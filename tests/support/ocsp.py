@@ -1,7 +1,8 @@
-"""A loopback OCSP responder for the test PKI: `openssl ocsp -index ... -port HOST:PORT`.
+"""A loopback OCSP responder for the test PKI: `openssl ocsp -index ... -port PORT`.
 
 The CA's certificates go into an OpenSSL `index.txt` (V = good, R = revoked); the responder
-signs with the CA key itself (`-rsigner` = the CA), as small CAs do.
+signs with the CA key itself (`-rsigner` = the CA), as small CAs do, or with a delegated OCSP
+signing certificate (`delegated_signer`), as most public CAs do.
 """
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ import subprocess
 import time
 
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from tests.support.pki import CA, cert_pem, key_pem, write
+from tests.support.pki import CA, Issued, cert_pem, key_pem, name, new_key, write
 from tests.support.servers import require
 
 
@@ -30,13 +33,32 @@ def index_line(cert: x509.Certificate, revoked: bool = False) -> str:
     return f"{status}\t{expiry}\t{when}\t{serial}\tunknown\t{subject}\n"
 
 
+def delegated_signer(ca: CA, cn: str = "OCSP Responder") -> Issued:
+    """A delegated OCSP signing certificate issued by `ca` (EKU id-kp-OCSPSigning), as most
+    public CAs use instead of signing responses with the CA key itself."""
+    key = new_key()
+    now = dt.datetime.now(dt.timezone.utc)
+    cert = (
+        x509.CertificateBuilder().subject_name(name(cn)).issuer_name(ca.subject)
+        .public_key(key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=30))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.OCSP_SIGNING]), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca.key.public_key()),
+                       critical=False)
+        .sign(ca.key, hashes.SHA256()))
+    return Issued(cert, key, ca)
+
+
 class OcspResponder:
     """`openssl ocsp` answering for `ca` on `port` (every address; `host` is where to probe),
     knowing `good` and `revoked` certs."""
 
     def __init__(self, ca: CA, workdir: str, port: int, host: str = "127.0.0.1",
-                 good: list[x509.Certificate] = (), revoked: list[x509.Certificate] = ()):
+                 good: list[x509.Certificate] = (), revoked: list[x509.Certificate] = (),
+                 signer: Issued | None = None):
         self.ca, self.dir, self.port, self.host = ca, workdir, port, host
+        self.signer = signer
         self.good, self.revoked = list(good), list(revoked)
         self.proc: subprocess.Popen | None = None
         self.log = os.path.join(workdir, "ocsp.log")
@@ -48,12 +70,17 @@ class OcspResponder:
         with open(index, "w") as fh:
             fh.writelines([index_line(c) for c in self.good]
                           + [index_line(c, True) for c in self.revoked])
+        with open(index + ".attr", "w") as fh:
+            fh.write("unique_subject = no\n")  # several certificates for one name
         ca_pem = write(os.path.join(self.dir, "ocsp-ca.pem"), cert_pem(self.ca.cert))
-        ca_key = write(os.path.join(self.dir, "ocsp-ca.key"), key_pem(self.ca.key), 0o600)
+        signer_cert = self.signer.cert if self.signer else self.ca.cert
+        signer_key = self.signer.key if self.signer else self.ca.key
+        rsigner = write(os.path.join(self.dir, "ocsp-signer.pem"), cert_pem(signer_cert))
+        rkey = write(os.path.join(self.dir, "ocsp-signer.key"), key_pem(signer_key), 0o600)
         self._log = open(self.log, "wb")
         self.proc = subprocess.Popen(
             [openssl, "ocsp", "-index", index, "-port", str(self.port),
-             "-rsigner", ca_pem, "-rkey", ca_key, "-CA", ca_pem, "-ndays", "1"],
+             "-rsigner", rsigner, "-rkey", rkey, "-CA", ca_pem, "-ndays", "1"],
             stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             start_new_session=True)
         deadline = time.monotonic() + timeout

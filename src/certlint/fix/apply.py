@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from certlint.fix.plan import Edit, FixPlan, InsertDirective, NewFile, RemoveDirective, ReplaceArg
 
@@ -40,35 +41,47 @@ class FileEdits:
     after: dict[int, list[str]] = field(default_factory=dict)
     commented: dict[int, str] = field(default_factory=dict)  # first line -> reason
 
+    _lines: list[str] | None = field(default=None, repr=False, compare=False)
+
     @property
     def lines(self) -> list[str]:
-        return self.original.splitlines(keepends=True)
+        if self._lines is None:
+            self._lines = self.original.splitlines(keepends=True)
+        return self._lines
 
-    def render(self) -> str:
+    def ops(self) -> list[tuple[str, str]]:
+        """The edit as a line diff: ("=", kept), ("-", old line), ("+", new line)."""
         lines = self.lines
         newline = "\r\n" if lines and lines[0].endswith("\r\n") else "\n"
-        out: list[str] = []
+        out: list[tuple[str, str]] = []
         skip_until = 0
-        for n, text in enumerate(lines, 1):
-            out.extend(_with_newline(t, newline) for t in self.before.get(n, []))
-            text = self.replace.get(n, text)
+        for n, original in enumerate(lines, 1):
+            out.extend(("+", _with_newline(t, newline)) for t in self.before.get(n, []))
+            text = self.replace.get(n, original)
+            added: list[str] = []
             if n in self.commented:
-                indent = _indent(text)
                 reason = self.commented[n]
                 if reason:
-                    out.append(_with_newline(f"{indent}# certlint: {reason}", newline))
+                    added.append(_with_newline(f"{_indent(text)}# certlint: {reason}", newline))
                 skip_until = _directive_end(lines, n)
             if n <= skip_until:
                 body = text.rstrip("\r\n")
                 indent = _indent(body)
                 ending = text[len(body):] or newline
-                out.append(f"{indent}# {body[len(indent):]}{ending}" if body.strip() else text)
+                text = f"{indent}# {body[len(indent):]}{ending}" if body.strip() else text
+            elif not text.endswith(("\n", "\r")) and self.after.get(n):
+                text += newline
+            added.append(text)
+            if added == [original]:
+                out.append(("=", original))
             else:
-                if not text.endswith(("\n", "\r")) and self.after.get(n):
-                    text += newline
-                out.append(text)
-            out.extend(_with_newline(t, newline) for t in self.after.get(n, []))
-        return "".join(out)
+                out.append(("-", original))
+                out.extend(("+", t) for t in added)
+            out.extend(("+", _with_newline(t, newline)) for t in self.after.get(n, []))
+        return out
+
+    def render(self) -> str:
+        return "".join(text for kind, text in self.ops() if kind != "-")
 
 
 def _with_newline(text: str, newline: str) -> str:
@@ -197,10 +210,10 @@ def raw_arguments(path: str, line: int, directive: str) -> list[list[str]]:
     """The arguments of each `directive` statement at `path:line` as written (variables
     unexpanded, quotes removed), following Apache `\\` continuations; [] when unreadable."""
     try:
-        with open(path, encoding="utf-8", errors="replace") as fh:
-            lines = fh.read().splitlines(keepends=True)
+        st = os.stat(path)
     except OSError:
         return []
+    lines = _file_lines(path, st.st_mtime_ns, st.st_size)
     if not 1 <= line <= len(lines):
         return []
     end = _directive_end(lines, line)
@@ -210,6 +223,16 @@ def raw_arguments(path: str, line: int, directive: str) -> list[list[str]]:
         stop = _statement_end(text, m.end(1))
         out.append(_split_args(text[m.end(1):stop]))
     return out
+
+
+@lru_cache(maxsize=64)
+def _file_lines(path: str, _mtime_ns: int, _size: int) -> list[str]:
+    """A config file's lines, read once per version of the file."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            return fh.read().splitlines(keepends=True)
+    except OSError:
+        return []
 
 
 def _split_args(text: str) -> list[str]:
@@ -244,28 +267,45 @@ class Workspace:
         self.files: dict[str, FileEdits] = {}
         self.new_files: dict[str, NewFile] = {}
         self.reused: set[str] = set()  # new files that already exist with identical content
-        self.protected = {os.path.abspath(p) for p in protected or set()}
+        self.protected = ({os.path.abspath(p) for p in protected or set()}
+                          | {os.path.realpath(p) for p in protected or set()})
+        self._backup: dict[str, FileEdits] = {}
+        self._created_now: set[str] = set()
 
     def accept(self, plan: FixPlan) -> None:
         """Apply a whole plan or nothing (EditError says why)."""
         self.accept_all([plan])
 
     def accept_all(self, plans: list[FixPlan]) -> None:
-        """Apply every plan or none of them (EditError says why)."""
-        snapshot = {path: _copy(fe) for path, fe in self.files.items()}
-        new_snapshot = dict(self.new_files)
+        """Apply every plan or none of them (EditError says why).
+
+        Only the files this transaction touches are backed up, so accepting many plans stays
+        linear in their number."""
+        self._backup: dict[str, FileEdits] = {}
+        new_files = set(self.new_files)
         reused = set(self.reused)
         try:
             for plan in plans:
                 for edit in plan.edits:
                     self._apply(edit)
         except EditError:
-            self.files, self.new_files, self.reused = snapshot, new_snapshot, reused
+            for key, saved in self._backup.items():
+                self.files[key] = saved
+            for key in [k for k in self.files if k not in self._backup
+                        and k in self._created_now]:
+                del self.files[key]
+            for key in set(self.new_files) - new_files:
+                del self.new_files[key]
+            self.reused = reused
             raise
+        finally:
+            self._created_now: set[str] = set()
+            self._backup = {}
 
     def _file(self, path: str) -> FileEdits:
-        key = os.path.abspath(path)
-        if key in self.protected:
+        # edit the file itself, not a symbolic link to it (Debian's sites-enabled/ links)
+        key = os.path.realpath(path)
+        if key in self.protected or os.path.abspath(path) in self.protected:
             raise EditError(f"{path} is a private key file; certlint never changes key files")
         if key not in self.files:
             try:
@@ -274,6 +314,9 @@ class Workspace:
             except (OSError, UnicodeDecodeError) as exc:
                 raise EditError(f"cannot read {path}: {exc.__class__.__name__}") from None
             self.files[key] = FileEdits(key, text)
+            self._created_now.add(key)
+        elif key not in self._backup and key not in self._created_now:
+            self._backup[key] = _copy(self.files[key])
         return self.files[key]
 
     def _apply(self, edit: Edit) -> None:
@@ -356,6 +399,15 @@ class Workspace:
             return
         self.new_files[key] = NewFile(key, edit.content, edit.mode)
 
+    def diffs(self) -> list[tuple[str, list[tuple[str, str]]]]:
+        """(path, line ops) for every config file that really changes."""
+        out = []
+        for path in sorted(self.files):
+            ops = self.files[path].ops()
+            if any(kind != "=" for kind, _text in ops):
+                out.append((path, ops))
+        return out
+
     def changes(self) -> list[tuple[str, str, str]]:
         """(path, old text, new text) for every config file that really changes."""
         out = []
@@ -382,4 +434,4 @@ def _has_arg(line: str, value: str) -> bool:
 def _copy(fe: FileEdits) -> FileEdits:
     return FileEdits(fe.path, fe.original, dict(fe.replace),
                      {k: list(v) for k, v in fe.before.items()},
-                     {k: list(v) for k, v in fe.after.items()}, dict(fe.commented))
+                     {k: list(v) for k, v in fe.after.items()}, dict(fe.commented), fe._lines)

@@ -3,14 +3,18 @@
 For chain-incomplete, apache-chain-file-missing, chain-wrong-order, chain-contains-root and
 chain-unrelated-cert it builds what the server should send: the leaf first, then the
 intermediates in issuing order (completed through AIA where the file lacks them), without the
-trust anchor and without strays. The result is checked again from its own bytes before a plan is
-made. The plan writes it to a new file next to the original (`NAME.fullchain.pem`; an existing
-file with the same content is reused) and points the config at it:
+trust anchor and without strays. Intermediates come from the served file, chain and bundle files
+beside it, `--intermediates` folders, then AIA (see `certlint.pki.aia`). The result is checked
+again from its own bytes before a plan is made. The plan writes it to a new file next to the
+original (`NAME.fullchain.pem`; an existing file with the same content is reused, and certbot's
+`cert.pem` becomes its `fullchain.pem`) and points the config at it, keeping the path as written
+(`${PKI}/leaf.pem` -> `${PKI}/leaf.fullchain.pem`):
 
 - nginx: `ssl_certificate`.
 - Apache >= 2.4.8: `SSLCertificateFile` (and the now-redundant `SSLCertificateChainFile` of the
-  block is commented out; when the certificate file also held the key, an `SSLCertificateKeyFile`
-  line keeps the key where it was).
+  block is commented out, giving every other certificate of the vhost its own full chain too;
+  when the certificate file also held the key, an `SSLCertificateKeyFile` line keeps the key
+  where it was).
 - Apache < 2.4.8: the intermediates go to `NAME.chain.pem`, named by `SSLCertificateChainFile`.
 """
 
@@ -69,12 +73,21 @@ def has_problem(chain: ChainAnalysis | None, rule: str) -> bool:
     return False
 
 
-def slot_findings(site: Site, slot: CertSlot, findings: list[Finding],
+def index_findings(findings: list[Finding]) -> dict[tuple[str, int], list[Finding]]:
+    """Chain findings by the (path, line) they point at."""
+    out: dict[tuple[str, int], list[Finding]] = {}
+    for f in findings:
+        if f.rule in CHAIN_RULES:
+            out.setdefault((f.path, f.line), []).append(f)
+    return out
+
+
+def slot_findings(site: Site, slot: CertSlot, index: dict[tuple[str, int], list[Finding]],
                   chain: ChainAnalysis | None) -> list[Finding]:
     """The chain findings that point at this slot's directives and match its own chain."""
     at = {(d.path, d.line) for d in (slot.cert.directive, chain_directive(site, slot))}
-    return [f for f in findings if f.rule in CHAIN_RULES and (f.path, f.line) in at
-            and f.site == site.label and has_problem(chain, f.rule)]
+    return [f for place in at for f in index.get(place, ())
+            if f.site == site.label and has_problem(chain, f.rule)]
 
 
 def version_tuple(version: str) -> tuple[int, ...]:
@@ -91,6 +104,8 @@ class ChainPlanner:
     def __init__(self, ctx: Context, fetcher: AiaFetcher):
         self.ctx = ctx
         self.fetcher = fetcher
+        self._folders: dict[str, list[str]] = {}  # folder -> chain-like files in it
+        self._planned: dict[str, bytes] = {}  # new files planned this run -> content
 
     def plan(self, site: Site, slot: CertSlot, findings: list[Finding]) -> SlotPlan:
         result = SlotPlan(site, slot, findings)
@@ -161,34 +176,39 @@ class ChainPlanner:
         for n in range(1, 100):
             name = f"{stem}.{suffix}.pem" if n == 1 else f"{stem}.{suffix}-{n}.pem"
             target = os.path.join(folder, name)
-            if not os.path.lexists(target) or _same(target, content):
+            planned = self._planned.get(target)
+            if planned is not None and planned != content:
+                continue  # another certificate of this run wants this name
+            if planned is not None or not os.path.lexists(target) or _same(target, content):
                 break
         else:
             raise _Unfixable(f"no free file name next to {path}")
         mode = _mode(path)
         plan.edits.append(NewFile(target, content, mode))
+        self._planned[target] = content
         return name
 
     def _sibling_files(self, path: str) -> list[str]:
         """Chain-like files beside the certificate (certbot's chain.pem/fullchain.pem, a CA's
         `NAME.ca-bundle`, `intermediate.crt`): a local source, verified like any other."""
         folder = os.path.dirname(path)
-        try:
-            names = sorted(os.listdir(folder))
-        except OSError:
-            return []
-        out = []
-        for name in names:
-            low = name.lower()
-            full = os.path.join(folder, name)
-            if full == path or not any(k in low for k in SIBLING_HINTS):
-                continue
-            if not low.endswith(SIBLING_EXTS) or not os.path.isfile(full):
-                continue
-            out.append(full)
-            if len(out) >= MAX_SIBLINGS:
-                break
-        return out
+        if folder not in self._folders:
+            try:
+                names = sorted(os.listdir(folder))
+            except OSError:
+                names = []
+            found = []
+            for name in names:
+                low = name.lower()
+                if not low.endswith(SIBLING_EXTS) or not any(k in low for k in SIBLING_HINTS):
+                    continue
+                full = os.path.join(folder, name)
+                if os.path.isfile(full):
+                    found.append(full)
+                if len(found) > MAX_SIBLINGS:
+                    break
+            self._folders[folder] = found
+        return [f for f in self._folders[folder] if f != path][:MAX_SIBLINGS]
 
     def _siblings(self, path: str) -> list[x509.Certificate]:
         certs: list[x509.Certificate] = []
@@ -236,6 +256,25 @@ class ChainPlanner:
             plan.edits.append(RemoveDirective(
                 cd.path, cd.line, cd.name,
                 "the intermediates are now in SSLCertificateFile (Apache >= 2.4.8)"))
+            # the chain file served every certificate of the vhost: the others need their
+            # own full chain once it is gone
+            for other in site.slots:
+                if other is not slot and other.cert.path is not None:
+                    self._full_chain_for_other(site, other, plan)
+
+    def _full_chain_for_other(self, site: Site, other: CertSlot, plan: FixPlan) -> None:
+        chain = self.ctx.chain(site, other)
+        if chain is None:
+            raise _Unfixable(f"{other.cert.shown} cannot be loaded, and it relies on the "
+                             "SSLCertificateChainFile this fix removes")
+        certs = self.corrected(chain, self._siblings(other.cert.path))
+        d = other.cert.directive
+        name = self._existing_full_chain(other, certs) or self._new_file(
+            other, "fullchain", pem(*certs), plan)
+        plan.edits.append(replace_file_name(d, name))
+        if other.key is None and self.ctx.store.cert_file(other.cert.path).has_private_key:
+            plan.edits.append(InsertDirective(d.path, d.line, "SSLCertificateKeyFile "
+                                              f"{_quote_apache(raw_value(d))}"))
 
     def _apache_old(self, site, slot, chain: ChainAnalysis, certs, plan: FixPlan) -> None:
         """Apache < 2.4.8 reads only the first certificate of SSLCertificateFile."""

@@ -20,6 +20,7 @@ from certlint.fix.output import atomic_write, render_diff, render_patch, write_w
 
 EXIT_OK, EXIT_REMAINING, EXIT_USAGE = 0, 1, 2
 PROGRESS_MIN_SITES = 20
+MAX_NOTES = 20  # notes shown in text output; json has them all
 
 
 def _stderr_is_tty() -> bool:
@@ -50,6 +51,12 @@ def run_fix_command(paths: list[str], options: Options, fmt: str = "text", write
     except EntryPointError as exc:
         click.echo(f"certlint: {exc}", err=True)
         return EXIT_USAGE
+    dumps = [c.extra["dump"] for c in run.report.configs if c.extra.get("dump")]
+    if write and dumps:
+        click.echo(f"certlint: {dumps[0]} is an `nginx -T` dump, a snapshot: --write changes "
+                   "only the config files themselves (run fix on nginx.conf, or use --patch)",
+                   err=True)
+        return EXIT_USAGE
     base = os.path.abspath(options.root) if options.root else os.getcwd()
     written: list[str] = []
     if patch_file:
@@ -60,8 +67,10 @@ def run_fix_command(paths: list[str], options: Options, fmt: str = "text", write
                        "from a folder holding every changed file (run from the tree's root or "
                        "pass --root)", err=True)
     if write:
-        written = write_workspace(run.workspace)
-        if written:
+        written, write_errors = write_workspace(run.workspace)
+        for error in write_errors:
+            click.echo(f"certlint: {error}", err=True)
+        if written or write_errors:
             recheck(run, paths, options)
     if fmt == "json":
         click.echo(json.dumps(_as_json(run, written, patch_file), indent=2))
@@ -81,9 +90,15 @@ def _text(run: FixRun, written: list[str], patch_file: str | None, base: str,
             click.echo(f"wrote {os.path.relpath(path, base)}")
     elif not patch_file:
         click.echo(render_diff(run.workspace, base), nl=False)
-    for plan in run.plans:
-        for note in plan.notes:
-            click.echo(f"certlint: {plan.site}: {note}", err=True)
+    notes = [(plan.site, note) for plan in run.plans for note in plan.notes]
+    for site, note in notes[:MAX_NOTES]:
+        click.echo(f"certlint: {site}: {note}", err=True)
+    if len(notes) > MAX_NOTES:
+        click.echo(f"certlint: ... and {len(notes) - MAX_NOTES} more notes (--format json "
+                   "lists them all)", err=True)
+    for finding in run.also:
+        click.echo(f"certlint: also resolved: {finding.path}:{finding.line}: {finding.rule} "
+                   f"({finding.site})", err=True)
     for finding, why in run.remaining:
         click.echo(f"certlint: not fixed: {finding.path}:{finding.line}: {finding.rule} "
                    f"({finding.site}): {why}", err=True)
@@ -99,6 +114,9 @@ def _text(run: FixRun, written: list[str], patch_file: str | None, base: str,
 def _as_json(run: FixRun, written: list[str], patch_file: str | None) -> dict:
     return {
         "fixed": [f.as_dict() for f in run.fixed],
+        "also_resolved": [f.as_dict() for f in run.also],
+        "notes": [{"site": plan.site, "rule": plan.rule, "note": note}
+                  for plan in run.plans for note in plan.notes],
         "remaining": [dict(f.as_dict(), reason=why) for f, why in run.remaining],
         "changed": [path for path, _old, _new in run.workspace.changes()],
         "created": sorted(run.workspace.new_files),

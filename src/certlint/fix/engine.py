@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from certlint.context import Context, Options
 from certlint.engine import Report, run_check
 from certlint.fix.apply import EditError, Workspace
-from certlint.fix.chain import ChainPlanner, slot_findings
+from certlint.fix.chain import ChainPlanner, index_findings, slot_findings
 from certlint.fix.plan import FixPlan
 from certlint.model import Finding, ServerConfig
 from certlint.pki.aia import AiaFetcher
@@ -31,6 +31,7 @@ class FixRun:
     plans: list[FixPlan] = field(default_factory=list)  # accepted
     fixed: list[Finding] = field(default_factory=list)
     remaining: list[tuple[Finding, str]] = field(default_factory=list)  # finding, why not fixed
+    also: list[Finding] = field(default_factory=list)  # gone after --write, without own fix
 
     @property
     def sites(self) -> int:
@@ -60,6 +61,7 @@ def plan_fixes(paths: list[str], options: Options,
     # per site: (plan or None, problem or None, findings); a site is fixed whole or not at all
     groups: dict[str, list[tuple[FixPlan | None, str | None, list[Finding]]]] = {}
     covered: set[int] = set()
+    index = index_findings(report.findings)
     total = run.sites
     done = 0
     for config in report.configs:
@@ -70,7 +72,7 @@ def plan_fixes(paths: list[str], options: Options,
                 progress(done, total)
             for slot in site.slots:
                 # not exclusive: two slots on one line may share a finding (each is fixed)
-                findings = slot_findings(site, slot, report.findings, ctx.chain(site, slot))
+                findings = slot_findings(site, slot, index, ctx.chain(site, slot))
                 if not findings:
                     continue
                 covered.update(id(f) for f in findings)
@@ -146,3 +148,6 @@ def recheck(run: FixRun, paths: list[str], options: Options) -> None:
         if (finding.rule, finding.site, finding.path) in still:
             run.fixed.remove(finding)
             run.remaining.append((finding, "still reported after the fix was written"))
+    accounted = {id(f) for f in run.fixed} | {id(f) for f, _why in run.remaining}
+    run.also = [f for f in run.report.findings if id(f) not in accounted
+                and (f.rule, f.site, f.path) not in still]

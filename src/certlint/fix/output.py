@@ -8,7 +8,6 @@ a base folder, so `git apply` in a clean copy of that folder gives the same tree
 
 from __future__ import annotations
 
-import difflib
 import os
 import stat
 import tempfile
@@ -25,22 +24,48 @@ def _split(text: str) -> list[str]:
     return text.splitlines(keepends=True)
 
 
-def _hunks(old: str, new: str, a: str, b: str) -> list[str]:
-    lines = list(difflib.unified_diff(_split(old), _split(new), a, b, n=3))
-    out = []
-    for line in lines:
-        if not line.endswith("\n"):
-            line += "\n\\ No newline at end of file\n"
-        out.append(line)
+def _line(prefix: str, text: str) -> str:
+    if text.endswith("\n"):
+        return prefix + text
+    return f"{prefix}{text}\n\\ No newline at end of file\n"
+
+
+def _hunks(ops: list[tuple[str, str]], a: str, b: str, context: int = 3) -> list[str]:
+    """A unified diff from known line operations (no diff algorithm needed: the edits say
+    exactly which lines changed, so this stays linear however many sites a file holds)."""
+    changed = [i for i, (kind, _t) in enumerate(ops) if kind != "="]
+    if not changed:
+        return []
+    groups: list[list[int]] = [[changed[0], changed[0]]]
+    for i in changed[1:]:
+        if i - groups[-1][1] <= 2 * context:
+            groups[-1][1] = i
+        else:
+            groups.append([i, i])
+    old_before = [0] * (len(ops) + 1)
+    new_before = [0] * (len(ops) + 1)
+    for i, (kind, _t) in enumerate(ops):
+        old_before[i + 1] = old_before[i] + (kind != "+")
+        new_before[i + 1] = new_before[i] + (kind != "-")
+    out = [f"--- {a}\n", f"+++ {b}\n"]
+    for first, last in groups:
+        start, end = max(0, first - context), min(len(ops), last + context + 1)
+        old_n = old_before[end] - old_before[start]
+        new_n = new_before[end] - new_before[start]
+        old_s = old_before[start] + (1 if old_n else 0)
+        new_s = new_before[start] + (1 if new_n else 0)
+        out.append(f"@@ -{old_s},{old_n} +{new_s},{new_n} @@\n")
+        for kind, text in ops[start:end]:
+            out.append(_line(" " if kind == "=" else kind, text))
     return out
 
 
 def render_diff(ws: Workspace, base: str) -> str:
     """Config edits as a unified diff, then the files that would be created."""
     out: list[str] = []
-    for path, old, new in ws.changes():
+    for path, ops in ws.diffs():
         rel = _rel(path, base)
-        out.extend(_hunks(old, new, f"a/{rel}", f"b/{rel}"))
+        out.extend(_hunks(ops, f"a/{rel}", f"b/{rel}"))
     for path in sorted(ws.new_files):
         nf = ws.new_files[path]
         count = nf.content.count(b"-----BEGIN CERTIFICATE-----")
@@ -52,10 +77,10 @@ def render_diff(ws: Workspace, base: str) -> str:
 def render_patch(ws: Workspace, base: str) -> str:
     """One `git apply`-able patch holding the config edits and the new files."""
     out: list[str] = []
-    for path, old, new in ws.changes():
+    for path, ops in ws.diffs():
         rel = _rel(path, base)
         out.append(f"diff --git a/{rel} b/{rel}\n")
-        out.extend(_hunks(old, new, f"a/{rel}", f"b/{rel}"))
+        out.extend(_hunks(ops, f"a/{rel}", f"b/{rel}"))
     for path in sorted(ws.new_files):
         nf = ws.new_files[path]
         rel = _rel(path, base)
@@ -101,14 +126,29 @@ def atomic_write(path: str, data: bytes, mode: int | None = None) -> None:
         raise
 
 
-def write_workspace(ws: Workspace) -> list[str]:
-    """Write new files first (so a config never names a file that is not there yet)."""
-    written = []
+def write_workspace(ws: Workspace) -> tuple[list[str], list[str]]:
+    """Write new files first (so a config never names a file that is not there yet), then the
+    config edits. Returns (written paths, one-line errors); a file that cannot be written is
+    left as it was and the others still go ahead."""
+    written: list[str] = []
+    errors: list[str] = []
     for path in sorted(ws.new_files):
         nf = ws.new_files[path]
-        atomic_write(path, nf.content, nf.mode)
-        written.append(path)
+        try:
+            atomic_write(path, nf.content, nf.mode)
+            written.append(path)
+        except OSError as exc:
+            errors.append(f"cannot create {path}: {exc.strerror or exc}")
+    failed_new = {p for p in ws.new_files if p not in written}
     for path, _old, new in ws.changes():
-        atomic_write(path, new.encode("utf-8"))
-        written.append(path)
-    return written
+        needs = [p for p in failed_new if os.path.basename(p) in new]
+        if needs:
+            errors.append(f"{path} not changed: it would name {needs[0]}, which could not "
+                          "be created")
+            continue
+        try:
+            atomic_write(path, new.encode("utf-8"))
+            written.append(path)
+        except OSError as exc:
+            errors.append(f"cannot write {path}: {exc.strerror or exc}")
+    return written, errors

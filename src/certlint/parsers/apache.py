@@ -28,6 +28,8 @@ VAR = re.compile(r"\$\{([^}:]*)\}")
 GLOB_CHARS = re.compile(r"[*?\[]")
 CONDITIONALS = ("ifmodule", "ifdefine", "ifversion", "iffile", "ifdirective", "ifsection")
 NON_FILE_PREFIXES = ("pkcs11:", "engine:", "store:")
+ONE_ARGUMENT = ("sslcertificatefile", "sslcertificatekeyfile", "sslcertificatechainfile",
+                "sslcacertificatefile", "sslcacertificatepath", "servername", "serverroot")
 STATIC_MODULES = ("core", "so", "watchdog", "http", "log_config", "logio", "version", "unixd")
 ENVVARS_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$")
 SHELL_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)")
@@ -40,6 +42,7 @@ class _Line:
     text: str
     path: str
     line: int
+    end: int = 0  # last physical line of a continued directive (httpd reports this one)
 
 
 @dataclass
@@ -51,6 +54,7 @@ class _Node:
     path: str
     line: int
     children: list[_Node] | None = None
+    end: int = 0
 
     def directive(self, block: str) -> Directive:
         return Directive(self.name, self.args, self.path, self.line, 1, block)
@@ -90,7 +94,7 @@ def _logical_lines(text: str, path: str) -> list[_Line]:
         while line.endswith("\\") and not line.endswith("\\\\") and i < len(raw):
             line = line[:-1] + raw[i].rstrip("\r")
             i += 1
-        out.append(_Line(line.strip(), path, start))
+        out.append(_Line(line.strip(), path, start, i))
     return out
 
 
@@ -168,7 +172,14 @@ class ApacheParser:
     # -- entry ---------------------------------------------------------------------------
 
     def parse(self) -> ServerConfig:
-        envvars = os.path.join(os.path.dirname(self.entry), "envvars")
+        folder = os.path.dirname(self.entry)
+        parent = os.path.dirname(folder)
+        if (os.path.basename(self.entry) not in ("apache2.conf", "httpd.conf")
+                and not os.path.isfile(os.path.join(folder, "apache2.conf"))
+                and os.path.isfile(os.path.join(parent, "apache2.conf"))):
+            # one file of a Debian tree (sites-available/x.conf): the tree is its ServerRoot
+            folder = self.server_root = self.config.prefix = parent
+        envvars = os.path.join(folder, "envvars")
         if os.path.isfile(envvars):
             self.state.envvars = read_envvars(envvars)
             self.config.extra["envvars"] = envvars
@@ -265,8 +276,9 @@ class ApacheParser:
                 return self.state.envvars[name]
             if name in os.environ:
                 return os.environ[name]
-            self._error(f"AH00111: Config variable ${{{name}}} is not defined (Apache keeps "
-                        "the text literally)", ln.path, ln.line)
+            self.config.errors.append(ConfigError(
+                f"AH00111: Config variable ${{{name}}} is not defined (Apache warns and keeps "
+                "the text literally)", ln.path, ln.line, severity="warning"))
             return m.group(0)
 
         return VAR.sub(value, text)
@@ -298,7 +310,8 @@ class ApacheParser:
         if name in CONDITIONALS:
             nodes.extend(children)
         else:
-            nodes.append(_Node(name, tuple(split_args(rest)), ln.path, ln.line, children))
+            nodes.append(_Node(name, tuple(split_args(rest)), ln.path, ln.line, children,
+                               ln.end))
         return pos
 
     def _skip(self, lines: list[_Line], pos: int, opened: _Line, tag: str) -> int:
@@ -422,7 +435,7 @@ class ApacheParser:
             for param, value in pairs:
                 if param:
                     text = text.replace(param, value)
-            body.append(_Line(text, line.path, line.line))
+            body.append(_Line(text, line.path, line.line, line.end))
         nodes, _pos = self._parse_lines(body, 0, None, stack + [marker])
         return nodes
 
@@ -438,6 +451,12 @@ class ApacheParser:
             return self._include(values[0], name == "includeoptional", ln, stack)
         if name == "use":
             return self._use(args, ln, stack)
+        if name in ONE_ARGUMENT and len(values) != 1:
+            from certlint.parsers.apache_names import spelled
+
+            self._error(f"{spelled(name)} takes one argument, {len(values)} given: Apache stops "
+                        "with a syntax error", ln.path, ln.line)
+            return []
         if name == "define" and values:
             self.state.defines[values[0]] = values[1] if len(values) > 1 else ""
             self.state.undefined.discard(values[0])

@@ -21,6 +21,8 @@ CERTKEY_NAMES = ("sslcertificatefile", "sslcertificatekeyfile")
 
 
 def build_sites(parser: ApacheParser, tree: list[_Node]) -> None:
+    """Sites into `parser.config`; `config.extra["vhosts"]` lists every `<VirtualHost>` (TLS or
+    not) with its file:line and name, as `apache2 -S` shows them."""
     config = parser.config
     main: dict[str, list[Directive]] = {}
     for node in tree:
@@ -28,8 +30,15 @@ def build_sites(parser: ApacheParser, tree: list[_Node]) -> None:
             main.setdefault(node.name, []).append(node.directive("main"))
     config.globals = main
     parser.config.extra["mod_md"] = _uses_mod_md(tree)
+    vhosts = config.extra.setdefault("vhosts", [])
     for node in tree:
         if node.name == "virtualhost" and node.children is not None:
+            names = [c.args[0] for c in node.children if c.name == "servername" and c.args]
+            main_name = main.get("servername")
+            vhosts.append({"path": node.path, "line": node.line, "end": node.end or node.line,
+                           "addrs": list(node.args),
+                           "name": names[-1] if names else
+                           (main_name[-1].value if main_name else None)})
             site = _vhost(parser, node, main)
             if site is not None:
                 config.sites.append(site)

@@ -23,6 +23,7 @@ import ipaddress
 import os
 import socket
 import sys
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -154,9 +155,21 @@ def http_get(url: str, public_only: bool = False, timeout: float | None = None,
         handlers.append(urllib.request.ProxyHandler({}))  # never send loopback via a proxy
     opener = urllib.request.build_opener(*handlers)
     request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
+    deadline = time.monotonic() + timeout
     try:
         with opener.open(request, timeout=timeout) as response:
-            data = response.read(limit + 1)
+            chunks: list[bytes] = []
+            size = 0
+            read = getattr(response, "read1", response.read)  # read1: whatever has arrived
+            while size <= limit:
+                chunk = read(min(8192, limit + 1 - size))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                size += len(chunk)
+                if time.monotonic() > deadline:
+                    raise FetchRefused(f"{url}: no complete answer within {timeout:g} s")
+            data = b"".join(chunks)
     except FetchRefused:
         raise
     except urllib.error.HTTPError as exc:
@@ -253,11 +266,20 @@ class AiaFetcher:
                 break
             issuer = self._pick([c for c in pool if fingerprint(c) not in seen
                                  and issued_by(current, c)])
-            if issuer is None:
-                issuer, problem = self._fetch_issuer(current, seen, result)
+            if issuer is None or not valid_at(issuer, self.now):
+                fetched, problem = self._fetch_issuer(current, seen, result)
+                if fetched is not None and (issuer is None or valid_at(fetched, self.now)):
+                    issuer = fetched
                 if issuer is None:
                     result.problem = problem
                     return result
+            if not valid_at(issuer, self.now):
+                when = (f"expired on {issuer.not_valid_after_utc:%Y-%m-%d}"
+                        if issuer.not_valid_after_utc < self.now
+                        else f"is valid only from {issuer.not_valid_before_utc:%Y-%m-%d}")
+                result.problem = (f"the only issuer found for {describe(current)}, "
+                                  f"{describe(issuer)}, {when}; clients would reject the chain")
+                return result
             if self.trust.contains(issuer):
                 result.anchor = issuer  # a cross-signed anchor: the path is trusted here
                 return result
@@ -269,6 +291,7 @@ class AiaFetcher:
 
     def _pick(self, candidates: list[x509.Certificate]) -> x509.Certificate | None:
         """Prefer an issuer that is valid now and is itself issued by a trust anchor."""
+        candidates = [c for c in candidates if _is_ca(c)]
         if not candidates:
             return None
         return sorted(candidates, key=lambda c: (not valid_at(c, self.now),
@@ -309,6 +332,9 @@ class AiaFetcher:
             return None, f"{url}: not a certificate (DER, PEM or PKCS#7 expected)"
         good = [c for c in certs if fingerprint(c) not in seen and issued_by(child, c)]
         issuer = self._pick(good)
+        if issuer is None and good:
+            return None, (f"{url}: served {describe(good[0])}, which signed "
+                          f"{describe(child)} but is not a CA certificate (refused)")
         if issuer is None:
             names = ", ".join(describe(c) for c in certs[:3])
             return None, (f"{url}: served {names}, which did not issue {describe(child)} "
@@ -365,6 +391,16 @@ class AiaFetcher:
             os.replace(tmp, path)
         except OSError:
             pass  # a cache that cannot be written only costs a request next time
+
+
+def _is_ca(cert: x509.Certificate) -> bool:
+    """Only a CA certificate can be an intermediate (clients: 'invalid CA certificate')."""
+    try:
+        return cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+    except x509.ExtensionNotFound:
+        return cert.version == x509.Version.v1  # old v1 CA certificates carry no extensions
+    except ValueError:
+        return False
 
 
 def _name(n: x509.Name) -> str:

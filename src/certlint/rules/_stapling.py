@@ -118,7 +118,13 @@ def store_certs(ctx: Context, site: Site) -> list[x509.Certificate]:
 
 
 def client_ca_certs(ctx: Context, site: Site) -> list[x509.Certificate]:
-    """The CA certificates client certificates are verified against."""
+    """The CAs that issue client certificates: nginx `ssl_client_certificate` (the CA list sent
+    to clients), else `ssl_trusted_certificate`; Apache `SSLCACertificateFile`/`Path`. An nginx
+    `ssl_trusted_certificate` next to `ssl_client_certificate` usually holds the server's own
+    chain for OCSP stapling, not client CAs."""
+    if site.server == "nginx":
+        client = file_certs(ctx, site, ("ssl_client_certificate",))
+        return unique(client or file_certs(ctx, site, ("ssl_trusted_certificate",)))
     return store_certs(ctx, site)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 
 from cryptography import x509
 
@@ -146,9 +147,9 @@ def apache_cache_plan(config: ServerConfig, site: Site, rule: str) -> FixPlan:
                           "SSLStaplingCache shmcb:/run/apache2/ssl_stapling(128000) by hand")
         return plan
     text = f"SSLStaplingCache shmcb:{target}({STAPLING_CACHE_SIZE})"
-    session = config.global_get("sslsessioncache")
-    if session is not None and session.block == "main":
-        plan.edits.append(InsertDirective(session.path, session.line, text))
+    anchor = _cache_anchor(config)
+    if anchor is not None:
+        plan.edits.append(InsertDirective(anchor.path, anchor.line, text))
     else:
         plan.edits.append(InsertDirective(site.origin.path, site.origin.line, text,
                                           before=True))
@@ -160,10 +161,39 @@ def apache_cache_plan(config: ServerConfig, site: Site, rule: str) -> FixPlan:
     return plan
 
 
+def _cache_anchor(config: ServerConfig) -> Directive | None:
+    """The server-level SSLSessionCache line, or the next plain SSL directive after it in the
+    same file (lines with ${VAR} braces are not edited around)."""
+    session = config.global_get("sslsessioncache")
+    if session is None or session.block != "main":
+        return None
+    candidates = [session] + sorted(
+        (d for values in config.globals.values() for d in values
+         if d.path == session.path and d.line > session.line and d.name.startswith("ssl")),
+        key=lambda d: d.line)
+    for d in candidates:
+        if "{" not in _source_line(d) and "}" not in _source_line(d):
+            return d
+    return None
+
+
+def _source_line(d: Directive) -> str:
+    try:
+        with open(d.path, encoding="utf-8", errors="replace") as fh:
+            for n, line in enumerate(fh, 1):
+                if n == d.line:
+                    return line
+    except OSError:
+        pass
+    return ""
+
+
 def _cache_path(config: ServerConfig) -> tuple[str | None, str]:
     session = config.global_get("sslsessioncache")
     if session is not None and session.value.startswith("shmcb:"):
-        spec = session.value[len("shmcb:"):].split("(", 1)[0]
+        # the path as written (Debian: shmcb:${APACHE_RUN_DIR}/ssl_scache(512000)), else as parsed
+        m = re.search(r"shmcb:([^\s(\"']+)\(", _source_line(session))
+        spec = m.group(1) if m else session.value[len("shmcb:"):].split("(", 1)[0]
         if spec:
             return (os.path.join(os.path.dirname(spec), "ssl_stapling"),
                     f"next to the session cache ({session.value})")

@@ -54,3 +54,11 @@ def borrowed_from(site: Site) -> Site | None:
         if default is not site and default.slots:
             return default
     return None
+
+
+def shown_name(directive: Directive) -> str:
+    """A directive's name for messages: as the server's docs spell it (Apache names are stored
+    lower-cased; `sslcertificatefile` is shown as `SSLCertificateFile`)."""
+    from certlint.parsers.apache_names import spelled
+
+    return spelled(directive.name) if directive.name.islower() else directive.name

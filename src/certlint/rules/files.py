@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from certlint.context import Context
 from certlint.model import FileRef, Site
-from certlint.rules._util import needs_own_certificate
+from certlint.rules._util import needs_own_certificate, shown_name
 from certlint.rules.base import rule
 
 # (directive, what it holds) for files other than the certificate slots
@@ -37,12 +37,12 @@ def _refs(site: Site, ctx: Context):
 
 
 def _missing_message(site: Site, ref: FileRef, problem: str) -> str:
-    name = ref.directive.name if site.server == "nginx" else ref.directive.name
+    name = ref.directive.name if site.server == "nginx" else shown_name(ref.directive)
     if site.server == "nginx":
         consequence = ("nginx -t fails and nginx will not start (cannot load certificate ...: "
                        "BIO_new_file() failed ... No such file or directory)")
     else:
-        consequence = (f"Apache will not start ({ref.directive.name}: file '{ref.path}' does "
+        consequence = (f"Apache will not start ({name}: file '{ref.path}' does "
                        "not exist or is empty)")
     return f"{name} {ref.shown}: the file {problem}; {consequence}"
 
@@ -99,7 +99,7 @@ def check_unparseable(site: Site, ctx: Context):
             start = ("nginx will not start" if site.server == "nginx"
                      else "Apache will not start")
             yield ctx.finding("cert-file-unparseable", ref.directive,
-                              f"{ref.directive.name} {ref.shown}: the file {error}; {start}",
+                              f"{shown_name(ref.directive)} {ref.shown}: the file {error}; {start}",
                               site)
 
 
@@ -116,8 +116,8 @@ def check_encrypted(site: Site, ctx: Context):
                 how = ("Apache asks for the passphrase at startup unless "
                        "SSLPassPhraseDialog supplies it")
             yield ctx.finding("key-encrypted", at,
-                              f"{at.name} {at.value}: the private key is encrypted, so certlint "
-                              f"cannot check it against the certificate; {how}", site)
+                              f"{shown_name(at)} {at.value}: the private key is encrypted, so "
+                              f"certlint cannot check it against the certificate; {how}", site)
 
 
 @rule("cert-path-dynamic")
@@ -129,5 +129,5 @@ def check_dynamic(site: Site, ctx: Context):
                 if site.server == "nginx" and "$" in ref.shown and site.flag("ssl_stapling"):
                     note = "; OCSP stapling is silently off for certificates loaded this way"
                 yield ctx.finding("cert-path-dynamic", ref.directive,
-                                  f"{ref.directive.name} {ref.shown}: {ref.dynamic}, so certlint "
-                                  f"cannot open it offline{note}", site)
+                                  f"{shown_name(ref.directive)} {ref.shown}: {ref.dynamic}, so "
+                                  f"certlint cannot open it offline{note}", site)

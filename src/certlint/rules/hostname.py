@@ -33,11 +33,27 @@ def names_to_check(site: Site) -> list[str]:
         if (not name or name == "_" or name.startswith("~") or "$" in name
                 or name.endswith(".*") or name in ("localhost", "default", "*")):
             continue
+        if "?" in name or "*" in name.removeprefix("*."):
+            continue  # an Apache ServerAlias glob (www?.example.com, *example.com): no one name
         if name.startswith("."):
             out.extend([name[1:], "*" + name])
         else:
             out.append(name)
     return out
+
+
+def _alias_directive(site: Site, missing: list[str]):
+    """Apache: the ServerAlias line naming the first uncovered name (when it is not the
+    ServerName), so the finding points at the line to change."""
+    if site.server != "apache":
+        return None
+    names = site.names_directive.args if site.names_directive is not None else ()
+    if any(missing[0] == n.lower().rstrip(".") for n in names):
+        return None
+    for alias in site.get_all("serveralias"):
+        if any(missing[0] == a.lower().rstrip(".") for a in alias.args):
+            return alias
+    return None
 
 
 def san_names(cert: x509.Certificate) -> tuple[list[str], list[str]]:
@@ -78,7 +94,8 @@ def check(site: Site, ctx: Context):
         missing = [n for n in names if not covered(n, dns, ips)]
         if not missing:
             continue
-        at = site.names_directive or (site.origin if lender else slot.cert.directive)
+        at = (_alias_directive(site, missing) or site.names_directive
+              or (site.origin if lender else slot.cert.directive))
         shown = ", ".join(dns + ips) or "none: the certificate has no Subject Alternative Name"
         borrowed = ""
         if lender is not None:

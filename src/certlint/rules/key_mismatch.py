@@ -17,7 +17,7 @@ from certlint.context import Context
 from certlint.model import Site
 from certlint.pki.chain import describe
 from certlint.pki.load import describe_key
-from certlint.rules._util import analysed_slots, server_refuses
+from certlint.rules._util import analysed_slots, server_refuses, shown_name
 from certlint.rules.base import rule
 
 
@@ -59,9 +59,9 @@ def check(site: Site, ctx: Context):
                         "inherited on its own). Add the certificate's own ssl_certificate_key "
                         "here")
             at = slot.cert.directive
+        named = slot.key.directive if slot.key is not None else at
         yield ctx.finding(
             "key-mismatch", at,
-            f"{slot.key.directive.name if slot.key else at.name} "
-            f"{slot.key.directive.value if slot.key else at.value}: the private key{kind} does "
-            f"not belong to the certificate {describe(chain.leaf_cert)} in {slot.cert.shown}; "
-            f"{consequence}. {fix_hint}", site)
+            f"{shown_name(named)} {named.value}: the private key{kind} does not belong to the "
+            f"certificate {describe(chain.leaf_cert)} in {slot.cert.shown}; {consequence}. "
+            f"{fix_hint}", site)

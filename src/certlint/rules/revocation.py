@@ -1,8 +1,9 @@
-"""CRLs for client certificates: expired, expiring soon, or from no known client CA.
+"""CRLs for client certificates: expired, expiring soon, from no known client CA, unloadable.
 
-crl-expired, crl-expiring-soon, crl-unknown-issuer. The CRLs are those of nginx `ssl_crl`,
-Apache `SSLCARevocationFile` and every file in `SSLCARevocationPath`, checked only where the
-server really uses them (client verification on; on Apache, SSLCARevocationCheck not `none`).
+crl-expired, crl-expiring-soon, crl-unknown-issuer: the CRLs of nginx `ssl_crl`, Apache
+`SSLCARevocationFile` and every file in `SSLCARevocationPath`, checked only where the server
+really uses them (client verification on; on Apache, SSLCARevocationCheck not `none`).
+crl-file-unparseable: a CRL file the server cannot load at all (it then does not start).
 """
 
 from __future__ import annotations
@@ -13,10 +14,19 @@ from collections.abc import Iterator
 from certlint.context import Context
 from certlint.model import Directive, Site
 from certlint.pki.revocation import CrlEntry, crl_signed_by, load_crl_dir, load_crl_file
-from certlint.rules._stapling import client_ca_certs, client_verify_on, shown
+from certlint.rules._stapling import client_verify_on, shown, store_certs
 from certlint.rules.base import rule
 
 SOON_FLOOR = dt.timedelta(days=2)
+
+
+def load_cached(ctx: Context, loader, path: str):
+    """Each CRL file or directory is read once per run, however many sites name it."""
+    cache = ctx.__dict__.setdefault("_crl_cache", {})
+    key = (loader.__name__, path)
+    if key not in cache:
+        cache[key] = loader(path)
+    return cache[key]
 
 
 def crl_sources(site: Site, ctx: Context) -> Iterator[tuple[Directive, list[CrlEntry]]]:
@@ -35,7 +45,7 @@ def crl_sources(site: Site, ctx: Context) -> Iterator[tuple[Directive, list[CrlE
             ref = ctx.config.file_ref(d)
             if ref.path is None:
                 continue
-            loaded = loader(ref.path)
+            loaded = load_cached(ctx, loader, ref.path)
             if loaded.crls:
                 yield d, loaded.crls
 
@@ -118,7 +128,7 @@ def check_expiring(site: Site, ctx: Context):
 
 @rule("crl-unknown-issuer")
 def check_unknown_issuer(site: Site, ctx: Context):
-    cas = client_ca_certs(ctx, site)
+    cas = store_certs(ctx, site)  # every CA the server trusts may have issued a CRL in use
     if not cas:
         return
     for d, crls in crl_sources(site, ctx):
@@ -139,3 +149,28 @@ def check_unknown_issuer(site: Site, ctx: Context):
                     f"{_where(d, entry)}: the CRL of {entry.issuer} is not from any CA the "
                     "client certificates are verified against, so it revokes nothing here "
                     "(a CRL for the wrong CA, or the client CA file is missing a CA)", site)
+
+
+@rule("crl-file-unparseable")
+def check_unparseable(site: Site, ctx: Context):
+    """A CRL file the server cannot load stops it from starting, client verification or not."""
+    name = "ssl_crl" if site.server == "nginx" else "sslcarevocationfile"
+    for d in site.get_all(name):
+        ref = ctx.config.file_ref(d)
+        if ref.path is None:
+            continue
+        data, _problem = ctx.store.raw(ref.path)
+        if data is None:
+            continue  # cert-file-missing says it
+        loaded = load_cached(ctx, load_crl_file, ref.path)
+        if loaded.error is None and loaded.crls:
+            continue
+        if site.server == "nginx":
+            says = (f"nginx will not start: X509_LOOKUP_load_file(\"{ref.path}\") failed (SSL: "
+                    "... no certificate or crl found)")
+        else:
+            says = ("Apache will not start: AH01901: ... unable to configure X.509 CRL storage "
+                    "for certificate revocation (no certificate or crl found)")
+        yield ctx.finding("crl-file-unparseable", d,
+                          f"{shown(d.name)} {d.value} {loaded.error or 'holds no CRL'}; {says}",
+                          site)

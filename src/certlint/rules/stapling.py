@@ -1,8 +1,7 @@
-"""OCSP stapling rules shared by nginx and Apache: resolver, OCSP URL, issuer, verification,
-Must-Staple, and certificates loaded per handshake (nginx staples nothing for those).
+"""OCSP stapling setup shared by nginx and Apache: resolver, OCSP URL, issuer, verification.
 
 stapling-no-resolver, stapling-no-ocsp-url, stapling-issuer-missing,
-stapling-verify-no-trusted-cert, must-staple-without-stapling, stapling-dynamic-cert.
+stapling-verify-no-trusted-cert.
 """
 
 from __future__ import annotations
@@ -11,7 +10,7 @@ import os
 
 from certlint.context import Context
 from certlint.model import Site
-from certlint.pki.revocation import is_ip_literal, must_staple, ocsp_urls, url_host
+from certlint.pki.revocation import is_ip_literal, ocsp_urls, url_host
 from certlint.pki.verify import fingerprint, is_self_signed
 from certlint.rules._stapling import (
     find_issuer,
@@ -26,8 +25,6 @@ from certlint.rules._stapling import (
 from certlint.rules._stapling_fix import resolver_plan, stapling_off_plan, trusted_chain_plan
 from certlint.rules._util import analysed_slots
 from certlint.rules.base import rule
-
-FIREFOX = "Firefox refuses the site with MOZILLA_PKIX_ERROR_REQUIRED_TLS_FEATURE_MISSING"
 
 
 @rule("stapling-no-resolver", servers=("nginx",))
@@ -174,9 +171,10 @@ def check_verify_trusted(site: Site, ctx: Context):
             head = (f"ssl_stapling_verify is on but ssl_trusted_certificate {trusted.value} "
                     "does not hold the issuer chain up to the root")
             at = trusted
-        message = (f"{head}: nginx cannot verify the OCSP responses it fetches for "
-                   f"{slot.cert.shown} (OCSP_basic_verify() failed ... Verify error:unable to "
-                   "get issuer certificate) and staples nothing")
+        message = (f"{head}: when the CA signs OCSP responses with a delegated responder "
+                   "certificate (most CAs do), nginx cannot verify the responses it fetches for "
+                   f"{slot.cert.shown} (OCSP_basic_verify() failed ... certificate verify error)"
+                   " and staples nothing")
         fix = (trusted_chain_plan(site, ctx, slot, "stapling-verify-no-trusted-cert", wanted)
                if wanted and is_self_signed(wanted[-1]) else None)
         yield ctx.finding("stapling-verify-no-trusted-cert", at, message, site,
@@ -195,54 +193,3 @@ def _reaches_store_root(issuer, served, store) -> bool:
             return False
         current = parent
     return False
-
-
-@rule("must-staple-without-stapling")
-def check_must_staple(site: Site, ctx: Context):
-    for slot, chain in analysed_slots(site, ctx):
-        leaf = chain.leaf_cert
-        if not must_staple(leaf):
-            continue
-        problem, severity = _staple_problem(site, ctx, chain)
-        if problem is None:
-            continue
-        message = (f"{slot.cert.shown} is a Must-Staple certificate (TLS Feature "
-                   f"status_request, RFC 7633) but {problem}: {FIREFOX}")
-        yield ctx.finding("must-staple-without-stapling", slot.cert.directive, message, site,
-                          severity=severity)
-
-
-def _staple_problem(site: Site, ctx: Context, chain):
-    name = "ssl_stapling" if site.server == "nginx" else "SSLUseStapling"
-    if not stapling_on(site):
-        return f"{name} is off for this site", None
-    if stapling_file(site) is not None:
-        return None, None
-    url = responder_url(site, chain.leaf_cert)
-    if url is None:
-        return "it carries no OCSP URL and no responder is configured, so nothing is stapled", None
-    if not http_url(url, site.server):
-        return f"the responder {url} is not http://, so nothing is stapled", None
-    leaf = chain.leaf_cert
-    served = [c for c in chain.served if c is not leaf] + list(chain.auto_added)
-    if find_issuer(leaf, [served, store_certs(ctx, site)]) is None:
-        return "the server cannot find its issuer certificate, so nothing is stapled", None
-    if site.server == "nginx":
-        return ("nginx staples lazily: the first handshakes after every start or reload, and "
-                "every period the responder is unreachable, carry no staple (prefetch with "
-                "ssl_stapling_file or reissue without Must-Staple)", "warning")
-    return None, None
-
-
-@rule("stapling-dynamic-cert", servers=("nginx",))
-def check_dynamic(site: Site, ctx: Context):
-    if not stapling_on(site):
-        return
-    for slot in site.slots:
-        if slot.cert.path is None and "$" in slot.cert.shown:
-            yield ctx.finding(
-                "stapling-dynamic-cert", slot.cert.directive,
-                f"ssl_certificate {slot.cert.shown} holds variables, so nginx loads it per "
-                "handshake and OCSP stapling is silently off for it (no warning is logged); "
-                "ssl_stapling on does nothing here", site)
-            return

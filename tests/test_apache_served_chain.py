@@ -1,0 +1,98 @@
+"""Randomised live check of certlint's model of what Apache sends.
+
+Generated configs mix main-server and vhost SSLCertificateFile / SSLCertificateChainFile /
+SSLCACertificateFile (inheritance, the chain file replacing the file's intermediates, OpenSSL's
+auto-chain from the CA file). For every vhost, the certificates certlint says Apache serves
+(`Context.served_certs` plus what the analysis adds from the CA file) must be exactly what a
+real apache2 sends to `openssl s_client -showcerts`, in order.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+
+from certlint.context import Context, Options
+from certlint.parsers.apache import parse_apache
+from tests.support import servers
+from tests.support.apache import ApacheServer, apache_binary, modules
+from tests.test_apache_differential import apache_version
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PKI = os.path.join(ROOT, "fixtures", "pki")
+PEM = re.compile(rb"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", re.S)
+CERT_FILES = ("leaf.pem", "fullchain.pem", "stray.pem")  # all carry the leaf.key certificate
+CHAIN_FILES = ("inter.pem", "other-inter.pem")
+CA_FILES = ("inter.pem", "inter-and-root.pem", "other-inter.pem")
+
+
+def fingerprints(pem: bytes) -> list[str]:
+    return [x509.load_pem_x509_certificate(m).fingerprint(hashes.SHA256()).hex()[:16]
+            for m in PEM.findall(pem)]
+
+
+def make_config(seed: int, folder: str) -> str:
+    rnd = random.Random(seed)
+    with open(os.path.join(folder, "stray.pem"), "wb") as fh:  # leaf + an unrelated CA
+        for name in ("leaf.pem", "other-inter.pem"):
+            with open(os.path.join(PKI, name), "rb") as src:
+                fh.write(src.read())
+
+    def path(name: str) -> str:
+        return os.path.join(folder, name) if name == "stray.pem" else os.path.join(PKI, name)
+
+    def settings(indent: str, need_cert: bool, chance: float) -> list[str]:
+        lines = []
+        if need_cert or rnd.random() < 0.5:
+            lines += [f"SSLCertificateFile {path(rnd.choice(CERT_FILES))}",
+                      f"SSLCertificateKeyFile {PKI}/demo-keys/leaf.key"]
+        if rnd.random() < chance:
+            same = lines[0].split(" ", 1)[1] if lines and rnd.random() < 0.3 else None
+            lines.append(f"SSLCertificateChainFile {same or path(rnd.choice(CHAIN_FILES))}")
+        if rnd.random() < chance:
+            lines.append(f"SSLCACertificateFile {path(rnd.choice(CA_FILES))}")
+        return [indent + line for line in lines]
+
+    main_cert = rnd.random() < 0.5
+    out = [modules("mpm_event", "authz_core", "ssl"), "ServerName localhost", "Listen 443"]
+    out += settings("", main_cert, 0.2)
+    for i in range(3):
+        out += ["<VirtualHost *:443>", f"    ServerName v{i}.example.test", "    SSLEngine on"]
+        out += settings("    ", not main_cert, 0.35)
+        out.append("</VirtualHost>")
+    return "\n".join(out) + "\n"
+
+
+def expected(entry: str, version: str) -> dict[str, list[str]]:
+    config = parse_apache(entry, apache_version=version)
+    ctx = Context(Options(apache_version=version))
+    ctx.config = config
+    out = {}
+    for site in config.sites:
+        slot = site.slots[0]
+        served, _pool = ctx.served_certs(site, slot)
+        chain = ctx.chain(site, slot)
+        certs = list(served) + list(chain.auto_added if chain else [])
+        out[site.names[0]] = [c.fingerprint(hashes.SHA256()).hex()[:16] for c in certs]
+    return out
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_certlint_knows_what_apache_sends(seed, tmp_path):
+    apache_binary()
+    version = apache_version()
+    entry = tmp_path / "apache2.conf"
+    entry.write_text(make_config(seed, str(tmp_path)))
+    want = expected(str(entry), version)
+    assert len(want) == 3
+    with ApacheServer(str(entry), str(tmp_path / "state")) as server:
+        for name, chain in want.items():
+            hello = servers.s_client(server.port(443), name, os.path.join(PKI, "root.pem"),
+                                     extra=["-showcerts"])
+            sent = fingerprints(hello.output.encode())
+            assert sent == chain, f"{name}: {entry.read_text()}"
