@@ -12,13 +12,14 @@ import fnmatch
 import glob
 import os
 import re
+import sys
 import tempfile
 
 import crossplane
 
 from certlint.model import CertSlot, ConfigError, Directive, FileRef, ServerConfig, Site
 from certlint.parsers import nginx_fast
-from certlint.parsers.common import ConfigFileReader, map_root
+from certlint.parsers.common import MAX_CONFIG_BYTES, ConfigFileReader, map_root
 
 MAX_INCLUDE_DEPTH = 64
 DUMP_MARKER = re.compile(r"^# configuration file (.+):\s*$", re.M)
@@ -48,9 +49,10 @@ class NginxParser:
     """Parse one nginx entry point into a `ServerConfig`."""
 
     def __init__(self, entry: str, root: str | None = None):
-        self.entry = os.path.abspath(entry)
+        self.stdin = entry == "-"
+        self.entry = "<stdin>" if self.stdin else os.path.abspath(entry)
         self.root = os.path.abspath(root) if root else None
-        self.prefix = os.path.dirname(self.entry)
+        self.prefix = os.getcwd() if self.stdin else os.path.dirname(self.entry)
         self.reader = ConfigFileReader()
         self.config = ServerConfig("nginx", self.entry, self.prefix)
         self._parsed: dict[str, list | None] = {}
@@ -62,6 +64,8 @@ class NginxParser:
     # -- reading files -------------------------------------------------------------------
 
     def parse(self) -> ServerConfig:
+        if self.stdin:
+            return self._parse_stdin()
         data = self.reader.read(self.entry, self.config, fatal=True)
         if data is None:
             return self.config
@@ -70,6 +74,27 @@ class NginxParser:
             return self._parse_dump(text)
         tree = self._expand_file(self.entry, [], 0)
         self._build(tree)
+        return self.config
+
+    def _parse_stdin(self) -> ServerConfig:
+        """`-` as the entry point: an `nginx -T` dump piped in (`ssh web1 nginx -T | certlint
+        check -`), or a config whose relative paths resolve against the current folder."""
+        data = sys.stdin.buffer.read(MAX_CONFIG_BYTES + 1)
+        if not data.strip() or len(data) > MAX_CONFIG_BYTES or b"\0" in data:
+            why = ("nothing on standard input" if not data.strip() else
+                   "standard input is binary or larger than certlint reads")
+            self.config.errors.append(ConfigError(why, "<stdin>", 0, fatal=True))
+            return self.config
+        text = data.decode("utf-8", "replace")
+        if DUMP_MARKER.search(text):
+            self.entry = "<stdin>"
+            return self._parse_dump(text)
+        with tempfile.TemporaryDirectory(prefix="certlint-stdin-") as tmp:
+            path = os.path.join(tmp, "stdin.conf")
+            with open(path, "w", encoding="utf-8") as fh:
+                fh.write(text)
+            self._display[path] = "<stdin>"
+            self._build(self._expand_file(path, [], 0))
         return self.config
 
     def _parse_dump(self, text: str) -> ServerConfig:
