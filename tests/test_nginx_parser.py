@@ -11,6 +11,8 @@ from tests.support import servers
 FIXTURES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "fixtures")
 PKI = os.path.join(FIXTURES, "pki")
 ROOT_PEM = os.path.join(PKI, "root.pem")
+LEAF = os.path.join(PKI, "leaf.pem")
+KEY = os.path.join(PKI, "demo-keys", "leaf.key")
 
 
 def etc_nginx(base) -> str:
@@ -123,3 +125,15 @@ def test_dump_from_another_host_with_root(tmp_path, certlint):
     rules = sorted((f["rule"], f["path"], f["line"]) for f in payload["findings"])
     assert rules == [("chain-incomplete", "/etc/nginx/sites-enabled/a", 4)], rules
     assert not any(r[0] == "cert-file-missing" for r in rules), rules
+
+
+def test_stream_tls_servers_are_sites_too(tmp_path, certlint):
+    """TLS terminated in `stream` (mail/DB proxies) serves certificates like http does; the
+    stream module is dynamic and absent here, so this is certlint's word alone."""
+    (tmp_path / "nginx.conf").write_text(
+        "events {}\nstream {\n    ssl_certificate_key " + KEY + ";\n"
+        "    server {\n        listen 6379 ssl;\n        ssl_certificate " + LEAF + ";\n"
+        "        proxy_pass 127.0.0.1:6380;\n    }\n}\n")
+    code, payload = certlint.json(str(tmp_path / "nginx.conf"), "--ca-bundle", ROOT_PEM)
+    assert [(f["rule"], f["line"], f["site"]) for f in payload["findings"]] == [
+        ("chain-incomplete", 6, "_:6379")], payload["findings"]
