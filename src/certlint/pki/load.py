@@ -302,15 +302,23 @@ class PkiStore:
         self._certs: dict[str, CertFile] = {}
         self._keys: dict[object, KeyFile] = {}  # path, or (path, passphrases)
         self._raw: dict[str, tuple[bytes | None, str | None]] = {}
+        self._abspaths: dict[str, str] = {}
+
+    def _abs(self, path: str) -> str:
+        """os.path.abspath, memoised: rules ask for the same files many times per site."""
+        absolute = self._abspaths.get(path)
+        if absolute is None:
+            absolute = self._abspaths[path] = os.path.abspath(path)
+        return absolute
 
     def raw(self, path: str) -> tuple[bytes | None, str | None]:
-        key = os.path.abspath(path)
+        key = self._abs(path)
         if key not in self._raw:
             self._raw[key] = read_file(key)
         return self._raw[key]
 
     def cert_file(self, path: str) -> CertFile:
-        key = os.path.abspath(path)
+        key = self._abs(path)
         if key not in self._certs:
             data, problem = self.raw(key)
             self._certs[key] = (CertFile(path, missing=problem) if data is None
@@ -318,7 +326,7 @@ class PkiStore:
         return self._certs[key]
 
     def key_file(self, path: str, passwords: tuple[bytes, ...] = ()) -> KeyFile:
-        key = os.path.abspath(path)
+        key = self._abs(path)
         cache = (key, passwords) if passwords else key
         if cache not in self._keys:
             data, problem = self.raw(key)
