@@ -271,3 +271,23 @@ def test_control_characters_in_a_path_stay_on_one_output_line(tmp_path):
     lines = out.strip().splitlines()
     assert len(lines) == 2 and "cert-file-missing" in lines[0], out  # finding + summary
     assert "\x1b" not in out and "a\\nb" in lines[0]
+
+
+@pytest.mark.parametrize("label", ["CERTIFICATE", "PRIVATE KEY"])
+def test_pem_file_of_unmatched_begin_lines_is_read_in_linear_time(tmp_path, label):
+    """200,000 BEGIN lines and no END: a backtracking PEM regex rescans the file from every
+    one of them (minutes); certlint answers in well under a second or two."""
+    bad = tmp_path / "bad.pem"
+    bad.write_text(f"-----BEGIN {label}-----\nAAAA\n" * 200000)
+    cert, key = (str(bad), KEY) if label == "CERTIFICATE" else (
+        os.path.join(PKI, "fullchain.pem"), str(bad))
+    code, out, err, elapsed = run(conf(tmp_path, tls_server(cert=cert, key=key)))
+    clean(code, out, err, 1)
+    assert "cert-file-unparseable" in out and elapsed < 8, (elapsed, out)
+
+
+def test_lua_body_of_unterminated_long_comments_is_linear(tmp_path):
+    lua = "content_by_lua_block {\n" + "--[[ never closed\n" * 30000 + "}\n"
+    code, out, err, elapsed = run(conf(tmp_path, lua + tls_server()))
+    assert "Traceback" not in out + err and code in (1, 2), out + err
+    assert elapsed < 10, elapsed
