@@ -291,3 +291,16 @@ def test_lua_body_of_unterminated_long_comments_is_linear(tmp_path):
     code, out, err, elapsed = run(conf(tmp_path, lua + tls_server()))
     assert "Traceback" not in out + err and code in (1, 2), out + err
     assert elapsed < 10, elapsed
+
+
+@pytest.mark.parametrize("snippet_lines", [1, 20000])
+def test_include_explosion_is_cut_off(tmp_path, snippet_lines):
+    """Nine files that each include the next ten times: 10^9 inclusions (nginx itself would
+    grind through them). certlint stops at a limit and says so."""
+    for i in range(9):
+        (tmp_path / f"f{i}.conf").write_text(f"include f{i + 1}.conf;\n" * 10)
+    (tmp_path / "f9.conf").write_text("add_header X y;\n" * snippet_lines)
+    code, out, err, elapsed = run(conf(tmp_path, "include f0.conf;\n"))
+    clean(code, out, err, 1)
+    assert "include explosion" in out and out.count("config-error") == 1, out
+    assert elapsed < 10, elapsed

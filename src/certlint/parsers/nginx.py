@@ -22,6 +22,10 @@ from certlint.parsers import nginx_fast
 from certlint.parsers.common import MAX_CONFIG_BYTES, ConfigFileReader, map_root
 
 MAX_INCLUDE_DEPTH = 64
+# files read through includes in one run, counting repeats: a snippet included by every one of
+# 10,000 servers is 10,000; ten files that each include the next one ten times is 10^10
+MAX_INCLUDED_FILES = 200_000
+MAX_STATEMENTS = 1_000_000  # after include expansion; a 5,000-site fleet has about 60,000
 DUMP_MARKER = re.compile(r"^# configuration file (.+):\s*$", re.M)
 GLOB_CHARS = re.compile(r"[*?\[]")
 NON_FILE_PREFIXES = ("data:", "engine:", "store:")
@@ -57,6 +61,8 @@ class NginxParser:
         self.config = ServerConfig("nginx", self.entry, self.prefix)
         self._parsed: dict[str, list | None] = {}
         self._realpaths: dict[str, object] = {}
+        self._included = 0
+        self._statements_seen = 0
         self._display: dict[str, str] = {}  # temp path -> original path (nginx -T dumps)
         self._virtual: dict[str, str] = {}  # original absolute path -> temp path (dumps)
         self.config.resolver = self.file_ref
@@ -191,6 +197,14 @@ class NginxParser:
     def _expand(self, statements: list, path: str, stack: list[str], depth: int) -> list[_Node]:
         nodes: list[_Node] = []
         shown = self._shown(path)
+        self._statements_seen += len(statements)
+        if self._statements_seen > MAX_STATEMENTS:
+            if self._statements_seen - len(statements) <= MAX_STATEMENTS:
+                self.config.errors.append(ConfigError(
+                    f"more than {MAX_STATEMENTS} statements after expanding includes: "
+                    "certlint stops reading here (an include explosion?)", shown,
+                    statements[0]["line"] if statements else 0))
+            return nodes
         comments = self.config.comments.setdefault(shown, {})
         for st in statements:
             name = st["directive"]
@@ -232,6 +246,14 @@ class NginxParser:
                 "(2: No such file or directory))", shown, st["line"]))
             return []
         nodes: list[_Node] = []
+        self._included += len(matches)
+        if self._included > MAX_INCLUDED_FILES:
+            if self._included - len(matches) <= MAX_INCLUDED_FILES:
+                self.config.errors.append(ConfigError(
+                    f"more than {MAX_INCLUDED_FILES} files included in all (counting repeats): "
+                    f"'include {pattern}' is part of an include explosion; certlint stops "
+                    "following includes here", shown, st["line"]))
+            return []
         for match in matches:
             if os.path.isdir(match):
                 # nginx reads every glob match, directories too, and fails on them
