@@ -304,3 +304,11 @@ def test_include_explosion_is_cut_off(tmp_path, snippet_lines):
     clean(code, out, err, 1)
     assert "include explosion" in out and out.count("config-error") == 1, out
     assert elapsed < 10, elapsed
+
+
+def test_ca_bundle_that_is_a_fifo_is_a_usage_error(tmp_path):
+    os.mkfifo(tmp_path / "ca.pem")
+    code, out, err, elapsed = run(conf(tmp_path, tls_server()), "--ca-bundle",
+                                  tmp_path / "ca.pem")
+    clean(code, out, err, 2)
+    assert "named pipe" in err and elapsed < 5
