@@ -430,3 +430,17 @@ def test_a_trickling_answer_is_cut_at_the_total_time_limit(tmp_path, http, certl
     assert time.monotonic() - started < 5
     assert result.exit_code == 1
     assert "no complete answer within 1 s" in result.stderr
+
+
+def test_public_only_refuses_private_redirect_targets_and_addresses():
+    from certlint.pki.aia import FetchRefused, _SameSchemeRedirects, check_url, host_is_private
+
+    assert host_is_private("127.0.0.1") and host_is_private("10.1.2.3")
+    assert host_is_private("169.254.169.254") and host_is_private("::1")
+    assert not host_is_private("8.8.8.8")
+    with pytest.raises(FetchRefused, match="--aia-public-only"):
+        _SameSchemeRedirects(public_only=True).redirect_request(
+            None, None, 302, "Found", {}, "http://169.254.169.254/latest/meta-data/")
+    with pytest.raises(FetchRefused, match="only http and https"):
+        check_url("ftp://ca.example/inter.crt", public_only=False)
+    check_url("http://10.0.0.1/inter.crt", public_only=False)  # allowed by default (AD CS)
