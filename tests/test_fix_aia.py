@@ -444,3 +444,27 @@ def test_public_only_refuses_private_redirect_targets_and_addresses():
     with pytest.raises(FetchRefused, match="only http and https"):
         check_url("ftp://ca.example/inter.crt", public_only=False)
     check_url("http://10.0.0.1/inter.crt", public_only=False)  # allowed by default (AD CS)
+
+
+def test_https_ca_issuers_url(tmp_path, certlint, monkeypatch):
+    """An https caIssuers URL, its server verified against the system store (here the test's
+    own root via SSL_CERT_FILE, which OpenSSL's default paths honour)."""
+    web = CA("AIA Web Root")
+    server_cert = web.leaf("localhost", ips=["127.0.0.1"])
+    certfile = write(tmp_path / "web.pem", server_cert.pem)
+    keyfile = write(tmp_path / "web.key", server_cert.key_pem, 0o600)
+    with CaHttp(tls=(certfile, keyfile)) as https:
+        ca = PublishedCA(https)
+        assert ca.url.startswith("https://")
+        conf, root, leaf = leaf_only_site(tmp_path, ca)
+        monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "nothing.pem"))
+        untrusted = certlint("fix", "--write", "--ca-bundle", root, conf)
+        assert untrusted.exit_code == 1 and "CERTIFICATE_VERIFY_FAILED" in untrusted.stderr
+        monkeypatch.setenv("SSL_CERT_FILE", str(write(tmp_path / "web-root.pem", web.pem)))
+
+        result = certlint("fix", "--write", "--ca-bundle", root, conf)
+
+        assert result.exit_code == 0, result.output
+        assert https.count("/inter.crt") == 1  # the refused handshake never reached GET
+    assert served(tmp_path / "site" / "certs" / "example.test.fullchain.pem") == [
+        leaf.cert, ca.lowest.cert]
