@@ -8,6 +8,7 @@ An `nginx -T` dump (with its `# configuration file PATH:` markers) is accepted a
 
 from __future__ import annotations
 
+import fnmatch
 import glob
 import os
 import re
@@ -183,16 +184,18 @@ class NginxParser:
     def _include(self, st: dict, path: str, stack: list[str], depth: int) -> list[_Node]:
         shown = self._shown(path)
         pattern = st["args"][0]
-        target = self._resolve_include(pattern)
+        matches, target = self._include_targets(pattern)
         if depth >= MAX_INCLUDE_DEPTH:
             self.config.errors.append(ConfigError(
                 f"include nesting deeper than {MAX_INCLUDE_DEPTH} levels at "
                 f"'include {pattern}': is there a loop?", shown, st["line"]))
             return []
-        if GLOB_CHARS.search(target):
-            matches = sorted(glob.glob(target))
-        elif os.path.exists(target) or target in self._display:
-            matches = [target]
+        if matches is not None:
+            pass
+        elif self._virtual:
+            self.config.errors.append(ConfigError(
+                f"include '{pattern}': {target} is not in the nginx -T dump", shown, st["line"]))
+            return []
         elif os.path.islink(target):
             self.config.errors.append(ConfigError(
                 f"include '{pattern}': {target} is a symbolic link that cannot be followed (a "
@@ -205,8 +208,14 @@ class NginxParser:
             return []
         nodes: list[_Node] = []
         for match in matches:
-            if GLOB_CHARS.search(target) and os.path.isdir(match):
-                continue  # nginx skips directories matched by a glob (not ones named plainly)
+            if os.path.isdir(match):
+                # nginx reads every glob match, directories too, and fails on them
+                self.config.errors.append(ConfigError(
+                    f"include '{pattern}' matches the directory {self._shown(match)}: nginx "
+                    f"fails with 'pread() \"{match}\" failed (21: Is a directory)' and will not "
+                    "start; narrow the pattern (e.g. '*.conf') or move the directory",
+                    shown, st["line"]))
+                continue
             if self._real(match) in stack:
                 self.config.errors.append(ConfigError(
                     f"include loop: '{pattern}' includes {self._shown(match)} again, which is "
@@ -215,17 +224,35 @@ class NginxParser:
             nodes.extend(self._expand_file(match, stack, depth + 1))
         return nodes
 
-    def _resolve_include(self, pattern: str) -> str:
+    def _include_targets(self, pattern: str) -> tuple[list[str] | None, str]:
+        """The files an include reads (None: it names a file that is not there) and the path
+        it resolves to. In an `nginx -T` dump, files come from the dump, globs included."""
         if self._virtual:
             full = pattern if os.path.isabs(pattern) else os.path.join(self.prefix, pattern)
             full = os.path.normpath(full)
             if GLOB_CHARS.search(full):
-                import fnmatch
+                hits = sorted(p for p in self._virtual if _glob_match(p, full))
+                return [self._virtual[h] for h in hits], full
+            return ([self._virtual[full]] if full in self._virtual else None), full
+        target = self.resolve_path(pattern)
+        if GLOB_CHARS.search(target):
+            return [self._under_root(m) for m in sorted(glob.glob(target))], target
+        target = self._under_root(target)
+        return ([target] if os.path.exists(target) else None), target
 
-                hits = sorted(p for p in self._virtual if fnmatch.fnmatchcase(p, full))
-                return self._virtual[hits[0]] if len(hits) == 1 else full
-            return self._virtual.get(full, full)
-        return self.resolve_path(pattern)
+    def _under_root(self, path: str) -> str:
+        """With --root, an absolute symlink (Debian's sites-enabled -> /etc/nginx/...) points
+        into the checkout, not at this host's files; the link's own path is what is shown."""
+        if not self.root or not os.path.islink(path):
+            return path
+        shown, hops = path, 0
+        while os.path.islink(path) and hops < 40:
+            link = os.readlink(path)
+            path = (map_root(link, self.root) if os.path.isabs(link)
+                    else os.path.normpath(os.path.join(os.path.dirname(path), link)))
+            hops += 1
+        self._display.setdefault(path, shown)
+        return path
 
     def resolve_path(self, value: str) -> str:
         """A path as nginx opens it: relative to the conf prefix, absolute under --root."""
@@ -240,7 +267,7 @@ class NginxParser:
                                             "handshake")
         if value.startswith(NON_FILE_PREFIXES):
             return FileRef(directive, None, f"'{value.split(':', 1)[0]}:' value, not a file")
-        return FileRef(directive, self.resolve_path(value))
+        return FileRef(directive, self._under_root(self.resolve_path(value)))
 
     # -- building sites ------------------------------------------------------------------
 
@@ -308,6 +335,20 @@ class NginxParser:
                 passwords=self.file_ref(pw[-1]) if pw else None,
             ))
         return site
+
+
+def _glob_match(path: str, pattern: str) -> bool:
+    """glob(3) semantics on a path string: `*` stays within one directory level and does not
+    match a leading dot, as nginx's glob-based include does."""
+    parts, pats = path.split("/"), pattern.split("/")
+    if len(parts) != len(pats):
+        return False
+    for part, pat in zip(parts, pats, strict=True):
+        if part.startswith(".") and not pat.startswith("."):
+            return False
+        if not fnmatch.fnmatchcase(part, pat):
+            return False
+    return True
 
 
 def listen_key(listen: Directive) -> tuple[str, str]:
