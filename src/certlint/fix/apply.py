@@ -320,7 +320,7 @@ class Workspace:
             raise EditError(f"{path} is a private key file; certlint never changes key files")
         if key not in self.files:
             try:
-                with open(key, encoding="utf-8", newline="") as fh:
+                with open(key, encoding="utf-8", errors="surrogateescape", newline="") as fh:
                     text = fh.read()
             except (OSError, UnicodeDecodeError) as exc:
                 raise EditError(f"cannot read {path}: {exc.__class__.__name__}") from None

@@ -60,7 +60,8 @@ def run_fix_command(paths: list[str], options: Options, fmt: str = "text", write
     base = os.path.abspath(options.root) if options.root else os.getcwd()
     written: list[str] = []
     if patch_file:
-        atomic_write(patch_file, render_patch(run.workspace, base).encode("utf-8"))
+        patch = render_patch(run.workspace, base)
+        atomic_write(patch_file, patch.encode("utf-8", "surrogateescape"))
         outside = [p for p in run.workspace.touched() if os.path.relpath(p, base).startswith("..")]
         if outside:
             click.echo(f"certlint: warning: {outside[0]} lies outside {base}; the patch applies "

@@ -147,7 +147,7 @@ def write_workspace(ws: Workspace) -> tuple[list[str], list[str]]:
                           "be created")
             continue
         try:
-            atomic_write(path, new.encode("utf-8"))
+            atomic_write(path, new.encode("utf-8", "surrogateescape"))
             written.append(path)
         except OSError as exc:
             errors.append(f"cannot write {path}: {exc.strerror or exc}")
