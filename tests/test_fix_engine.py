@@ -649,3 +649,24 @@ def test_latin1_bytes_in_a_config_survive_the_fix(tmp_path, certlint, monkeypatc
                              capture_output=True, text=True)
     assert applied.returncode == 0, applied.stderr
     assert (clean / "nginx.conf").read_bytes() == open(conf, "rb").read()
+
+
+def test_config_changed_meanwhile_is_not_overwritten(tree, certlint, monkeypatch):
+    import certlint.fix.cli as fix_cli
+
+    folder, make = tree
+    conf = make(("example.test", "../pki/wrong-order.pem", "../pki/demo-keys/leaf.key"))
+    real = fix_cli.write_workspace
+
+    def someone_edits_first(ws):
+        with open(conf, "a") as fh:
+            fh.write("# edited by a colleague\n")
+        return real(ws)
+
+    monkeypatch.setattr(fix_cli, "write_workspace", someone_edits_first)
+    result = fix(certlint, "--write", conf)
+
+    assert result.exit_code == 1
+    assert "changed while certlint ran" in result.stderr
+    assert open(conf).read().endswith("# edited by a colleague\n")
+    assert "wrong-order.pem;" in open(conf).read()
