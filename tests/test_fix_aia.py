@@ -468,3 +468,42 @@ def test_https_ca_issuers_url(tmp_path, certlint, monkeypatch):
         assert https.count("/inter.crt") == 1  # the refused handshake never reached GET
     assert served(tmp_path / "site" / "certs" / "example.test.fullchain.pem") == [
         leaf.cert, ca.lowest.cert]
+
+
+def test_public_only_checks_the_address_really_connected_to(tmp_path, http, certlint,
+                                                             monkeypatch):
+    """DNS may answer differently at connect time (rebinding): the peer address decides."""
+    from certlint.pki import aia
+
+    monkeypatch.setattr(aia, "host_is_private", lambda host: False)  # the name looked public
+    ca = PublishedCA(http)
+    conf, root, _leaf = leaf_only_site(tmp_path, ca)
+
+    result = certlint("fix", "--aia-public-only", "--write", "--ca-bundle", root, conf)
+
+    assert result.exit_code == 1
+    assert "connected to the private address 127.0.0.1" in result.stderr
+    assert http.count() == 0
+
+
+def test_public_only_https_connection_still_verifies_tls(tmp_path, certlint, monkeypatch):
+    """The checked https connection (used with --aia-public-only) keeps TLS verification: with
+    the address check disarmed, a trusted CA server works and an untrusted one is refused."""
+    from certlint.pki import aia
+
+    monkeypatch.setattr(aia, "host_is_private", lambda host: False)
+    monkeypatch.setattr(aia, "_refuse_private_peer", lambda sock, host: None)
+    web = CA("AIA Web Root 2")
+    server_cert = web.leaf("localhost", ips=["127.0.0.1"])
+    tls = (write(tmp_path / "w.pem", server_cert.pem), write(tmp_path / "w.key",
+                                                               server_cert.key_pem, 0o600))
+    with CaHttp(tls=tls) as https:
+        ca = PublishedCA(https)
+        conf, root, _leaf = leaf_only_site(tmp_path, ca)
+        monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "nothing.pem"))
+        refused = certlint("fix", "--aia-public-only", "--ca-bundle", root, conf)
+        monkeypatch.setenv("SSL_CERT_FILE", str(write(tmp_path / "r.pem", web.pem)))
+        fixed = certlint("fix", "--aia-public-only", "--write", "--ca-bundle", root, conf)
+
+    assert refused.exit_code == 1 and "CERTIFICATE_VERIFY_FAILED" in refused.stderr
+    assert fixed.exit_code == 0, fixed.output

@@ -19,6 +19,7 @@ import base64
 import binascii
 import datetime as dt
 import hashlib
+import http.client
 import ipaddress
 import os
 import socket
@@ -135,6 +136,46 @@ class _SameSchemeRedirects(urllib.request.HTTPRedirectHandler):
         return super().redirect_request(req, fp, code, msg, headers, newurl)
 
 
+def _refuse_private_peer(sock, host: str) -> None:
+    peer = sock.getpeername()[0]
+    try:
+        addr = ipaddress.ip_address(peer.split("%", 1)[0])
+    except ValueError:
+        return
+    if (addr.is_private or addr.is_loopback or addr.is_link_local or addr.is_reserved
+            or addr.is_unspecified or addr.is_multicast):
+        sock.close()
+        raise FetchRefused(f"{host} connected to the private address {peer}: refused "
+                           "(--aia-public-only)")
+
+
+class _PublicHTTPConnection(http.client.HTTPConnection):
+    def connect(self):
+        super().connect()
+        _refuse_private_peer(self.sock, self.host)
+
+
+class _PublicHTTPSConnection(http.client.HTTPSConnection):
+    def connect(self):
+        # the TCP connection is checked before any TLS handshake or request goes out
+        http.client.HTTPConnection.connect(self)
+        _refuse_private_peer(self.sock, self.host)
+        server_hostname = self._tunnel_host or self.host
+        self.sock = self._context.wrap_socket(self.sock, server_hostname=server_hostname)
+
+
+class _PublicHTTPHandler(urllib.request.HTTPHandler):
+    def http_open(self, req):
+        return self.do_open(_PublicHTTPConnection, req)
+
+
+class _PublicHTTPSHandler(urllib.request.HTTPSHandler):
+    def https_open(self, req):
+        import ssl
+
+        return self.do_open(_PublicHTTPSConnection, req, context=ssl.create_default_context())
+
+
 def check_url(url: str, public_only: bool) -> None:
     parts = urllib.parse.urlsplit(url)
     if parts.scheme.lower() not in SCHEMES:
@@ -151,7 +192,10 @@ def http_get(url: str, public_only: bool = False, timeout: float | None = None,
     timeout = TIMEOUT if timeout is None else timeout
     check_url(url, public_only)
     handlers: list = [_SameSchemeRedirects(public_only)]
-    if _is_loopback(urllib.parse.urlsplit(url).hostname or ""):
+    if public_only:
+        # check the address really connected to, not only what DNS said a moment earlier
+        handlers += [_PublicHTTPHandler(), _PublicHTTPSHandler(), urllib.request.ProxyHandler({})]
+    elif _is_loopback(urllib.parse.urlsplit(url).hostname or ""):
         handlers.append(urllib.request.ProxyHandler({}))  # never send loopback via a proxy
     opener = urllib.request.build_opener(*handlers)
     request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
