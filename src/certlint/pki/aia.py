@@ -8,9 +8,13 @@ result. A candidate is accepted only when its subject is the child's issuer name
 verifies the child's signature: a server handing out some other CA's certificate gets nothing.
 
 Responses may be DER, PEM or PKCS#7 certs-only (`.p7c`), the formats CAs really serve (RFC 5280
-4.2.2.1 and what Chromium and Apple accept). Each distinct URL is requested at most once per run;
-responses are kept in an on-disk cache (re-verified on every use, like any fetched bytes).
-Fetching is bounded: 64 KiB, 10 s, http/https only (redirects too), a depth limit.
+4.2.2.1 and what Chromium and Apple accept); from a bundle, the certificate that really signed
+the child is taken, a CA certificate valid now preferred. Each distinct URL is requested at most
+once per run; responses are kept in an on-disk cache (CERTLINT_CACHE_DIR, else the user cache
+folder), re-verified on every use like any fetched bytes, and refreshed from the CA when they no
+longer verify. Fetching is bounded: 64 KiB, 10 s in total, http/https only (redirects too),
+a depth limit. Private and loopback hosts are allowed (internal CAs publish there); with
+`--aia-public-only` they are refused, checked on the address really connected to.
 """
 
 from __future__ import annotations
