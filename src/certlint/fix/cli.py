@@ -103,6 +103,12 @@ def _text(run: FixRun, written: list[str], patch_file: str | None, base: str,
     for finding, why in run.remaining:
         click.echo(f"certlint: not fixed: {finding.path}:{finding.line}: {finding.rule} "
                    f"({finding.site}): {why}", err=True)
+    if write and written:
+        kinds = sorted({c.server for c in run.report.configs})
+        hints = {"nginx": "nginx -t && nginx -s reload",
+                 "apache": "apachectl configtest && apachectl graceful"}
+        click.echo("certlint: the server reads the changes on reload: "
+                   + "; ".join(hints[k] for k in kinds if k in hints), err=True)
     fixed = len(run.fixed)
     verb = "fixed" if write else ("in the patch" if patch_file else "fixable (dry run; "
                                                                    "--write applies)")
