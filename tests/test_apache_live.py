@@ -101,6 +101,36 @@ def test_complete_chains_verify_as_certlint_says(case, certlint, tmp_path):
     assert sent >= 2
 
 
+def test_root_in_the_ca_file_is_sent_as_certlint_says(certlint, tmp_path):
+    """A leaf-only SSLCertificateFile with the intermediate *and* the root in
+    SSLCACertificateFile: OpenSSL's auto-chain sends all three. The fix (a full chain in
+    SSLCertificateFile) stops the auto-chain: two certificates, no root."""
+    entry = os.path.join(FIXTURES, "ca-autochain-root", "apache2.conf")
+    found = findings(certlint, entry)
+    assert rules(found) == ["chain-contains-root"]
+    assert (found[0]["path"], found[0]["line"]) == (entry, 11)
+    assert "sends 3 certificates" in found[0]["message"]
+    assert "SSLCACertificateFile ../../pki/inter-and-root.pem" in found[0]["message"]
+    result, sent = served_chain(tmp_path, entry)
+    assert result.ok, result.output
+    assert sent == 3
+    root_pem = open(ROOT_CA).read().strip()
+    assert root_pem.split("\n")[1] in result.output  # the third one is the fixture root
+
+    leaf = concat(tmp_path, "leaf.pem", "leaf.pem")
+    mine = write_conf(tmp_path, f"    SSLCertificateFile {leaf}\n"
+                      f"    SSLCertificateKeyFile {PKI}/demo-keys/leaf.key\n"
+                      f"    SSLCACertificateFile {PKI}/inter-and-root.pem\n")
+    assert rules(findings(certlint, mine)) == ["chain-contains-root"]
+    fixed = certlint("fix", "--server", "apache", "--ca-bundle", ROOT_CA, "--write", mine)
+    assert fixed.exit_code == 0, fixed.output
+    assert "leaf.fullchain.pem" in open(mine).read()
+    assert findings(certlint, mine) == []
+    result, sent = served_chain(tmp_path / "after", mine)
+    assert result.ok, result.output
+    assert sent == 2
+
+
 def test_chain_file_replaces_the_intermediates_of_the_certificate_file(certlint, tmp_path):
     """With SSLCertificateChainFile set, Apache sends the first certificate of
     SSLCertificateFile plus the chain file; intermediates in the certificate file are ignored."""

@@ -25,6 +25,9 @@ def parse(tmp_path, text: str, **options):
     ("Alias '/a b' /srv", ["Alias", "/a b", "/srv"]),
     (r"Path C:\\dir", ["Path", "C:\\dir"]),
     ("  ServerAlias\ta.test   b.test ", ["ServerAlias", "a.test", "b.test"]),
+    ("ServerAlias a.test\vb.test\fc.test\r", ["ServerAlias", "a.test", "b.test", "c.test"]),
+    ("ServerName caf\u00e9\u00a0x.test", ["ServerName", "caf\u00e9\u00a0x.test"]),
+    ("DocumentRoot /srv/a\\\\b", ["DocumentRoot", "/srv/a\\b"]),
 ])
 def test_arguments_are_split_like_ap_getword_conf(line, args):
     assert split_args(line.strip()) == args

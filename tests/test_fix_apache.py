@@ -234,3 +234,24 @@ def test_removing_a_shared_chain_file_gives_every_certificate_its_full_chain(tmp
             assert live.ok, (sigalg, live.output)
     finally:
         server.stop()
+
+
+def test_certbot_layout_on_old_apache_names_chain_pem(tmp_path, certlint):
+    pki = StandardPKI.make("example.test")
+    live = tmp_path / "live"
+    write(live / "cert.pem", pki.leaf.pem)
+    write(live / "chain.pem", pki.inter.pem)
+    write(live / "fullchain.pem", pki.fullchain())
+    write(live / "privkey.pem", pki.leaf.key_pem, 0o600)
+    root = write(tmp_path / "root.pem", pki.root.pem)
+    entry = apache_conf(tmp_path / "conf", f"    SSLCertificateFile {live}/cert.pem\n"
+                                           f"    SSLCertificateKeyFile {live}/privkey.pem\n")
+
+    result = certlint("fix", "--offline", "--write", "--server", "apache", "--apache-version",
+                      "2.4.7", "--ca-bundle", root, entry)
+
+    assert result.exit_code == 0, result.output
+    assert f"    SSLCertificateChainFile {live}/chain.pem\n" in read(entry).decode()
+    assert sorted(os.listdir(live)) == ["cert.pem", "chain.pem", "fullchain.pem", "privkey.pem"]
+    after = verify_live(tmp_path, entry, root, "after")
+    assert after.ok, after.output

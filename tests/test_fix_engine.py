@@ -624,3 +624,49 @@ def test_unwritable_file_is_reported_and_its_config_left_alone(tree, certlint, m
     assert result.exit_code == 1
     assert "cannot create" in result.stderr and "Permission denied" in result.stderr
     assert open(conf).read() == before
+
+
+def test_latin1_bytes_in_a_config_survive_the_fix(tmp_path, certlint, monkeypatch):
+    pki = StandardPKI.make("example.test")
+    folder = tmp_path / "tree"
+    write(folder / "site.pem", cert_pem(pki.inter.cert, pki.leaf.cert))
+    write(folder / "site.key", pki.leaf.key_pem, 0o600)
+    root = write(tmp_path / "root.pem", pki.root.pem)
+    body = ("events {}\nhttp {\n    # Zertifikat f\xfcr die Kunden\n" + SERVER.format(
+        name="example.test", cert="site.pem", key="site.key") + "}\n").encode("latin-1")
+    conf = write(folder / "nginx.conf", body)
+    clean = tmp_path / "clean"
+    shutil.copytree(folder, clean)
+    monkeypatch.chdir(folder)
+
+    patched = certlint("fix", "--offline", "--patch", tmp_path / "p.patch", "--ca-bundle", root,
+                       "nginx.conf")
+    result = certlint("fix", "--offline", "--write", "--ca-bundle", root, "nginx.conf")
+
+    assert patched.exit_code == 0 and result.exit_code == 0, result.output
+    assert open(conf, "rb").read() == body.replace(b"site.pem;", b"site.fullchain.pem;")
+    applied = subprocess.run([require("git"), "apply", str(tmp_path / "p.patch")], cwd=clean,
+                             capture_output=True, text=True)
+    assert applied.returncode == 0, applied.stderr
+    assert (clean / "nginx.conf").read_bytes() == open(conf, "rb").read()
+
+
+def test_config_changed_meanwhile_is_not_overwritten(tree, certlint, monkeypatch):
+    import certlint.fix.cli as fix_cli
+
+    folder, make = tree
+    conf = make(("example.test", "../pki/wrong-order.pem", "../pki/demo-keys/leaf.key"))
+    real = fix_cli.write_workspace
+
+    def someone_edits_first(ws):
+        with open(conf, "a") as fh:
+            fh.write("# edited by a colleague\n")
+        return real(ws)
+
+    monkeypatch.setattr(fix_cli, "write_workspace", someone_edits_first)
+    result = fix(certlint, "--write", conf)
+
+    assert result.exit_code == 1
+    assert "changed while certlint ran" in result.stderr
+    assert open(conf).read().endswith("# edited by a colleague\n")
+    assert "wrong-order.pem;" in open(conf).read()

@@ -6,12 +6,14 @@ import datetime as dt
 import os
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from certlint.docs import load_docs
 from certlint.model import CertSlot, Directive, FileRef, Finding, ServerConfig, Site
 from certlint.pki.chain import ChainAnalysis, analyse
 from certlint.pki.load import CertFile, KeyFile, PkiStore
 from certlint.pki.trust import TrustStore
+from certlint.pki.verify import fingerprint, is_self_signed, issued_by
 
 DEFAULT_APACHE_VERSION = "2.4.62"
 HASHED_NAME = re.compile(r"^[0-9a-f]{8}\.\d+$")  # `openssl rehash` names in a CA path
@@ -36,6 +38,7 @@ class Options:
     resolvers: list[str] = field(default_factory=list)  # --resolver ADDR for stapling fixes
 
 
+@lru_cache(maxsize=16)
 def _apache_reads_chain(version: str) -> bool:
     """Apache >= 2.4.8 loads intermediates from SSLCertificateFile."""
     from certlint.parsers.apache_conditions import version_at_least
@@ -53,6 +56,8 @@ class Context:
         self.trust = trust or TrustStore(self.options.ca_bundles)
         self.config: ServerConfig | None = None
         self._chains: dict[tuple, ChainAnalysis | None] = {}
+        # id(slot) -> (site, slot, analysis): every rule asks for the same slots in turn
+        self._slot_chains: dict[int, tuple] = {}
 
     @property
     def now(self) -> dt.datetime:
@@ -112,6 +117,36 @@ class Context:
                 pool = self._apache_ca_store(site)
         return served, pool
 
+    def auto_chained(self, site: Site, slot: CertSlot) -> list:
+        """What Apache appends from its CA store beyond the chain analysis: OpenSSL's auto-chain
+        sends the whole chain it builds, its root included, while the analysis stops at the
+        client's trust anchor (checked with `openssl s_client -showcerts`: leaf, intermediate
+        and root when SSLCACertificateFile holds both CA certificates)."""
+        chain = self.chain(site, slot)
+        if chain is None or site.server != "apache":
+            return []
+        served, pool = self.served_certs(site, slot)
+        if not pool:
+            return []
+        seen = {fingerprint(c) for c in list(served) + list(chain.auto_added)}
+        current, extra = chain.path_certs()[-1], []
+        while not is_self_signed(current):
+            issuers = [c for c in pool if fingerprint(c) not in seen and issued_by(current, c)]
+            if not issuers:
+                break
+            current = min(issuers, key=lambda c: not (c.not_valid_before_utc <= self.now
+                                                      <= c.not_valid_after_utc))
+            seen.add(fingerprint(current))
+            extra.append(current)
+        return extra
+
+    def sent_certs(self, site: Site, slot: CertSlot) -> list | None:
+        """Every certificate the server sends for this slot, in order (None: nothing loads)."""
+        chain = self.chain(site, slot)
+        if chain is None:
+            return None
+        return list(chain.served) + list(chain.auto_added) + self.auto_chained(site, slot)
+
     def _apache_ca_store(self, site: Site) -> list:
         """Certificates of SSLCACertificateFile and of SSLCACertificatePath (OpenSSL finds only
         the hash-named `<hash>.N` entries of a path)."""
@@ -133,6 +168,9 @@ class Context:
 
     def chain(self, site: Site, slot: CertSlot) -> ChainAnalysis | None:
         """The chain analysis of a slot (None when its certificate file cannot be loaded)."""
+        seen = self._slot_chains.get(id(slot))
+        if seen is not None and seen[0] is site and seen[1] is slot:
+            return seen[2]
         key = (site.server, slot.cert.path, slot.key.path if slot.key else None,
                slot.chain.path if slot.chain else None,
                site.get("sslcacertificatefile").value if site.server == "apache"
@@ -147,6 +185,7 @@ class Context:
                 keyfile = self.slot_key(slot)
                 spki = keyfile.public if keyfile is not None and keyfile.ok else None
                 self._chains[key] = analyse(served, spki, self.trust, self.now, pool)
+        self._slot_chains[id(slot)] = (site, slot, self._chains[key])
         return self._chains[key]
 
     # -- findings ------------------------------------------------------------------------

@@ -118,6 +118,8 @@ def _line_disabled(finding: Finding, config: ServerConfig) -> bool:
 
 
 def _matches(rule: str, names) -> bool:
+    if not names:
+        return False
     names = {r.strip() for r in names}
     return rule in names or "all" in names
 

@@ -26,7 +26,9 @@ def p7c(*certs: x509.Certificate) -> bytes:
 class CaHttp:
     """Serves fixed bodies on 127.0.0.1:<free port>; `requests` counts hits per path."""
 
-    def __init__(self):
+    def __init__(self, tls: tuple[str, str] | None = None):
+        """`tls=(certfile, keyfile)` serves https instead of http."""
+        self.scheme = "https" if tls else "http"
         self.routes: dict[str, tuple[int, bytes, dict[str, str]]] = {}
         self.requests: Counter[str] = Counter()
         self.delays: dict[str, float] = {}  # path -> seconds to wait before answering
@@ -63,12 +65,18 @@ class CaHttp:
                 pass
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        if tls:
+            import ssl
+
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+            self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True)
         self.port = self.httpd.server_address[1]
         self._thread = threading.Thread(target=self.httpd.serve_forever, args=(0.02,),
                                         daemon=True)
 
     def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+        return f"{self.scheme}://127.0.0.1:{self.port}{path}"
 
     def serve(self, path: str, body: bytes, content_type: str = "application/pkix-cert",
               status: int = 200) -> str:

@@ -218,18 +218,19 @@ class ChainPlanner:
                 certs.extend(loaded.certs)
         return certs
 
-    def _existing_full_chain(self, slot: CertSlot, certs) -> str | None:
-        """certbot's layout: `cert.pem` is named while `fullchain.pem` beside it holds exactly
-        the right chain (and renews with it). Its file name, or None."""
+    def _existing_full_chain(self, slot: CertSlot, certs, name: str = "fullchain.pem"
+                             ) -> str | None:
+        """certbot's layout: `cert.pem` is named while `fullchain.pem` (or `chain.pem`) beside
+        it holds exactly these certificates (and renews with it). Its file name, or None."""
         path = slot.cert.path
         if os.path.basename(path) != "cert.pem":
             return None
-        full = os.path.join(os.path.dirname(path), "fullchain.pem")
+        full = os.path.join(os.path.dirname(path), name)
         if not os.path.isfile(full):
             return None
         loaded = self.ctx.store.cert_file(full)
         if loaded.ok and not loaded.has_private_key and loaded.certs == certs:
-            return "fullchain.pem"
+            return name
         return None
 
     def _full_chain_file(self, site, slot, certs, plan: FixPlan) -> None:
@@ -282,7 +283,8 @@ class ChainPlanner:
         if not chain.leaf_first:
             name = self._new_file(slot, "leaf", pem(certs[0]), plan)
             plan.edits.append(replace_file_name(d, name))
-        name = self._new_file(slot, "chain", pem(*certs[1:]), plan)
+        name = (self._existing_full_chain(slot, certs[1:], "chain.pem")
+                or self._new_file(slot, "chain", pem(*certs[1:]), plan))
         value = replace_file_name(d, name).new  # beside the certificate, written alike
         if slot.chain is not None:
             cd = slot.chain.directive

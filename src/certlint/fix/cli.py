@@ -60,7 +60,8 @@ def run_fix_command(paths: list[str], options: Options, fmt: str = "text", write
     base = os.path.abspath(options.root) if options.root else os.getcwd()
     written: list[str] = []
     if patch_file:
-        atomic_write(patch_file, render_patch(run.workspace, base).encode("utf-8"))
+        patch = render_patch(run.workspace, base)
+        atomic_write(patch_file, patch.encode("utf-8", "surrogateescape"))
         outside = [p for p in run.workspace.touched() if os.path.relpath(p, base).startswith("..")]
         if outside:
             click.echo(f"certlint: warning: {outside[0]} lies outside {base}; the patch applies "
@@ -102,6 +103,12 @@ def _text(run: FixRun, written: list[str], patch_file: str | None, base: str,
     for finding, why in run.remaining:
         click.echo(f"certlint: not fixed: {finding.path}:{finding.line}: {finding.rule} "
                    f"({finding.site}): {why}", err=True)
+    if write and written:
+        kinds = sorted({c.server for c in run.report.configs})
+        hints = {"nginx": "nginx -t && nginx -s reload",
+                 "apache": "apachectl configtest && apachectl graceful"}
+        click.echo("certlint: the server reads the changes on reload: "
+                   + "; ".join(hints[k] for k in kinds if k in hints), err=True)
     fixed = len(run.fixed)
     verb = "fixed" if write else ("in the patch" if patch_file else "fixable (dry run; "
                                                                    "--write applies)")

@@ -140,14 +140,18 @@ def write_workspace(ws: Workspace) -> tuple[list[str], list[str]]:
         except OSError as exc:
             errors.append(f"cannot create {path}: {exc.strerror or exc}")
     failed_new = {p for p in ws.new_files if p not in written}
-    for path, _old, new in ws.changes():
+    for path, old, new in ws.changes():
         needs = [p for p in failed_new if os.path.basename(p) in new]
         if needs:
             errors.append(f"{path} not changed: it would name {needs[0]}, which could not "
                           "be created")
             continue
         try:
-            atomic_write(path, new.encode("utf-8"))
+            with open(path, "rb") as fh:
+                if fh.read() != old.encode("utf-8", "surrogateescape"):
+                    errors.append(f"{path} changed while certlint ran; not written (run again)")
+                    continue
+            atomic_write(path, new.encode("utf-8", "surrogateescape"))
             written.append(path)
         except OSError as exc:
             errors.append(f"cannot write {path}: {exc.strerror or exc}")

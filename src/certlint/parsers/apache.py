@@ -33,6 +33,7 @@ ONE_ARGUMENT = ("sslcertificatefile", "sslcertificatekeyfile", "sslcertificatech
 STATIC_MODULES = ("core", "so", "watchdog", "http", "log_config", "logio", "version", "unixd")
 ENVVARS_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$")
 SHELL_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)")
+PLAIN_WORD = re.compile(r"[^ \t\r\f\v]+")  # an unquoted word, when a line has no quote or \\
 
 
 @dataclass
@@ -85,6 +86,8 @@ class _State:
 def _logical_lines(text: str, path: str) -> list[_Line]:
     """Join `\\`-continued lines as httpd does (a backslash right before the newline)."""
     raw = text.split("\n")
+    if "\\" not in text:  # no continuations: one logical line per physical line
+        return [_Line(line.strip(), path, i, i) for i, line in enumerate(raw, 1)]
     out: list[_Line] = []
     i = 0
     while i < len(raw):
@@ -100,6 +103,8 @@ def _logical_lines(text: str, path: str) -> list[_Line]:
 
 def split_args(text: str) -> list[str]:
     """httpd's ap_getword_conf: whitespace-separated words, `"..."`/`'...'` with `\\` escapes."""
+    if '"' not in text and "'" not in text and "\\" not in text:
+        return PLAIN_WORD.findall(text)
     args: list[str] = []
     i, n = 0, len(text)
     while i < n:
@@ -168,6 +173,8 @@ class ApacheParser:
         self.state = _State()
         self._aborted = False
         self._nesting = 0
+        self._texts: dict[str, list[_Line]] = {}  # logical lines of each file read
+        self._real_dirs: dict[str, str] = {}  # folder -> its realpath
 
     # -- entry ---------------------------------------------------------------------------
 
@@ -207,12 +214,16 @@ class ApacheParser:
 
     # -- reading -------------------------------------------------------------------------
 
-    def _parse_text(self, data: bytes, path: str, stack: list[str]) -> list[_Node]:
+    def _parse_text(self, data: bytes | list[_Line], path: str, stack: list[str]
+                    ) -> list[_Node]:
         self.config.files.append(path)
-        text = data.decode("utf-8", "replace")
-        if text.startswith("\ufeff"):
-            text = text[1:]
-        lines = _logical_lines(text, path)
+        if isinstance(data, list):
+            lines = data
+        else:
+            text = data.decode("utf-8", "replace")
+            if text.startswith("\ufeff"):
+                text = text[1:]
+            lines = self._texts[path] = _logical_lines(text, path)
         nodes, _pos = self._parse_lines(lines, 0, None, stack)
         return nodes
 
@@ -519,12 +530,12 @@ class ApacheParser:
                             f"{exc.strerror or exc}", ln.path, ln.line)
                 return []
             nodes: list[_Node] = []
+            inner = stack + [self._realpath(path)]
             for entry in entries:
-                nodes.extend(self._include_path(os.path.join(path, entry), pattern, ln,
-                                                stack + [os.path.realpath(path)],
+                nodes.extend(self._include_path(os.path.join(path, entry), pattern, ln, inner,
                                                 dir_depth + 1))
             return nodes
-        real = os.path.realpath(path)
+        real = self._realpath(path)
         if not os.path.isfile(real):
             self._error(f"Include {pattern}: {path} is not a regular file (a device, socket or "
                         "pipe): certlint does not read it", ln.path, ln.line)
@@ -534,6 +545,8 @@ class ApacheParser:
                         f"(Apache: Exceeded maximum include depth of {MAX_INCLUDE_DEPTH}, There "
                         "appears to be a recursion.)", ln.path, ln.line)
             return []
+        if path in self._texts:  # a snippet included by many vhosts is read once
+            return self._parse_text(self._texts[path], path, stack + [real])
         before = len(self.config.errors)
         data = self.reader.read(path, self.config)
         if data is None:
@@ -542,6 +555,17 @@ class ApacheParser:
                 err.path, err.line = ln.path, ln.line
             return []
         return self._parse_text(data, path, stack + [real])
+
+    def _realpath(self, path: str) -> str:
+        """`os.path.realpath`, resolving each folder once (thousands of includes share one)."""
+        head, tail = os.path.split(path)
+        if tail in ("", ".", "..") or not os.path.isabs(path):
+            return os.path.realpath(path)
+        real_head = self._real_dirs.get(head)
+        if real_head is None:
+            real_head = self._real_dirs[head] = os.path.realpath(head)
+        full = os.path.join(real_head, tail)
+        return os.path.realpath(full) if os.path.islink(full) else full
 
     # -- paths ---------------------------------------------------------------------------
 

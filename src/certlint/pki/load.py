@@ -333,6 +333,9 @@ class PkiStore:
         self._certs: dict[str, CertFile] = {}
         self._keys: dict[object, KeyFile] = {}  # path, or (path, passphrases)
         self._raw: dict[str, tuple[bytes | None, str | None]] = {}
+        # one object per distinct certificate (the intermediate of a thousand sites is one):
+        # the identity caches of certlint.pki.verify then work across files
+        self._interned: dict[x509.Certificate, x509.Certificate] = {}
         self._abspaths: dict[str, str] = {}
 
     def _abs(self, path: str) -> str:
@@ -352,8 +355,10 @@ class PkiStore:
         key = self._abs(path)
         if key not in self._certs:
             data, problem = self.raw(key)
-            self._certs[key] = (CertFile(path, missing=problem) if data is None
-                                else parse_cert_bytes(path, data))
+            loaded = (CertFile(path, missing=problem) if data is None
+                      else parse_cert_bytes(path, data))
+            loaded.certs = [self._interned.setdefault(c, c) for c in loaded.certs]
+            self._certs[key] = loaded
         return self._certs[key]
 
     def key_file(self, path: str, passwords: tuple[bytes, ...] = ()) -> KeyFile:

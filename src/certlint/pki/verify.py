@@ -16,23 +16,43 @@ from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, p
 from cryptography.x509.oid import SignatureAlgorithmOID
 
 
-@lru_cache(maxsize=65536)
+def per_certificate(fn):
+    """Cache a one-certificate function by object identity: hashing a certificate re-hashes its
+    DER (about 1 us a time, dozens of times per site). The cache holds the certificate, so its
+    id stays its own; PkiStore hands out one object per distinct certificate."""
+    cache: dict[int, tuple] = {}
+
+    def cached(cert):
+        hit = cache.get(id(cert))
+        if hit is not None and hit[0] is cert:
+            return hit[1]
+        if len(cache) >= 65536:
+            cache.clear()
+        value = fn(cert)
+        cache[id(cert)] = (cert, value)
+        return value
+
+    cached.__doc__, cached.__name__, cached.__wrapped__ = fn.__doc__, fn.__name__, fn
+    return cached
+
+
+@per_certificate
 def fingerprint(cert: x509.Certificate) -> bytes:
     return cert.fingerprint(hashes.SHA256())
 
 
-@lru_cache(maxsize=65536)
+@per_certificate
 def subject_der(cert: x509.Certificate) -> bytes:
     """The DER subject name (cached: cryptography builds a new Name object on every access)."""
     return cert.subject.public_bytes()
 
 
-@lru_cache(maxsize=65536)
+@per_certificate
 def issuer_der(cert: x509.Certificate) -> bytes:
     return cert.issuer.public_bytes()
 
 
-@lru_cache(maxsize=65536)
+@per_certificate
 def cert_spki(cert: x509.Certificate) -> bytes:
     """The DER SubjectPublicKeyInfo of a certificate's key."""
     from certlint.pki.load import spki
@@ -109,6 +129,6 @@ def _verify_legacy(child: x509.Certificate, parent: x509.Certificate) -> bool:
         return False
 
 
-@lru_cache(maxsize=65536)
+@per_certificate
 def is_self_signed(cert: x509.Certificate) -> bool:
     return issued_by(cert, cert)

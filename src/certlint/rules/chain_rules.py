@@ -7,6 +7,7 @@ from certlint.context import Context
 from certlint.model import Site
 from certlint.pki.chain import describe
 from certlint.pki.verify import cert_spki, is_self_signed, subject_der
+from certlint.rules._apache_root import auto_chained_root
 from certlint.rules._util import (
     OPENSSL_CLIENTS,
     analysed_slots,
@@ -82,6 +83,10 @@ def check_contains_root(site: Site, ctx: Context):
                 f"#{chain.served_root + 1}): clients already have it, so it only adds bytes to "
                 "every handshake, and some clients choke on it (SSL Labs: 'Contains anchor'). "
                 "Drop it from the file", site)
+        elif site.server == "apache":
+            found = auto_chained_root(site, slot, chain, ctx)  # sent from SSLCACertificateFile
+            if found is not None:
+                yield found
 
 
 @rule("chain-unrelated-cert")
