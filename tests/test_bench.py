@@ -34,3 +34,30 @@ def test_small_fleet_benchmark_runs_against_the_real_servers(tmp_path):
     fleet = tmp_path / "fleet-60"
     assert len(os.listdir(fleet / "nginx" / "conf.d")) == 60
     assert len(os.listdir(fleet / "apache" / "sites")) == 60
+
+
+def test_fleet_dump_gives_the_same_findings_as_the_tree(tmp_path, certlint):
+    """A generated fleet through `nginx -T`: the dump (globbed includes, a snippet shared by
+    every server) yields exactly the findings of the tree."""
+    import subprocess as sp
+
+    nginx = servers.require("nginx")
+    sys.path.insert(0, os.path.join(REPO, "bench"))
+    import fleet
+
+    pki = str(tmp_path / "pki")
+    conf = fleet.make_nginx(str(tmp_path / "nginx"), pki, fleet.make_pki(pki, 30))
+    proc = sp.run([nginx, "-T", "-p", str(tmp_path / "nginx"), "-c", conf,
+                   "-e", str(tmp_path / "e.log"), "-g", f"pid {tmp_path}/n.pid;"],
+                  capture_output=True, text=True, timeout=60, stdin=sp.DEVNULL)
+    assert proc.returncode == 0, proc.stderr
+    (tmp_path / "dump.txt").write_text(proc.stdout)
+    root = os.path.join(pki, "root.pem")
+
+    def findings(path):
+        _code, payload = certlint.json(path, "--server", "nginx", "--ca-bundle", root)
+        return sorted((f["rule"], f["path"], f["line"]) for f in payload["findings"])
+
+    tree = findings(conf)
+    assert len(tree) == 1  # site 1 serves its leaf only
+    assert findings(str(tmp_path / "dump.txt")) == tree

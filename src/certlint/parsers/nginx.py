@@ -62,6 +62,7 @@ class NginxParser:
         self._parsed: dict[str, list | None] = {}
         self._realpaths: dict[str, object] = {}
         self._included = 0
+        self._globbed: dict[str, list[str]] = {}
         self._statements_seen = 0
         self._display: dict[str, str] = {}  # temp path -> original path (nginx -T dumps)
         self._virtual: dict[str, str] = {}  # original absolute path -> temp path (dumps)
@@ -278,7 +279,10 @@ class NginxParser:
             full = pattern if os.path.isabs(pattern) else os.path.join(self.prefix, pattern)
             full = os.path.normpath(full)
             if GLOB_CHARS.search(full):
-                hits = sorted(p for p in self._virtual if _glob_match(p, full))
+                hits = self._globbed.get(full)
+                if hits is None:  # once per pattern: a fleet repeats it in every server
+                    hits = self._globbed[full] = sorted(
+                        p for p in self._virtual if _glob_match(p, full))
                 return [self._virtual[h] for h in hits], full
             return ([self._virtual[full]] if full in self._virtual else None), full
         target = self.resolve_path(pattern)
