@@ -312,3 +312,13 @@ def test_ca_bundle_that_is_a_fifo_is_a_usage_error(tmp_path):
                                   tmp_path / "ca.pem")
     clean(code, out, err, 2)
     assert "named pipe" in err and elapsed < 5
+
+
+def test_ca_bundle_named_as_the_certificate(tmp_path):
+    """ssl_certificate pointing at the system CA bundle: said plainly, quickly, in few lines."""
+    import certifi
+
+    code, out, err, elapsed = run(conf(tmp_path, tls_server(cert=certifi.where())))
+    clean(code, out, err, 1)
+    assert "names a CA bundle" in out and out.count("chain-unrelated-cert") == 1, out
+    assert elapsed < 5
