@@ -72,7 +72,11 @@ def run_fix_command(paths: list[str], options: Options, fmt: str = "text", write
         for error in write_errors:
             click.echo(f"certlint: {error}", err=True)
         if written or write_errors:
-            recheck(run, paths, options)
+            try:
+                recheck(run, paths, options)
+            except EntryPointError as exc:
+                click.echo(f"certlint: cannot check the written tree again: {exc}", err=True)
+                return EXIT_REMAINING
     if fmt == "json":
         click.echo(json.dumps(_as_json(run, written, patch_file), indent=2))
     else:
