@@ -345,30 +345,14 @@ class PkiStore:
             absolute = self._abspaths[path] = os.path.abspath(path)
         return absolute
 
-    # the caches are keyed by absolute paths: a path already in that form (as parsers resolve
-    # them) is looked up without os.path.abspath, thousands of times a run
     def raw(self, path: str) -> tuple[bytes | None, str | None]:
-<<<<<<< HEAD
         key = self._abs(path)
-=======
-        hit = self._raw.get(path)
-        if hit is not None:
-            return hit
-        key = os.path.abspath(path)
->>>>>>> apache2
         if key not in self._raw:
             self._raw[key] = read_file(key)
         return self._raw[key]
 
     def cert_file(self, path: str) -> CertFile:
-<<<<<<< HEAD
         key = self._abs(path)
-=======
-        hit = self._certs.get(path)
-        if hit is not None:
-            return hit
-        key = os.path.abspath(path)
->>>>>>> apache2
         if key not in self._certs:
             data, problem = self.raw(key)
             loaded = (CertFile(path, missing=problem) if data is None
@@ -378,14 +362,7 @@ class PkiStore:
         return self._certs[key]
 
     def key_file(self, path: str, passwords: tuple[bytes, ...] = ()) -> KeyFile:
-<<<<<<< HEAD
         key = self._abs(path)
-=======
-        hit = None if passwords else self._keys.get(path)
-        if hit is not None:
-            return hit
-        key = os.path.abspath(path)
->>>>>>> apache2
         cache = (key, passwords) if passwords else key
         if cache not in self._keys:
             data, problem = self.raw(key)
