@@ -131,7 +131,11 @@ http {{
     server_names_hash_max_size 65536;
     server_names_hash_bucket_size 128;
     access_log off;
-    client_body_temp_path {out}/tmp;
+    client_body_temp_path {out}/tmp_body;
+    proxy_temp_path {out}/tmp_proxy;
+    fastcgi_temp_path {out}/tmp_fastcgi;
+    uwsgi_temp_path {out}/tmp_uwsgi;
+    scgi_temp_path {out}/tmp_scgi;
     include conf.d/*.conf;
 }}
 """)

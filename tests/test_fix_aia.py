@@ -411,3 +411,99 @@ def test_a_non_ca_certificate_with_the_issuer_key_is_refused(tmp_path, http, cer
 
     assert result.exit_code == 1
     assert "is not a CA certificate (refused)" in result.stderr
+
+
+def test_a_trickling_answer_is_cut_at_the_total_time_limit(tmp_path, http, certlint,
+                                                           monkeypatch):
+    import time
+
+    from certlint.pki import aia
+
+    monkeypatch.setattr(aia, "TIMEOUT", 1.0)
+    ca = PublishedCA(http)
+    http.trickle["/inter.crt"] = 0.2  # each piece well within the socket timeout
+    conf, root, _leaf = leaf_only_site(tmp_path, ca)
+
+    started = time.monotonic()
+    result = certlint("fix", "--write", "--ca-bundle", root, conf)
+
+    assert time.monotonic() - started < 5
+    assert result.exit_code == 1
+    assert "no complete answer within 1 s" in result.stderr
+
+
+def test_public_only_refuses_private_redirect_targets_and_addresses():
+    from certlint.pki.aia import FetchRefused, _SameSchemeRedirects, check_url, host_is_private
+
+    assert host_is_private("127.0.0.1") and host_is_private("10.1.2.3")
+    assert host_is_private("169.254.169.254") and host_is_private("::1")
+    assert not host_is_private("8.8.8.8")
+    with pytest.raises(FetchRefused, match="--aia-public-only"):
+        _SameSchemeRedirects(public_only=True).redirect_request(
+            None, None, 302, "Found", {}, "http://169.254.169.254/latest/meta-data/")
+    with pytest.raises(FetchRefused, match="only http and https"):
+        check_url("ftp://ca.example/inter.crt", public_only=False)
+    check_url("http://10.0.0.1/inter.crt", public_only=False)  # allowed by default (AD CS)
+
+
+def test_https_ca_issuers_url(tmp_path, certlint, monkeypatch):
+    """An https caIssuers URL, its server verified against the system store (here the test's
+    own root via SSL_CERT_FILE, which OpenSSL's default paths honour)."""
+    web = CA("AIA Web Root")
+    server_cert = web.leaf("localhost", ips=["127.0.0.1"])
+    certfile = write(tmp_path / "web.pem", server_cert.pem)
+    keyfile = write(tmp_path / "web.key", server_cert.key_pem, 0o600)
+    with CaHttp(tls=(certfile, keyfile)) as https:
+        ca = PublishedCA(https)
+        assert ca.url.startswith("https://")
+        conf, root, leaf = leaf_only_site(tmp_path, ca)
+        monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "nothing.pem"))
+        untrusted = certlint("fix", "--write", "--ca-bundle", root, conf)
+        assert untrusted.exit_code == 1 and "CERTIFICATE_VERIFY_FAILED" in untrusted.stderr
+        monkeypatch.setenv("SSL_CERT_FILE", str(write(tmp_path / "web-root.pem", web.pem)))
+
+        result = certlint("fix", "--write", "--ca-bundle", root, conf)
+
+        assert result.exit_code == 0, result.output
+        assert https.count("/inter.crt") == 1  # the refused handshake never reached GET
+    assert served(tmp_path / "site" / "certs" / "example.test.fullchain.pem") == [
+        leaf.cert, ca.lowest.cert]
+
+
+def test_public_only_checks_the_address_really_connected_to(tmp_path, http, certlint,
+                                                             monkeypatch):
+    """DNS may answer differently at connect time (rebinding): the peer address decides."""
+    from certlint.pki import aia
+
+    monkeypatch.setattr(aia, "host_is_private", lambda host: False)  # the name looked public
+    ca = PublishedCA(http)
+    conf, root, _leaf = leaf_only_site(tmp_path, ca)
+
+    result = certlint("fix", "--aia-public-only", "--write", "--ca-bundle", root, conf)
+
+    assert result.exit_code == 1
+    assert "connected to the private address 127.0.0.1" in result.stderr
+    assert http.count() == 0
+
+
+def test_public_only_https_connection_still_verifies_tls(tmp_path, certlint, monkeypatch):
+    """The checked https connection (used with --aia-public-only) keeps TLS verification: with
+    the address check disarmed, a trusted CA server works and an untrusted one is refused."""
+    from certlint.pki import aia
+
+    monkeypatch.setattr(aia, "host_is_private", lambda host: False)
+    monkeypatch.setattr(aia, "_refuse_private_peer", lambda sock, host: None)
+    web = CA("AIA Web Root 2")
+    server_cert = web.leaf("localhost", ips=["127.0.0.1"])
+    tls = (write(tmp_path / "w.pem", server_cert.pem), write(tmp_path / "w.key",
+                                                               server_cert.key_pem, 0o600))
+    with CaHttp(tls=tls) as https:
+        ca = PublishedCA(https)
+        conf, root, _leaf = leaf_only_site(tmp_path, ca)
+        monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "nothing.pem"))
+        refused = certlint("fix", "--aia-public-only", "--ca-bundle", root, conf)
+        monkeypatch.setenv("SSL_CERT_FILE", str(write(tmp_path / "r.pem", web.pem)))
+        fixed = certlint("fix", "--aia-public-only", "--write", "--ca-bundle", root, conf)
+
+    assert refused.exit_code == 1 and "CERTIFICATE_VERIFY_FAILED" in refused.stderr
+    assert fixed.exit_code == 0, fixed.output

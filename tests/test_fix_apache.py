@@ -162,7 +162,8 @@ def test_apache_patch_applies_like_write(tmp_path, certlint, monkeypatch):
 
     assert certlint("fix", "--patch", tmp_path / "p.patch", *args).exit_code == 0
     assert certlint("fix", "--write", *args).exit_code == 0
-    applied = subprocess.run(["git", "apply", str(tmp_path / "p.patch")], cwd=clean,
+    git = servers.require("git")
+    applied = subprocess.run([git, "apply", str(tmp_path / "p.patch")], cwd=clean,
                              capture_output=True, text=True)
     assert applied.returncode == 0, applied.stderr
     for name in ("apache2.conf", "site.fullchain.pem", "site.pem", "site.key"):
@@ -194,3 +195,63 @@ def test_apache_fixture_cases_serve_a_verified_chain_after_fix(case, tmp_path, c
     assert {n: read(copy / "pki" / "demo-keys" / n) for n in keys} == keys
     again = certlint("fix", "--offline", "--server", "apache", "--ca-bundle", root, entry)
     assert again.exit_code == 0 and again.stdout == ""
+
+
+def test_removing_a_shared_chain_file_gives_every_certificate_its_full_chain(tmp_path,
+                                                                            certlint):
+    """RSA + ECDSA in one vhost, one SSLCertificateChainFile holding only the RSA
+    intermediate: fixing the ECDSA chain removes the chain file, so the RSA certificate must
+    get its own full chain too, or the fix would break it."""
+    rsa = StandardPKI.make("example.test", key_kind="rsa")
+    ec = StandardPKI.make("example.test")
+    folder = tmp_path / "conf"
+    write(folder / "rsa.pem", rsa.leaf.pem)
+    write(folder / "rsa.key", rsa.leaf.key_pem, 0o600)
+    write(folder / "ec.pem", ec.leaf.pem)
+    write(folder / "ec.key", ec.leaf.key_pem, 0o600)
+    write(folder / "chain.pem", rsa.inter.pem)
+    write(tmp_path / "inters" / "ec-inter.pem", ec.inter.pem)
+    roots = write(tmp_path / "roots.pem", rsa.root.pem + ec.root.pem)
+    entry = apache_conf(folder, "    SSLCertificateFile rsa.pem\n"
+                                "    SSLCertificateKeyFile rsa.key\n"
+                                "    SSLCertificateFile ec.pem\n"
+                                "    SSLCertificateKeyFile ec.key\n"
+                                "    SSLCertificateChainFile chain.pem\n")
+
+    result = certlint("fix", "--offline", "--write", "--server", "apache", "--intermediates",
+                      tmp_path / "inters", "--ca-bundle", roots, entry)
+
+    assert result.exit_code == 0, result.output
+    assert read(folder / "rsa.fullchain.pem") == cert_pem(rsa.leaf.cert, rsa.inter.cert)
+    assert read(folder / "ec.fullchain.pem") == cert_pem(ec.leaf.cert, ec.inter.cert)
+    assert "    # SSLCertificateChainFile chain.pem\n" in read(entry).decode()
+    server = ApacheServer(entry, str(tmp_path / "after"))
+    assert server.start().ok
+    try:
+        for sigalg in ("rsa_pss_rsae_sha256", "ecdsa_secp256r1_sha256"):
+            live = servers.s_client(server.port(443), "example.test", roots,
+                                    extra=["-sigalgs", sigalg])
+            assert live.ok, (sigalg, live.output)
+    finally:
+        server.stop()
+
+
+def test_certbot_layout_on_old_apache_names_chain_pem(tmp_path, certlint):
+    pki = StandardPKI.make("example.test")
+    live = tmp_path / "live"
+    write(live / "cert.pem", pki.leaf.pem)
+    write(live / "chain.pem", pki.inter.pem)
+    write(live / "fullchain.pem", pki.fullchain())
+    write(live / "privkey.pem", pki.leaf.key_pem, 0o600)
+    root = write(tmp_path / "root.pem", pki.root.pem)
+    entry = apache_conf(tmp_path / "conf", f"    SSLCertificateFile {live}/cert.pem\n"
+                                           f"    SSLCertificateKeyFile {live}/privkey.pem\n")
+
+    result = certlint("fix", "--offline", "--write", "--server", "apache", "--apache-version",
+                      "2.4.7", "--ca-bundle", root, entry)
+
+    assert result.exit_code == 0, result.output
+    assert f"    SSLCertificateChainFile {live}/chain.pem\n" in read(entry).decode()
+    assert sorted(os.listdir(live)) == ["cert.pem", "chain.pem", "fullchain.pem", "privkey.pem"]
+    after = verify_live(tmp_path, entry, root, "after")
+    assert after.ok, after.output

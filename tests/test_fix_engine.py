@@ -18,6 +18,7 @@ from cryptography import x509
 from certlint.fix.plan import FixPlan, InsertDirective, NewFile, RemoveDirective, ReplaceArg
 from certlint.rules import base as rules_base
 from tests.support.pki import StandardPKI, cert_pem, write
+from tests.support.servers import require
 
 FIXTURE_PKI = os.path.join(os.path.dirname(os.path.dirname(__file__)), "fixtures", "pki")
 
@@ -162,7 +163,7 @@ def test_patch_applies_with_git_apply_and_equals_write(tree, tmp_path, certlint,
     assert snapshot(folder) == snapshot(clean)  # --patch alone writes nothing else
     written = fix(certlint, "--write", "nginx/nginx.conf")
     assert written.exit_code == 0, written.output
-    applied = subprocess.run(["git", "apply", str(patch)], cwd=clean, capture_output=True,
+    applied = subprocess.run([require("git"), "apply", str(patch)], cwd=clean, capture_output=True,
                              text=True)
     assert applied.returncode == 0, applied.stderr
     # same bytes everywhere (git itself only knows modes 644/755; --write keeps the 640)
@@ -557,8 +558,8 @@ def test_patches_of_random_edits_apply_with_git(tmp_path):
         patch = folder / "p.patch"
         patch.write_text(render_patch(ws, str(folder)), newline="")
         expected = ws.files[str(conf)].render() if ws.files else text
-        applied = subprocess.run(["git", "apply", "--unsafe-paths", str(patch)], cwd=folder,
-                                 capture_output=True, text=True)
+        applied = subprocess.run([require("git"), "apply", "--unsafe-paths", str(patch)],
+                                 cwd=folder, capture_output=True, text=True)
         assert applied.returncode == 0, (case, applied.stderr, patch.read_text())
         assert open(conf, newline="").read() == expected, case
 
@@ -602,3 +603,70 @@ def test_two_certificates_with_one_stem_get_two_new_names(tmp_path, certlint):
     assert result.exit_code == 0, result.output
     assert certs(folder / "site.fullchain.pem") == [a.leaf.cert, a.inter.cert]
     assert certs(folder / "site.fullchain-2.pem") == [b.leaf.cert, b.inter.cert]
+
+
+def test_unwritable_file_is_reported_and_its_config_left_alone(tree, certlint, monkeypatch):
+    import certlint.fix.output as output
+
+    folder, make = tree
+    conf = make(("example.test", "../pki/wrong-order.pem", "../pki/demo-keys/leaf.key"))
+    before = open(conf).read()
+    real = output.atomic_write
+
+    def refuse_pem(path, data, mode=None):
+        if path.endswith(".pem"):
+            raise PermissionError(13, "Permission denied")
+        return real(path, data, mode)
+
+    monkeypatch.setattr(output, "atomic_write", refuse_pem)
+    result = fix(certlint, "--write", conf)
+
+    assert result.exit_code == 1
+    assert "cannot create" in result.stderr and "Permission denied" in result.stderr
+    assert open(conf).read() == before
+
+
+def test_latin1_bytes_in_a_config_survive_the_fix(tmp_path, certlint, monkeypatch):
+    pki = StandardPKI.make("example.test")
+    folder = tmp_path / "tree"
+    write(folder / "site.pem", cert_pem(pki.inter.cert, pki.leaf.cert))
+    write(folder / "site.key", pki.leaf.key_pem, 0o600)
+    root = write(tmp_path / "root.pem", pki.root.pem)
+    body = ("events {}\nhttp {\n    # Zertifikat f\xfcr die Kunden\n" + SERVER.format(
+        name="example.test", cert="site.pem", key="site.key") + "}\n").encode("latin-1")
+    conf = write(folder / "nginx.conf", body)
+    clean = tmp_path / "clean"
+    shutil.copytree(folder, clean)
+    monkeypatch.chdir(folder)
+
+    patched = certlint("fix", "--offline", "--patch", tmp_path / "p.patch", "--ca-bundle", root,
+                       "nginx.conf")
+    result = certlint("fix", "--offline", "--write", "--ca-bundle", root, "nginx.conf")
+
+    assert patched.exit_code == 0 and result.exit_code == 0, result.output
+    assert open(conf, "rb").read() == body.replace(b"site.pem;", b"site.fullchain.pem;")
+    applied = subprocess.run([require("git"), "apply", str(tmp_path / "p.patch")], cwd=clean,
+                             capture_output=True, text=True)
+    assert applied.returncode == 0, applied.stderr
+    assert (clean / "nginx.conf").read_bytes() == open(conf, "rb").read()
+
+
+def test_config_changed_meanwhile_is_not_overwritten(tree, certlint, monkeypatch):
+    import certlint.fix.cli as fix_cli
+
+    folder, make = tree
+    conf = make(("example.test", "../pki/wrong-order.pem", "../pki/demo-keys/leaf.key"))
+    real = fix_cli.write_workspace
+
+    def someone_edits_first(ws):
+        with open(conf, "a") as fh:
+            fh.write("# edited by a colleague\n")
+        return real(ws)
+
+    monkeypatch.setattr(fix_cli, "write_workspace", someone_edits_first)
+    result = fix(certlint, "--write", conf)
+
+    assert result.exit_code == 1
+    assert "changed while certlint ran" in result.stderr
+    assert open(conf).read().endswith("# edited by a colleague\n")
+    assert "wrong-order.pem;" in open(conf).read()

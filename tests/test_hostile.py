@@ -259,3 +259,66 @@ def test_absurdly_deep_nesting_is_an_error_not_a_crash(tmp_path, lua):
     clean(code, out, err, 1)
     assert "nested more than 100 levels" in out and "internal error" not in out + err
     assert elapsed < 10
+
+
+def test_control_characters_in_a_path_stay_on_one_output_line(tmp_path):
+    text = ('events {}\nhttp {\n server {\n  listen 443 ssl;\n'
+            '  ssl_certificate "/nonexistent/a\nb\x1b[31m.pem";\n'
+            f'  ssl_certificate_key {KEY};\n }}\n}}\n')
+    (tmp_path / "nginx.conf").write_text(text)
+    code, out, err, _ = run(tmp_path / "nginx.conf")
+    clean(code, out, err, 1)
+    lines = out.strip().splitlines()
+    assert len(lines) == 2 and "cert-file-missing" in lines[0], out  # finding + summary
+    assert "\x1b" not in out and "a\\nb" in lines[0]
+
+
+@pytest.mark.parametrize("label", ["CERTIFICATE", "PRIVATE KEY"])
+def test_pem_file_of_unmatched_begin_lines_is_read_in_linear_time(tmp_path, label):
+    """200,000 BEGIN lines and no END: a backtracking PEM regex rescans the file from every
+    one of them (minutes); certlint answers in well under a second or two."""
+    bad = tmp_path / "bad.pem"
+    bad.write_text(f"-----BEGIN {label}-----\nAAAA\n" * 200000)
+    cert, key = (str(bad), KEY) if label == "CERTIFICATE" else (
+        os.path.join(PKI, "fullchain.pem"), str(bad))
+    code, out, err, elapsed = run(conf(tmp_path, tls_server(cert=cert, key=key)))
+    clean(code, out, err, 1)
+    assert "cert-file-unparseable" in out and elapsed < 8, (elapsed, out)
+
+
+def test_lua_body_of_unterminated_long_comments_is_linear(tmp_path):
+    lua = "content_by_lua_block {\n" + "--[[ never closed\n" * 30000 + "}\n"
+    code, out, err, elapsed = run(conf(tmp_path, lua + tls_server()))
+    assert "Traceback" not in out + err and code in (1, 2), out + err
+    assert elapsed < 10, elapsed
+
+
+@pytest.mark.parametrize("snippet_lines", [1, 20000])
+def test_include_explosion_is_cut_off(tmp_path, snippet_lines):
+    """Nine files that each include the next ten times: 10^9 inclusions (nginx itself would
+    grind through them). certlint stops at a limit and says so."""
+    for i in range(9):
+        (tmp_path / f"f{i}.conf").write_text(f"include f{i + 1}.conf;\n" * 10)
+    (tmp_path / "f9.conf").write_text("add_header X y;\n" * snippet_lines)
+    code, out, err, elapsed = run(conf(tmp_path, "include f0.conf;\n"))
+    clean(code, out, err, 1)
+    assert "include explosion" in out and out.count("config-error") == 1, out
+    assert elapsed < 10, elapsed
+
+
+def test_ca_bundle_that_is_a_fifo_is_a_usage_error(tmp_path):
+    os.mkfifo(tmp_path / "ca.pem")
+    code, out, err, elapsed = run(conf(tmp_path, tls_server()), "--ca-bundle",
+                                  tmp_path / "ca.pem")
+    clean(code, out, err, 2)
+    assert "named pipe" in err and elapsed < 5
+
+
+def test_ca_bundle_named_as_the_certificate(tmp_path):
+    """ssl_certificate pointing at the system CA bundle: said plainly, quickly, in few lines."""
+    import certifi
+
+    code, out, err, elapsed = run(conf(tmp_path, tls_server(cert=certifi.where())))
+    clean(code, out, err, 1)
+    assert "names a CA bundle" in out and out.count("chain-unrelated-cert") == 1, out
+    assert elapsed < 5

@@ -52,3 +52,20 @@ def test_dump_snippet_findings_point_into_the_snippet(tmp_path, certlint):
     assert [(rule, path, line) for rule, path, line, _site in got] == \
         [("chain-incomplete", snippet, 1)] * 3
     assert not any(p.startswith(str(tmp_path)) for _r, p, _l, _s in got)
+
+
+def test_dump_piped_on_stdin(tmp_path):
+    """`ssh web1 nginx -T | certlint check -`: the dump read from standard input."""
+    import sys
+
+    case_dir = os.path.join(FIXTURES, "nginx", "shared-snippet")
+    dump = nginx_dump(case_dir, str(tmp_path))
+    env = dict(os.environ, PYTHONPATH=os.path.join(os.path.dirname(FIXTURES), "src"))
+    proc = subprocess.run([sys.executable, "-m", "certlint", "check", "--ca-bundle", ROOT, "-"],
+                          input=dump, capture_output=True, text=True, timeout=60, env=env)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    snippet = os.path.join(case_dir, "snippets", "tls.conf")
+    assert proc.stdout.count(f"{snippet}:1:1: chain-incomplete") == 3, proc.stdout
+    empty = subprocess.run([sys.executable, "-m", "certlint", "check", "-"], input="",
+                           capture_output=True, text=True, timeout=60, env=env)
+    assert empty.returncode == 2 and "nothing on standard input" in empty.stderr

@@ -214,3 +214,25 @@ def test_valid_cross_sign_is_named_as_such(tmp_path, certlint):
     assert code == 0
     with servers.NginxServer(conf, port=port):
         assert servers.s_client(port, "example.test", anchor).ok
+
+
+def test_same_name_other_key_intermediate_is_caught_by_signatures(tmp_path, certlint):
+    """An intermediate with the right name but another key (a re-keyed CA, a wrong download):
+    names match, signatures do not. certlint says the chain is incomplete, and so does OpenSSL."""
+    from tests.support.pki import CA, cert_pem, key_pem
+
+    root = CA("certlint Signature Root")
+    real = root.intermediate("certlint Same Name CA")
+    impostor = root.intermediate("certlint Same Name CA")  # same subject, fresh key
+    leaf = real.leaf("example.test")
+    conf, port, anchor = _serve_generated(
+        tmp_path, cert_pem(leaf.cert, impostor.cert), key_pem(leaf.key), root.pem)
+    code, payload = certlint.json(conf, "--ca-bundle", anchor)
+    rules = sorted(f["rule"] for f in payload["findings"])
+    assert rules == ["chain-incomplete", "chain-unrelated-cert"], payload["findings"]
+    assert code == 1
+    with servers.NginxServer(conf, port=port):
+        result = servers.s_client(port, "example.test", anchor)
+    assert not result.ok
+    assert "signature failure" in result.output.lower() or \
+        "unable to get local issuer" in result.output.lower(), result.output[-1500:]

@@ -482,3 +482,46 @@ def test_real_apache_client_ocsp_override_without_default_rejects_then_default_a
         with apache.ApacheServer(str(conf), str(tmp_path / "state2")) as server:
             reply = _s_client(server.port(443), root_pem, *cert_args, stdin=request)
     assert "HTTP/1.1" in reply
+
+
+def test_real_apache_refuses_stapling_cache_inside_a_vhost(tmp_path):
+    body = f"    SSLUseStapling on\n    SSLStaplingCache shmcb:{tmp_path}/stapling(32768)"
+    apache, conf, _ = _apache_site(tmp_path, body, ocsp_url="http://127.0.0.1:9/")
+    opts = Options(ca_bundles=[str(tmp_path / "pki" / "root.pem")], server="apache")
+    assert [(f.rule, f.line) for f in run_check([str(conf)], opts).findings] == [
+        ("apache-stapling-cache-in-vhost", line_of(tmp_path, "SSLStaplingCache"))]
+    result = apache.apache_test(str(conf), str(tmp_path / "state"))
+    assert not result.ok
+    assert "SSLStaplingCache cannot occur within <VirtualHost> section" in result.output
+
+
+def test_real_apache_chain_check_without_the_root_crl_rejects(tmp_path):
+    croot = CA("Apache Client Root")
+    cissuer = croot.intermediate("Apache Client CA")
+    client = cissuer.leaf("client.example.test", client=True)
+    body = ("    SSLVerifyClient require\n    SSLVerifyDepth 3\n"
+            "    SSLCACertificateFile pki/client-ca.pem\n"
+            "    SSLCARevocationFile pki/crl.pem\n    SSLCARevocationCheck chain")
+    apache, conf, _ = _apache_site(tmp_path, body)
+    write(tmp_path / "pki" / "client-ca.pem", cert_pem(cissuer.cert, croot.cert))
+    write(tmp_path / "pki" / "client.pem", client.pem)
+    write(tmp_path / "pki" / "client.key", key_pem(client.key), 0o600)
+    write(tmp_path / "pki" / "crl.pem", crl_pem(cissuer.crl()))  # not the root's
+    root_pem = str(tmp_path / "pki" / "root.pem")
+    opts = Options(ca_bundles=[root_pem], server="apache")
+    got = run_check([str(conf)], opts).findings
+    assert [(f.rule, f.line) for f in got] == [
+        ("crl-missing-for-ca", line_of(tmp_path, "SSLCARevocationFile"))]
+    request = "GET / HTTP/1.0\r\nHost: example.test\r\n\r\n"
+    cert_args = ("-cert", str(tmp_path / "pki" / "client.pem"),
+                 "-key", str(tmp_path / "pki" / "client.key"), "-quiet")
+    with apache.ApacheServer(str(conf), str(tmp_path / "state1")) as server:
+        reply = _s_client(server.port(443), root_pem, *cert_args, stdin=request)
+        log = server.log()
+    assert "HTTP/1." not in reply
+    assert "Error (3): unable to get certificate CRL" in log
+
+    write(tmp_path / "pki" / "crl.pem", crl_pem(cissuer.crl()) + crl_pem(croot.crl()))
+    assert run_check([str(conf)], opts).findings == []
+    with apache.ApacheServer(str(conf), str(tmp_path / "state2")) as server:
+        assert "HTTP/1.1" in _s_client(server.port(443), root_pem, *cert_args, stdin=request)

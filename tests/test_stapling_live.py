@@ -203,6 +203,18 @@ def test_ip_literal_responder_needs_no_resolver(bed):
     assert "no resolver defined" not in error_log(bed)
 
 
+def test_lazy_stapling_sends_no_staple_on_the_first_handshake(bed):
+    """Why must-staple-without-stapling warns on nginx even with working stapling: the first
+    handshake after a start only triggers the fetch, so a Must-Staple client gets no staple."""
+    body = STAPLING + f"\n        resolver 127.0.0.1:{bed['dns_port']} valid=300s;"
+    conf = write_bed_conf(bed, body)
+    with servers.NginxServer(conf, bed["https"]):
+        first_out, first = s_client_status(bed["https"], bed["root"])
+        _out, later = poll_staple(bed["https"], bed["root"])
+    assert first is None and "OCSP response: no response sent" in first_out
+    assert later is not None
+
+
 def nginx_t(conf: str) -> str:
     """`nginx -t` without -q: its warnings are the claims under test."""
     nginx = servers.require("nginx")
@@ -427,3 +439,19 @@ def test_client_ocsp_without_resolver_rejects_every_client(tmp_path):
         assert findings(conf, "--ca-bundle", f"{d}/server-root.pem") == []
         with servers.NginxServer(conf, https):
             assert "client ok" in client_request(https, d)
+
+
+def test_crl_of_an_impostor_ca_rejects_every_client(tmp_path):
+    """A CRL naming the client CA but signed by another key (a re-keyed CA of the same name)."""
+    servers.require("nginx")
+    conf, https, croot, _issuer, d, _client = client_site(tmp_path, b"")
+    impostor = CA("CRL Bed Client Root")
+    write(f"{d}/crl.pem", crl_pem(impostor.crl()))
+    got = findings(conf, "--ca-bundle", f"{d}/server-root.pem")
+    assert sorted((f["rule"], f["severity"]) for f in got) == [
+        ("crl-missing-for-ca", "error"), ("crl-unknown-issuer", "error")]
+    with servers.NginxServer(conf, https):
+        reply = client_request(https, d)
+    assert "400 Bad Request" in reply
+    log = open(f"{d}/error.log").read()
+    assert "client SSL certificate verify error: (8:CRL signature failure)" in log, log

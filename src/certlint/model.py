@@ -63,6 +63,8 @@ class FileRef:
         value = self.directive.value
         if value.startswith("data:"):
             return f"data:... ({len(value) - 5} characters of inline content)"
+        if not value.isprintable():  # a quoted path with a newline must not break output lines
+            return value.encode("unicode_escape").decode("ascii")
         return value
 
 

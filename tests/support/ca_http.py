@@ -26,10 +26,13 @@ def p7c(*certs: x509.Certificate) -> bytes:
 class CaHttp:
     """Serves fixed bodies on 127.0.0.1:<free port>; `requests` counts hits per path."""
 
-    def __init__(self):
+    def __init__(self, tls: tuple[str, str] | None = None):
+        """`tls=(certfile, keyfile)` serves https instead of http."""
+        self.scheme = "https" if tls else "http"
         self.routes: dict[str, tuple[int, bytes, dict[str, str]]] = {}
         self.requests: Counter[str] = Counter()
         self.delays: dict[str, float] = {}  # path -> seconds to wait before answering
+        self.trickle: dict[str, float] = {}  # path -> seconds between 16-byte pieces
         self._stopping = threading.Event()
         self._lock = threading.Lock()
         owner = self
@@ -48,18 +51,32 @@ class CaHttp:
                     self.send_header(key, value)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
-                self.wfile.write(body)
+                pause = owner.trickle.get(self.path)
+                if not pause:
+                    self.wfile.write(body)
+                    return
+                for i in range(0, len(body), 16):  # a CA (or attacker) answering drop by drop
+                    if owner._stopping.wait(pause):
+                        return
+                    self.wfile.write(body[i:i + 16])
+                    self.wfile.flush()
 
             def log_message(self, *args):
                 pass
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        if tls:
+            import ssl
+
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+            self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True)
         self.port = self.httpd.server_address[1]
         self._thread = threading.Thread(target=self.httpd.serve_forever, args=(0.02,),
                                         daemon=True)
 
     def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+        return f"{self.scheme}://127.0.0.1:{self.port}{path}"
 
     def serve(self, path: str, body: bytes, content_type: str = "application/pkix-cert",
               status: int = 200) -> str:

@@ -43,6 +43,15 @@ class FileEdits:
 
     _lines: list[str] | None = field(default=None, repr=False, compare=False)
 
+    _nginx: bool | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def nginx(self) -> bool:
+        """Does the file read like nginx (statements end with `;`)? Decided once."""
+        if self._nginx is None:
+            self._nginx = _looks_nginx(self.lines)
+        return self._nginx
+
     @property
     def lines(self) -> list[str]:
         if self._lines is None:
@@ -63,7 +72,7 @@ class FileEdits:
                 reason = self.commented[n]
                 if reason:
                     added.append(_with_newline(f"{_indent(text)}# certlint: {reason}", newline))
-                skip_until = _directive_end(lines, n)
+                skip_until = _directive_end(lines, n, self.nginx)
             if n <= skip_until:
                 body = text.rstrip("\r\n")
                 indent = _indent(body)
@@ -104,10 +113,11 @@ def _indent(text: str) -> str:
     return text[: len(text) - len(text.lstrip(" \t"))]
 
 
-def _directive_end(lines: list[str], first: int) -> int:
+def _directive_end(lines: list[str], first: int, nginx: bool | None = None) -> int:
     """Last line of the directive starting at `first`: nginx runs to `;`, Apache to a line not
     ending in a backslash."""
-    nginx = _looks_nginx(lines)
+    if nginx is None:
+        nginx = _looks_nginx(lines)
     n = first
     while n < len(lines) and n - first < 50:
         body = _strip_comment(lines[n - 1]).rstrip()
@@ -213,10 +223,10 @@ def raw_arguments(path: str, line: int, directive: str) -> list[list[str]]:
         st = os.stat(path)
     except OSError:
         return []
-    lines = _file_lines(path, st.st_mtime_ns, st.st_size)
+    lines, nginx = _file_lines(path, st.st_mtime_ns, st.st_size)
     if not 1 <= line <= len(lines):
         return []
-    end = _directive_end(lines, line)
+    end = _directive_end(lines, line, nginx)
     text = " ".join(_strip_comment(t).rstrip().rstrip("\\") for t in lines[line - 1:end])
     out = []
     for m in re.finditer(r"(?:^|[;{}])\s*(" + re.escape(directive) + r")(?=\s)", text, re.I):
@@ -226,13 +236,14 @@ def raw_arguments(path: str, line: int, directive: str) -> list[list[str]]:
 
 
 @lru_cache(maxsize=64)
-def _file_lines(path: str, _mtime_ns: int, _size: int) -> list[str]:
-    """A config file's lines, read once per version of the file."""
+def _file_lines(path: str, _mtime_ns: int, _size: int) -> tuple[list[str], bool]:
+    """A config file's lines (and whether it reads like nginx), once per version of the file."""
     try:
         with open(path, encoding="utf-8", errors="replace") as fh:
-            return fh.read().splitlines(keepends=True)
+            lines = fh.read().splitlines(keepends=True)
     except OSError:
-        return []
+        return [], False
+    return lines, _looks_nginx(lines)
 
 
 def _split_args(text: str) -> list[str]:
@@ -309,7 +320,7 @@ class Workspace:
             raise EditError(f"{path} is a private key file; certlint never changes key files")
         if key not in self.files:
             try:
-                with open(key, encoding="utf-8", newline="") as fh:
+                with open(key, encoding="utf-8", errors="surrogateescape", newline="") as fh:
                     text = fh.read()
             except (OSError, UnicodeDecodeError) as exc:
                 raise EditError(f"cannot read {path}: {exc.__class__.__name__}") from None
@@ -354,7 +365,7 @@ class Workspace:
     def _replace(self, fe: FileEdits, edit: ReplaceArg) -> None:
         """Replace on the directive's line, or on a continuation line of it (Apache `\\`)."""
         lines = fe.lines
-        end = _directive_end(lines, edit.line)
+        end = _directive_end(lines, edit.line, fe.nginx)
         first_error = None
         for n in range(edit.line, end + 1):
             current = fe.replace.get(n, lines[n - 1])
@@ -434,4 +445,5 @@ def _has_arg(line: str, value: str) -> bool:
 def _copy(fe: FileEdits) -> FileEdits:
     return FileEdits(fe.path, fe.original, dict(fe.replace),
                      {k: list(v) for k, v in fe.before.items()},
-                     {k: list(v) for k, v in fe.after.items()}, dict(fe.commented), fe._lines)
+                     {k: list(v) for k, v in fe.after.items()}, dict(fe.commented), fe._lines,
+                     fe._nginx)

@@ -3,14 +3,18 @@
 For chain-incomplete, apache-chain-file-missing, chain-wrong-order, chain-contains-root and
 chain-unrelated-cert it builds what the server should send: the leaf first, then the
 intermediates in issuing order (completed through AIA where the file lacks them), without the
-trust anchor and without strays. The result is checked again from its own bytes before a plan is
-made. The plan writes it to a new file next to the original (`NAME.fullchain.pem`; an existing
-file with the same content is reused) and points the config at it:
+trust anchor and without strays. Intermediates come from the served file, chain and bundle files
+beside it, `--intermediates` folders, then AIA (see `certlint.pki.aia`). The result is checked
+again from its own bytes before a plan is made. The plan writes it to a new file next to the
+original (`NAME.fullchain.pem`; an existing file with the same content is reused, and certbot's
+`cert.pem` becomes its `fullchain.pem`) and points the config at it, keeping the path as written
+(`${PKI}/leaf.pem` -> `${PKI}/leaf.fullchain.pem`):
 
 - nginx: `ssl_certificate`.
 - Apache >= 2.4.8: `SSLCertificateFile` (and the now-redundant `SSLCertificateChainFile` of the
-  block is commented out; when the certificate file also held the key, an `SSLCertificateKeyFile`
-  line keeps the key where it was).
+  block is commented out, giving every other certificate of the vhost its own full chain too;
+  when the certificate file also held the key, an `SSLCertificateKeyFile` line keeps the key
+  where it was).
 - Apache < 2.4.8: the intermediates go to `NAME.chain.pem`, named by `SSLCertificateChainFile`.
 """
 
@@ -214,18 +218,19 @@ class ChainPlanner:
                 certs.extend(loaded.certs)
         return certs
 
-    def _existing_full_chain(self, slot: CertSlot, certs) -> str | None:
-        """certbot's layout: `cert.pem` is named while `fullchain.pem` beside it holds exactly
-        the right chain (and renews with it). Its file name, or None."""
+    def _existing_full_chain(self, slot: CertSlot, certs, name: str = "fullchain.pem"
+                             ) -> str | None:
+        """certbot's layout: `cert.pem` is named while `fullchain.pem` (or `chain.pem`) beside
+        it holds exactly these certificates (and renews with it). Its file name, or None."""
         path = slot.cert.path
         if os.path.basename(path) != "cert.pem":
             return None
-        full = os.path.join(os.path.dirname(path), "fullchain.pem")
+        full = os.path.join(os.path.dirname(path), name)
         if not os.path.isfile(full):
             return None
         loaded = self.ctx.store.cert_file(full)
         if loaded.ok and not loaded.has_private_key and loaded.certs == certs:
-            return "fullchain.pem"
+            return name
         return None
 
     def _full_chain_file(self, site, slot, certs, plan: FixPlan) -> None:
@@ -252,6 +257,25 @@ class ChainPlanner:
             plan.edits.append(RemoveDirective(
                 cd.path, cd.line, cd.name,
                 "the intermediates are now in SSLCertificateFile (Apache >= 2.4.8)"))
+            # the chain file served every certificate of the vhost: the others need their
+            # own full chain once it is gone
+            for other in site.slots:
+                if other is not slot and other.cert.path is not None:
+                    self._full_chain_for_other(site, other, plan)
+
+    def _full_chain_for_other(self, site: Site, other: CertSlot, plan: FixPlan) -> None:
+        chain = self.ctx.chain(site, other)
+        if chain is None:
+            raise _Unfixable(f"{other.cert.shown} cannot be loaded, and it relies on the "
+                             "SSLCertificateChainFile this fix removes")
+        certs = self.corrected(chain, self._siblings(other.cert.path))
+        d = other.cert.directive
+        name = self._existing_full_chain(other, certs) or self._new_file(
+            other, "fullchain", pem(*certs), plan)
+        plan.edits.append(replace_file_name(d, name))
+        if other.key is None and self.ctx.store.cert_file(other.cert.path).has_private_key:
+            plan.edits.append(InsertDirective(d.path, d.line, "SSLCertificateKeyFile "
+                                              f"{_quote_apache(raw_value(d))}"))
 
     def _apache_old(self, site, slot, chain: ChainAnalysis, certs, plan: FixPlan) -> None:
         """Apache < 2.4.8 reads only the first certificate of SSLCertificateFile."""
@@ -259,7 +283,8 @@ class ChainPlanner:
         if not chain.leaf_first:
             name = self._new_file(slot, "leaf", pem(certs[0]), plan)
             plan.edits.append(replace_file_name(d, name))
-        name = self._new_file(slot, "chain", pem(*certs[1:]), plan)
+        name = (self._existing_full_chain(slot, certs[1:], "chain.pem")
+                or self._new_file(slot, "chain", pem(*certs[1:]), plan))
         value = replace_file_name(d, name).new  # beside the certificate, written alike
         if slot.chain is not None:
             cd = slot.chain.directive

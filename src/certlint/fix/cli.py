@@ -13,6 +13,7 @@ import sys
 
 import click
 
+from certlint import __version__
 from certlint.context import Options
 from certlint.engine import EntryPointError
 from certlint.fix.engine import FixRun, plan_fixes, recheck
@@ -29,10 +30,8 @@ def _stderr_is_tty() -> bool:
 
 def _progress(done: int, total: int) -> None:
     if total >= PROGRESS_MIN_SITES:
-        end = "\n" if done == total else ""
-        click.echo(f"\rcertlint: planning fixes, site {done}/{total}", err=True, nl=False)
-        if end:
-            click.echo("", err=True)
+        click.echo(f"\rcertlint: planning fixes, site {done}/{total}", err=True,
+                   nl=done == total)
 
 
 def run_fix_command(paths: list[str], options: Options, fmt: str = "text", write: bool = False,
@@ -60,16 +59,28 @@ def run_fix_command(paths: list[str], options: Options, fmt: str = "text", write
     base = os.path.abspath(options.root) if options.root else os.getcwd()
     written: list[str] = []
     if patch_file:
-        atomic_write(patch_file, render_patch(run.workspace, base).encode("utf-8"))
+        patch = render_patch(run.workspace, base)
+        try:
+            atomic_write(patch_file, patch.encode("utf-8", "surrogateescape"))
+        except OSError as exc:
+            click.echo(f"certlint: cannot write the patch {patch_file}: "
+                       f"{exc.strerror or exc}", err=True)
+            return EXIT_USAGE
         outside = [p for p in run.workspace.touched() if os.path.relpath(p, base).startswith("..")]
         if outside:
             click.echo(f"certlint: warning: {outside[0]} lies outside {base}; the patch applies "
                        "from a folder holding every changed file (run from the tree's root or "
                        "pass --root)", err=True)
     if write:
-        written = write_workspace(run.workspace)
-        if written:
-            recheck(run, paths, options)
+        written, write_errors = write_workspace(run.workspace)
+        for error in write_errors:
+            click.echo(f"certlint: {error}", err=True)
+        if written or write_errors:
+            try:
+                recheck(run, paths, options)
+            except EntryPointError as exc:
+                click.echo(f"certlint: cannot check the written tree again: {exc}", err=True)
+                return EXIT_REMAINING
     if fmt == "json":
         click.echo(json.dumps(_as_json(run, written, patch_file), indent=2))
     else:
@@ -100,6 +111,12 @@ def _text(run: FixRun, written: list[str], patch_file: str | None, base: str,
     for finding, why in run.remaining:
         click.echo(f"certlint: not fixed: {finding.path}:{finding.line}: {finding.rule} "
                    f"({finding.site}): {why}", err=True)
+    if write and written:
+        kinds = sorted({c.server for c in run.report.configs})
+        hints = {"nginx": "nginx -t && nginx -s reload",
+                 "apache": "apachectl configtest && apachectl graceful"}
+        click.echo("certlint: the server reads the changes on reload: "
+                   + "; ".join(hints[k] for k in kinds if k in hints), err=True)
     fixed = len(run.fixed)
     verb = "fixed" if write else ("in the patch" if patch_file else "fixable (dry run; "
                                                                    "--write applies)")
@@ -111,6 +128,7 @@ def _text(run: FixRun, written: list[str], patch_file: str | None, base: str,
 
 def _as_json(run: FixRun, written: list[str], patch_file: str | None) -> dict:
     return {
+        "version": __version__,
         "fixed": [f.as_dict() for f in run.fixed],
         "also_resolved": [f.as_dict() for f in run.also],
         "notes": [{"site": plan.site, "rule": plan.rule, "note": note}

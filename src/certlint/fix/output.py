@@ -126,14 +126,33 @@ def atomic_write(path: str, data: bytes, mode: int | None = None) -> None:
         raise
 
 
-def write_workspace(ws: Workspace) -> list[str]:
-    """Write new files first (so a config never names a file that is not there yet)."""
-    written = []
+def write_workspace(ws: Workspace) -> tuple[list[str], list[str]]:
+    """Write new files first (so a config never names a file that is not there yet), then the
+    config edits. Returns (written paths, one-line errors); a file that cannot be written is
+    left as it was and the others still go ahead."""
+    written: list[str] = []
+    errors: list[str] = []
     for path in sorted(ws.new_files):
         nf = ws.new_files[path]
-        atomic_write(path, nf.content, nf.mode)
-        written.append(path)
-    for path, _old, new in ws.changes():
-        atomic_write(path, new.encode("utf-8"))
-        written.append(path)
-    return written
+        try:
+            atomic_write(path, nf.content, nf.mode)
+            written.append(path)
+        except OSError as exc:
+            errors.append(f"cannot create {path}: {exc.strerror or exc}")
+    failed_new = {p for p in ws.new_files if p not in written}
+    for path, old, new in ws.changes():
+        needs = [p for p in failed_new if os.path.basename(p) in new]
+        if needs:
+            errors.append(f"{path} not changed: it would name {needs[0]}, which could not "
+                          "be created")
+            continue
+        try:
+            with open(path, "rb") as fh:
+                if fh.read() != old.encode("utf-8", "surrogateescape"):
+                    errors.append(f"{path} changed while certlint ran; not written (run again)")
+                    continue
+            atomic_write(path, new.encode("utf-8", "surrogateescape"))
+            written.append(path)
+        except OSError as exc:
+            errors.append(f"cannot write {path}: {exc.strerror or exc}")
+    return written, errors

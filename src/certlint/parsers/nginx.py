@@ -8,18 +8,24 @@ An `nginx -T` dump (with its `# configuration file PATH:` markers) is accepted a
 
 from __future__ import annotations
 
+import fnmatch
 import glob
 import os
 import re
+import sys
 import tempfile
 
 import crossplane
 
 from certlint.model import CertSlot, ConfigError, Directive, FileRef, ServerConfig, Site
 from certlint.parsers import nginx_fast
-from certlint.parsers.common import ConfigFileReader, map_root
+from certlint.parsers.common import MAX_CONFIG_BYTES, ConfigFileReader, map_root
 
 MAX_INCLUDE_DEPTH = 64
+# files read through includes in one run, counting repeats: a snippet included by every one of
+# 10,000 servers is 10,000; ten files that each include the next one ten times is 10^10
+MAX_INCLUDED_FILES = 200_000
+MAX_STATEMENTS = 1_000_000  # after include expansion; a 5,000-site fleet has about 60,000
 DUMP_MARKER = re.compile(r"^# configuration file (.+):\s*$", re.M)
 GLOB_CHARS = re.compile(r"[*?\[]")
 NON_FILE_PREFIXES = ("data:", "engine:", "store:")
@@ -47,13 +53,17 @@ class NginxParser:
     """Parse one nginx entry point into a `ServerConfig`."""
 
     def __init__(self, entry: str, root: str | None = None):
-        self.entry = os.path.abspath(entry)
+        self.stdin = entry == "-"
+        self.entry = "<stdin>" if self.stdin else os.path.abspath(entry)
         self.root = os.path.abspath(root) if root else None
-        self.prefix = os.path.dirname(self.entry)
+        self.prefix = os.getcwd() if self.stdin else os.path.dirname(self.entry)
         self.reader = ConfigFileReader()
         self.config = ServerConfig("nginx", self.entry, self.prefix)
         self._parsed: dict[str, list | None] = {}
         self._realpaths: dict[str, object] = {}
+        self._included = 0
+        self._globbed: dict[str, list[str]] = {}
+        self._statements_seen = 0
         self._display: dict[str, str] = {}  # temp path -> original path (nginx -T dumps)
         self._virtual: dict[str, str] = {}  # original absolute path -> temp path (dumps)
         self.config.resolver = self.file_ref
@@ -61,6 +71,8 @@ class NginxParser:
     # -- reading files -------------------------------------------------------------------
 
     def parse(self) -> ServerConfig:
+        if self.stdin:
+            return self._parse_stdin()
         data = self.reader.read(self.entry, self.config, fatal=True)
         if data is None:
             return self.config
@@ -69,6 +81,27 @@ class NginxParser:
             return self._parse_dump(text)
         tree = self._expand_file(self.entry, [], 0)
         self._build(tree)
+        return self.config
+
+    def _parse_stdin(self) -> ServerConfig:
+        """`-` as the entry point: an `nginx -T` dump piped in (`ssh web1 nginx -T | certlint
+        check -`), or a config whose relative paths resolve against the current folder."""
+        data = sys.stdin.buffer.read(MAX_CONFIG_BYTES + 1)
+        if not data.strip() or len(data) > MAX_CONFIG_BYTES or b"\0" in data:
+            why = ("nothing on standard input" if not data.strip() else
+                   "standard input is binary or larger than certlint reads")
+            self.config.errors.append(ConfigError(why, "<stdin>", 0, fatal=True))
+            return self.config
+        text = data.decode("utf-8", "replace")
+        if DUMP_MARKER.search(text):
+            self.entry = "<stdin>"
+            return self._parse_dump(text)
+        with tempfile.TemporaryDirectory(prefix="certlint-stdin-") as tmp:
+            path = os.path.join(tmp, "stdin.conf")
+            with open(path, "w", encoding="utf-8") as fh:
+                fh.write(text)
+            self._display[path] = "<stdin>"
+            self._build(self._expand_file(path, [], 0))
         return self.config
 
     def _parse_dump(self, text: str) -> ServerConfig:
@@ -165,6 +198,14 @@ class NginxParser:
     def _expand(self, statements: list, path: str, stack: list[str], depth: int) -> list[_Node]:
         nodes: list[_Node] = []
         shown = self._shown(path)
+        self._statements_seen += len(statements)
+        if self._statements_seen > MAX_STATEMENTS:
+            if self._statements_seen - len(statements) <= MAX_STATEMENTS:
+                self.config.errors.append(ConfigError(
+                    f"more than {MAX_STATEMENTS} statements after expanding includes: "
+                    "certlint stops reading here (an include explosion?)", shown,
+                    statements[0]["line"] if statements else 0))
+            return nodes
         comments = self.config.comments.setdefault(shown, {})
         for st in statements:
             name = st["directive"]
@@ -183,16 +224,18 @@ class NginxParser:
     def _include(self, st: dict, path: str, stack: list[str], depth: int) -> list[_Node]:
         shown = self._shown(path)
         pattern = st["args"][0]
-        target = self._resolve_include(pattern)
+        matches, target = self._include_targets(pattern)
         if depth >= MAX_INCLUDE_DEPTH:
             self.config.errors.append(ConfigError(
                 f"include nesting deeper than {MAX_INCLUDE_DEPTH} levels at "
                 f"'include {pattern}': is there a loop?", shown, st["line"]))
             return []
-        if GLOB_CHARS.search(target):
-            matches = sorted(glob.glob(target))
-        elif os.path.exists(target) or target in self._display:
-            matches = [target]
+        if matches is not None:
+            pass
+        elif self._virtual:
+            self.config.errors.append(ConfigError(
+                f"include '{pattern}': {target} is not in the nginx -T dump", shown, st["line"]))
+            return []
         elif os.path.islink(target):
             self.config.errors.append(ConfigError(
                 f"include '{pattern}': {target} is a symbolic link that cannot be followed (a "
@@ -204,9 +247,23 @@ class NginxParser:
                 "(2: No such file or directory))", shown, st["line"]))
             return []
         nodes: list[_Node] = []
+        self._included += len(matches)
+        if self._included > MAX_INCLUDED_FILES:
+            if self._included - len(matches) <= MAX_INCLUDED_FILES:
+                self.config.errors.append(ConfigError(
+                    f"more than {MAX_INCLUDED_FILES} files included in all (counting repeats): "
+                    f"'include {pattern}' is part of an include explosion; certlint stops "
+                    "following includes here", shown, st["line"]))
+            return []
         for match in matches:
-            if GLOB_CHARS.search(target) and os.path.isdir(match):
-                continue  # nginx skips directories matched by a glob (not ones named plainly)
+            if os.path.isdir(match):
+                # nginx reads every glob match, directories too, and fails on them
+                self.config.errors.append(ConfigError(
+                    f"include '{pattern}' matches the directory {self._shown(match)}: nginx "
+                    f"fails with 'pread() \"{match}\" failed (21: Is a directory)' and will not "
+                    "start; narrow the pattern (e.g. '*.conf') or move the directory",
+                    shown, st["line"]))
+                continue
             if self._real(match) in stack:
                 self.config.errors.append(ConfigError(
                     f"include loop: '{pattern}' includes {self._shown(match)} again, which is "
@@ -215,17 +272,38 @@ class NginxParser:
             nodes.extend(self._expand_file(match, stack, depth + 1))
         return nodes
 
-    def _resolve_include(self, pattern: str) -> str:
+    def _include_targets(self, pattern: str) -> tuple[list[str] | None, str]:
+        """The files an include reads (None: it names a file that is not there) and the path
+        it resolves to. In an `nginx -T` dump, files come from the dump, globs included."""
         if self._virtual:
             full = pattern if os.path.isabs(pattern) else os.path.join(self.prefix, pattern)
             full = os.path.normpath(full)
             if GLOB_CHARS.search(full):
-                import fnmatch
+                hits = self._globbed.get(full)
+                if hits is None:  # once per pattern: a fleet repeats it in every server
+                    hits = self._globbed[full] = sorted(
+                        p for p in self._virtual if _glob_match(p, full))
+                return [self._virtual[h] for h in hits], full
+            return ([self._virtual[full]] if full in self._virtual else None), full
+        target = self.resolve_path(pattern)
+        if GLOB_CHARS.search(target):
+            return [self._under_root(m) for m in sorted(glob.glob(target))], target
+        target = self._under_root(target)
+        return ([target] if os.path.exists(target) else None), target
 
-                hits = sorted(p for p in self._virtual if fnmatch.fnmatchcase(p, full))
-                return self._virtual[hits[0]] if len(hits) == 1 else full
-            return self._virtual.get(full, full)
-        return self.resolve_path(pattern)
+    def _under_root(self, path: str) -> str:
+        """With --root, an absolute symlink (Debian's sites-enabled -> /etc/nginx/...) points
+        into the checkout, not at this host's files; the link's own path is what is shown."""
+        if not self.root or not os.path.islink(path):
+            return path
+        shown, hops = path, 0
+        while os.path.islink(path) and hops < 40:
+            link = os.readlink(path)
+            path = (map_root(link, self.root) if os.path.isabs(link)
+                    else os.path.normpath(os.path.join(os.path.dirname(path), link)))
+            hops += 1
+        self._display.setdefault(path, shown)
+        return path
 
     def resolve_path(self, value: str) -> str:
         """A path as nginx opens it: relative to the conf prefix, absolute under --root."""
@@ -240,7 +318,7 @@ class NginxParser:
                                             "handshake")
         if value.startswith(NON_FILE_PREFIXES):
             return FileRef(directive, None, f"'{value.split(':', 1)[0]}:' value, not a file")
-        return FileRef(directive, self.resolve_path(value))
+        return FileRef(directive, self._under_root(self.resolve_path(value)))
 
     # -- building sites ------------------------------------------------------------------
 
@@ -308,6 +386,20 @@ class NginxParser:
                 passwords=self.file_ref(pw[-1]) if pw else None,
             ))
         return site
+
+
+def _glob_match(path: str, pattern: str) -> bool:
+    """glob(3) semantics on a path string: `*` stays within one directory level and does not
+    match a leading dot, as nginx's glob-based include does."""
+    parts, pats = path.split("/"), pattern.split("/")
+    if len(parts) != len(pats):
+        return False
+    for part, pat in zip(parts, pats, strict=True):
+        if part.startswith(".") and not pat.startswith("."):
+            return False
+        if not fnmatch.fnmatchcase(part, pat):
+            return False
+    return True
 
 
 def listen_key(listen: Directive) -> tuple[str, str]:

@@ -78,6 +78,9 @@ LUA_PIECE = re.compile(r"""
 """, re.X | re.S)
 
 
+LUA_OPENER = re.compile(r"(?:--)?\[=*\[")
+
+
 def _lua_block(text: str, pos: int, line: int, out: list) -> tuple[int, int]:
     """Append a Lua block's body as one quoted token plus ';' (crossplane's shape), reading it
     the way OpenResty does. Returns the position after the closing brace and the line there."""
@@ -93,6 +96,8 @@ def _lua_block(text: str, pos: int, line: int, out: list) -> tuple[int, int]:
         if m is None:
             raise _Fallback  # an unterminated string, or the end of the file
         brace = m.group("brace")
+        if m.lastgroup not in ("lc", "ls") and LUA_OPENER.match(text, pos):
+            raise _Fallback  # an unterminated long string or comment: no rescans, crossplane
         if brace:
             depth += 1 if brace == "{" else -1
             if depth == 0:

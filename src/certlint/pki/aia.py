@@ -8,9 +8,13 @@ result. A candidate is accepted only when its subject is the child's issuer name
 verifies the child's signature: a server handing out some other CA's certificate gets nothing.
 
 Responses may be DER, PEM or PKCS#7 certs-only (`.p7c`), the formats CAs really serve (RFC 5280
-4.2.2.1 and what Chromium and Apple accept). Each distinct URL is requested at most once per run;
-responses are kept in an on-disk cache (re-verified on every use, like any fetched bytes).
-Fetching is bounded: 64 KiB, 10 s, http/https only (redirects too), a depth limit.
+4.2.2.1 and what Chromium and Apple accept); from a bundle, the certificate that really signed
+the child is taken, a CA certificate valid now preferred. Each distinct URL is requested at most
+once per run; responses are kept in an on-disk cache (CERTLINT_CACHE_DIR, else the user cache
+folder), re-verified on every use like any fetched bytes, and refreshed from the CA when they no
+longer verify. Fetching is bounded: 64 KiB, 10 s in total, http/https only (redirects too),
+a depth limit. Private and loopback hosts are allowed (internal CAs publish there); with
+`--aia-public-only` they are refused, checked on the address really connected to.
 """
 
 from __future__ import annotations
@@ -19,10 +23,12 @@ import base64
 import binascii
 import datetime as dt
 import hashlib
+import http.client
 import ipaddress
 import os
 import socket
 import sys
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -134,6 +140,46 @@ class _SameSchemeRedirects(urllib.request.HTTPRedirectHandler):
         return super().redirect_request(req, fp, code, msg, headers, newurl)
 
 
+def _refuse_private_peer(sock, host: str) -> None:
+    peer = sock.getpeername()[0]
+    try:
+        addr = ipaddress.ip_address(peer.split("%", 1)[0])
+    except ValueError:
+        return
+    if (addr.is_private or addr.is_loopback or addr.is_link_local or addr.is_reserved
+            or addr.is_unspecified or addr.is_multicast):
+        sock.close()
+        raise FetchRefused(f"{host} connected to the private address {peer}: refused "
+                           "(--aia-public-only)")
+
+
+class _PublicHTTPConnection(http.client.HTTPConnection):
+    def connect(self):
+        super().connect()
+        _refuse_private_peer(self.sock, self.host)
+
+
+class _PublicHTTPSConnection(http.client.HTTPSConnection):
+    def connect(self):
+        # the TCP connection is checked before any TLS handshake or request goes out
+        http.client.HTTPConnection.connect(self)
+        _refuse_private_peer(self.sock, self.host)
+        server_hostname = self._tunnel_host or self.host
+        self.sock = self._context.wrap_socket(self.sock, server_hostname=server_hostname)
+
+
+class _PublicHTTPHandler(urllib.request.HTTPHandler):
+    def http_open(self, req):
+        return self.do_open(_PublicHTTPConnection, req)
+
+
+class _PublicHTTPSHandler(urllib.request.HTTPSHandler):
+    def https_open(self, req):
+        import ssl
+
+        return self.do_open(_PublicHTTPSConnection, req, context=ssl.create_default_context())
+
+
 def check_url(url: str, public_only: bool) -> None:
     parts = urllib.parse.urlsplit(url)
     if parts.scheme.lower() not in SCHEMES:
@@ -150,13 +196,28 @@ def http_get(url: str, public_only: bool = False, timeout: float | None = None,
     timeout = TIMEOUT if timeout is None else timeout
     check_url(url, public_only)
     handlers: list = [_SameSchemeRedirects(public_only)]
-    if _is_loopback(urllib.parse.urlsplit(url).hostname or ""):
+    if public_only:
+        # check the address really connected to, not only what DNS said a moment earlier
+        handlers += [_PublicHTTPHandler(), _PublicHTTPSHandler(), urllib.request.ProxyHandler({})]
+    elif _is_loopback(urllib.parse.urlsplit(url).hostname or ""):
         handlers.append(urllib.request.ProxyHandler({}))  # never send loopback via a proxy
     opener = urllib.request.build_opener(*handlers)
     request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
+    deadline = time.monotonic() + timeout
     try:
         with opener.open(request, timeout=timeout) as response:
-            data = response.read(limit + 1)
+            chunks: list[bytes] = []
+            size = 0
+            read = getattr(response, "read1", response.read)  # read1: whatever has arrived
+            while size <= limit:
+                chunk = read(min(8192, limit + 1 - size))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                size += len(chunk)
+                if time.monotonic() > deadline:
+                    raise FetchRefused(f"{url}: no complete answer within {timeout:g} s")
+            data = b"".join(chunks)
     except FetchRefused:
         raise
     except urllib.error.HTTPError as exc:

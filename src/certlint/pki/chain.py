@@ -217,6 +217,11 @@ def _find_leaf(served, key_spki, by_subject, result: ChainAnalysis) -> int:
     return (non_ca or candidates)[0]
 
 
+def is_ca(cert: x509.Certificate) -> bool:
+    """Does the certificate say it is a CA (basicConstraints CA:TRUE)?"""
+    return _is_ca(cert)
+
+
 def _is_ca(cert: x509.Certificate) -> bool:
     try:
         return cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca

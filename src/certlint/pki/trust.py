@@ -6,6 +6,7 @@ import warnings
 
 from cryptography import x509
 
+from certlint.pki.load import read_file
 from certlint.pki.verify import cert_spki, issued_by, issuer_der, subject_der
 
 
@@ -30,9 +31,11 @@ class TrustStore:
             paths.append(certifi.where())
         paths.extend(self._bundles)
         for path in paths:
+            data, problem = read_file(path)  # a regular file, size-capped (never a FIFO)
+            if data is None:
+                self.errors.append(f"--ca-bundle {path}: the file {problem}")
+                continue
             try:
-                with open(path, "rb") as fh:
-                    data = fh.read()
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
                     certs = x509.load_pem_x509_certificates(data)

@@ -13,6 +13,7 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, padding, rsa
+from cryptography.x509.oid import SignatureAlgorithmOID
 
 
 def per_certificate(fn):
@@ -68,6 +69,10 @@ def issued_by(child: x509.Certificate, parent: x509.Certificate) -> bool:
 
 @lru_cache(maxsize=65536)
 def _verify(child: x509.Certificate, parent: x509.Certificate) -> bool:
+    oid = child.signature_algorithm_oid
+    if oid in ECDSA_SHA2 or oid in RSA_PKCS1_SHA2:
+        # the common case, with the issuer's key parsed once however many leaves it signed
+        return _verify_with(child, _public_key(parent))
     try:
         child.verify_directly_issued_by(parent)
         return True
@@ -75,6 +80,32 @@ def _verify(child: x509.Certificate, parent: x509.Certificate) -> bool:
         return False
     except (ValueError, TypeError, UnsupportedAlgorithm):
         return _verify_legacy(child, parent)
+
+
+ECDSA_SHA2 = {SignatureAlgorithmOID.ECDSA_WITH_SHA256, SignatureAlgorithmOID.ECDSA_WITH_SHA384,
+              SignatureAlgorithmOID.ECDSA_WITH_SHA512}
+RSA_PKCS1_SHA2 = {SignatureAlgorithmOID.RSA_WITH_SHA256, SignatureAlgorithmOID.RSA_WITH_SHA384,
+                  SignatureAlgorithmOID.RSA_WITH_SHA512}
+
+
+@lru_cache(maxsize=4096)
+def _public_key(cert: x509.Certificate):
+    return cert.public_key()
+
+
+def _verify_with(child: x509.Certificate, key) -> bool:
+    """ECDSA or RSA PKCS#1 v1.5 with SHA-2, checked against an already parsed issuer key."""
+    try:
+        algo = child.signature_hash_algorithm
+        if isinstance(key, ec.EllipticCurvePublicKey):
+            key.verify(child.signature, child.tbs_certificate_bytes, ec.ECDSA(algo))
+        elif isinstance(key, rsa.RSAPublicKey):
+            key.verify(child.signature, child.tbs_certificate_bytes, padding.PKCS1v15(), algo)
+        else:
+            return False  # the signature's algorithm does not fit the issuer's key type
+        return True
+    except (InvalidSignature, ValueError, TypeError, UnsupportedAlgorithm):
+        return False
 
 
 def _verify_legacy(child: x509.Certificate, parent: x509.Certificate) -> bool:

@@ -1,19 +1,25 @@
-"""Reporters: turn a `Report` into text, JSON, SARIF 2.1.0 or GitHub Actions annotations."""
+"""Reporters: turn a `Report` into text, JSON, SARIF 2.1.0 or GitHub Actions annotations.
+
+Each reporter module is imported when its format is asked for (the remediation document pulls in
+jinja2, which a plain `check` does not need at start-up).
+"""
 
 from __future__ import annotations
 
-from certlint.report import github, json_report, remediation, sarif, text
+import importlib
 
+# format name -> reporter module (each has `render(report, ...)`)
 FORMATS = {
-    "text": text.render,
-    "json": json_report.render,
-    "sarif": sarif.render,
-    "github": github.render,
-    "remediation": remediation.render,
+    "text": "text",
+    "json": "json_report",
+    "sarif": "sarif",
+    "github": "github",
+    "remediation": "remediation",
 }
 
 
 def render(report, fmt: str, color: bool = False) -> str:
+    module = importlib.import_module(f"certlint.report.{FORMATS[fmt]}")
     if fmt == "text":
-        return text.render(report, color=color)
-    return FORMATS[fmt](report)
+        return module.render(report, color=color)
+    return module.render(report)

@@ -36,11 +36,24 @@ def _refs(site: Site, ctx: Context):
             yield ctx.config.file_ref(d), "other"
 
 
+# what nginx 1.22 says when it cannot open each kind of file
+NGINX_OPEN_ERRORS = {
+    "ssl_certificate": "cannot load certificate ...: BIO_new_file() failed ... No such file",
+    "ssl_certificate_key": ("cannot load certificate key ...: BIO_new_file() failed ... "
+                            "No such file"),
+    "ssl_trusted_certificate": "SSL_CTX_load_verify_locations(...) failed",
+    "ssl_client_certificate": "SSL_CTX_load_verify_locations(...) failed",
+    "ssl_crl": "X509_LOOKUP_load_file(...) failed",
+    "ssl_password_file": "open() ... failed (2: No such file or directory)",
+    "ssl_stapling_file": "BIO_new_file(...) failed",
+}
+
+
 def _missing_message(site: Site, ref: FileRef, problem: str) -> str:
     name = ref.directive.name if site.server == "nginx" else shown_name(ref.directive)
     if site.server == "nginx":
-        consequence = ("nginx -t fails and nginx will not start (cannot load certificate ...: "
-                       "BIO_new_file() failed ... No such file or directory)")
+        consequence = ("nginx -t fails and nginx will not start ("
+                       + NGINX_OPEN_ERRORS.get(name, NGINX_OPEN_ERRORS["ssl_certificate"]) + ")")
     else:
         consequence = (f"Apache will not start ({name}: file '{ref.path}' does "
                        "not exist or is empty)")

@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives import serialization
 
 from certlint.context import Context
 from certlint.model import Site
-from certlint.pki.chain import describe
+from certlint.pki.chain import describe, is_ca
 from certlint.pki.load import describe_key
 from certlint.rules._util import analysed_slots, server_refuses, shown_name
 from certlint.rules.base import rule
@@ -60,6 +60,10 @@ def check(site: Site, ctx: Context):
                         "here")
             at = slot.cert.directive
         named = slot.key.directive if slot.key is not None else at
+        if len(chain.served) > 1 and all(is_ca(c) for c in chain.served):
+            fix_hint = (f"Every one of the {len(chain.served)} certificates in the file is a CA "
+                        "certificate: the directive names a CA bundle, not the site's "
+                        "certificate. " + fix_hint)
         yield ctx.finding(
             "key-mismatch", at,
             f"{shown_name(named)} {named.value}: the private key{kind} does not belong to the "
