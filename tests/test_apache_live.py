@@ -131,6 +131,35 @@ def test_root_in_the_ca_file_is_sent_as_certlint_says(certlint, tmp_path):
     assert sent == 2
 
 
+def test_define_option_reads_the_branch_apache_runs_with_d(certlint, tmp_path):
+    """`<IfDefine SSL>` picks the vhost: `--define SSL` makes certlint read the branch that
+    `apache2 -D SSL` runs (it starts), without it the `!SSL` branch (Apache refuses: AH02565)."""
+    conf = tmp_path / "apache2.conf"
+    conf.write_text(modules("mpm_event", "authz_core", "ssl") + "ServerName localhost\n"
+                    "Listen 443\n<VirtualHost *:443>\n    ServerName example.test\n"
+                    "    SSLEngine on\n"
+                    "    <IfDefine SSL>\n"
+                    f"        SSLCertificateFile {PKI}/fullchain.pem\n"
+                    "    </IfDefine>\n"
+                    "    <IfDefine !SSL>\n"
+                    f"        SSLCertificateFile {PKI}/wrong-order.pem\n"
+                    "    </IfDefine>\n"
+                    f"    SSLCertificateKeyFile {PKI}/demo-keys/leaf.key\n</VirtualHost>\n")
+    entry = str(conf)
+    assert findings(certlint, entry, "--define", "SSL") == []
+    assert rules(findings(certlint, entry, "--define", "LOCAL")) == ["chain-wrong-order"]
+    assert "chain-wrong-order" in rules(findings(certlint, entry))  # unknown: both branches
+
+    with ApacheServer(entry, str(tmp_path / "with-d"), defines=("SSL",)) as server:
+        result = servers.s_client(server.port(443), "example.test", ROOT_CA)
+    assert result.ok, result.output
+    server = ApacheServer(entry, str(tmp_path / "without-d"), defines=("LOCAL",))
+    started = server.start()
+    server.stop()
+    assert not started.ok
+    assert "AH02565" in started.output
+
+
 def test_chain_file_replaces_the_intermediates_of_the_certificate_file(certlint, tmp_path):
     """With SSLCertificateChainFile set, Apache sends the first certificate of
     SSLCertificateFile plus the chain file; intermediates in the certificate file are ignored."""
@@ -301,3 +330,13 @@ def test_ca_path_completes_a_leaf_only_file_like_the_ca_file(certlint, tmp_path)
     assert findings(certlint, entry) == []
     result, sent = served_chain(tmp_path / "hashed", entry)
     assert result.ok and sent == 2, result.output
+
+    # the root in the folder too: OpenSSL's auto-chain sends it as well
+    shutil.copy(ROOT_CA, cadir / "root.pem")
+    subprocess.run([servers.require("openssl"), "rehash", str(cadir)], check=True,
+                   capture_output=True)
+    found = findings(certlint, entry)
+    assert rules(found) == ["chain-contains-root"]
+    assert f"SSLCACertificatePath {cadir}" in found[0]["message"]
+    result, sent = served_chain(tmp_path / "with-root", entry)
+    assert result.ok and sent == 3, result.output

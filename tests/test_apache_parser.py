@@ -76,6 +76,18 @@ def test_defines_are_order_dependent_and_undefined_ones_are_reported(tmp_path):
     assert [(e.line, "AH00111" in e.message) for e in config.errors] == [(1, True), (5, True)]
 
 
+def test_a_define_without_value_sets_no_variable(tmp_path):
+    """`Define X` makes <IfDefine X> true but leaves ${X} undefined (apache2 -t: AH00111);
+    a later bare Define keeps an earlier value."""
+    config = parse(tmp_path, "Define X\nServerName ${X}a.test\nDefine Y y\nDefine Y\n"
+                             "ServerAdmin ${Y}@b.test\n<IfDefine X>\nServerAlias x.test\n"
+                             "</IfDefine>\n")
+    assert config.global_get("servername").value == "${X}a.test"
+    assert config.global_get("serveradmin").value == "y@b.test"
+    assert config.global_get("serveralias").value == "x.test"
+    assert [(e.line, e.severity) for e in config.errors] == [(2, "warning")]
+
+
 def test_variables_expand_before_tokenizing(tmp_path):
     config = parse(tmp_path, 'Define NAMES "a.test b.test"\nServerAlias ${NAMES}\n')
     assert config.global_get("serveralias").args == ("a.test", "b.test")
@@ -109,6 +121,35 @@ def test_ifdefine_unknown_names_count_as_active(tmp_path):
     config = parse(tmp_path, "<IfDefine SSL>\nServerName a.test\n</IfDefine>\n"
                              "<IfDefine !SSL>\nServerAlias b.test\n</IfDefine>\n")
     assert config.global_get("servername") and config.global_get("serveralias")
+
+
+def test_ifdefine_with_command_line_defines(tmp_path):
+    """With --define (apache2 -D NAME) given, names never defined are known to be unset;
+    UnDefine removes a command-line name too, Define adds one."""
+    text = ("<IfDefine SSL>\nServerName a.test\n</IfDefine>\n"
+            "<IfDefine !SSL>\nServerAlias b.test\n</IfDefine>\n"
+            "<IfDefine OTHER>\nServerAdmin x@a.test\n</IfDefine>\n")
+    config = parse(tmp_path, text, defines=["SSL"])
+    assert config.global_get("servername").value == "a.test"
+    assert config.global_get("serveralias") is None and config.global_get("serveradmin") is None
+    config = parse(tmp_path, text, defines=["OTHER"])
+    assert config.global_get("servername") is None
+    assert config.global_get("serveralias").value == "b.test"
+    assert config.global_get("serveradmin").value == "x@a.test"
+    config = parse(tmp_path, "UnDefine SSL\nDefine OTHER\n" + text, defines=["SSL"])
+    assert config.global_get("servername") is None
+    assert config.global_get("serveradmin").value == "x@a.test"
+
+
+def test_debian_apache_arguments_pass_defines(tmp_path):
+    """apache2ctl starts httpd with ${APACHE_ARGUMENTS} from envvars: its -D names count."""
+    (tmp_path / "envvars").write_text("export APACHE_ARGUMENTS='-D SSL -DLOCAL'\n")
+    config = parse(tmp_path, "<IfDefine SSL>\nServerName a.test\n</IfDefine>\n"
+                             "<IfDefine LOCAL>\nServerAdmin x@a.test\n</IfDefine>\n"
+                             "<IfDefine OTHER>\nServerAlias b.test\n</IfDefine>\n")
+    assert config.global_get("servername").value == "a.test"
+    assert config.global_get("serveradmin").value == "x@a.test"
+    assert config.global_get("serveralias") is None
 
 
 def test_ifversion_uses_the_apache_version_option(tmp_path):

@@ -50,6 +50,11 @@ def common_options(fn):
                      type=click.Choice(["text", "json", "sarif", "github", "remediation"]),
                      help="Output: text lines, JSON, SARIF 2.1.0, GitHub annotations, or a "
                           "Markdown remediation document for customers."),
+        click.option("--define", metavar="NAME", multiple=True, expose_value=False,
+                     callback=_remember_defines,
+                     help="Apache: a name httpd is started with (-D NAME), repeatable. Given "
+                          "once, <IfDefine> of names never defined counts as off (without it, "
+                          "both branches are read)."),
         click.option("--debug", is_flag=True, hidden=True),
     ]
     for option in reversed(options):
@@ -57,11 +62,19 @@ def common_options(fn):
     return fn
 
 
+def _remember_defines(ctx: click.Context, _param, value) -> None:
+    """--define reaches Options through the click context (check and fix keep their
+    parameter lists)."""
+    ctx.meta["certlint.defines"] = list(value or ())
+
+
 def make_options(server, root, ca_bundles, expiry_warn_days, apache_version, now, debug
                  ) -> Options:
+    current = click.get_current_context(silent=True)
+    defines = current.meta.get("certlint.defines", []) if current is not None else []
     return Options(now=parse_now(now), expiry_warn_days=expiry_warn_days,
                    ca_bundles=list(ca_bundles), apache_version=apache_version, root=root,
-                   server=server, debug=debug)
+                   server=server, debug=debug, defines=defines)
 
 
 def guarded(fn):

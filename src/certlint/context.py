@@ -36,6 +36,7 @@ class Options:
     aia_public_only: bool = False  # refuse AIA URLs on private/loopback hosts
     use_cache: bool = True  # on-disk AIA cache (CERTLINT_CACHE_DIR overrides its place)
     resolvers: list[str] = field(default_factory=list)  # --resolver ADDR for stapling fixes
+    defines: list[str] = field(default_factory=list)  # apache2 -D NAME (--define NAME)
 
 
 @lru_cache(maxsize=16)

@@ -56,7 +56,7 @@ def run_check(paths: list[str], options: Options | None = None,
 def _check_paths(paths: list[str], options: Options, ctx: Context, report: Report) -> None:
     for path in paths:
         config = parse_config(path, server=options.server, root=options.root,
-                              apache_version=options.apache_version)
+                              apache_version=options.apache_version, defines=options.defines)
         fatal = [e for e in config.errors if e.fatal]
         if fatal:
             raise EntryPointError(f"{fatal[0].path}: {fatal[0].message}")

@@ -74,8 +74,9 @@ class ApacheServer:
     """
 
     def __init__(self, entry: str, state_dir: str, server_root: str | None = None,
-                 ports: dict[int, int] | None = None):
+                 ports: dict[int, int] | None = None, defines: tuple[str, ...] = ()):
         self.entry = os.path.abspath(entry)
+        self.defines = [arg for name in defines for arg in ("-D", name)]  # apache2 -D NAME
         self.state = os.path.abspath(state_dir)
         self.server_root = server_root or os.path.dirname(self.entry)
         self.ports: dict[int, int] = ports if ports is not None else {}
@@ -90,7 +91,7 @@ class ApacheServer:
 
     def args(self, *extra: str) -> list[str]:
         s = self.state
-        return [apache_binary(), *extra, "-d", self.server_root, "-f", self.conf,
+        return [apache_binary(), *extra, *self.defines, "-d", self.server_root, "-f", self.conf,
                 "-c", f"PidFile {s}/apache2.pid", "-c", f"ErrorLog {self.error_log}",
                 "-c", f"DefaultRuntimeDir {s}"]
 

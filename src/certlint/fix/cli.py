@@ -13,6 +13,7 @@ import sys
 
 import click
 
+from certlint import __version__
 from certlint.context import Options
 from certlint.engine import EntryPointError
 from certlint.fix.engine import FixRun, plan_fixes, recheck
@@ -29,10 +30,8 @@ def _stderr_is_tty() -> bool:
 
 def _progress(done: int, total: int) -> None:
     if total >= PROGRESS_MIN_SITES:
-        end = "\n" if done == total else ""
-        click.echo(f"\rcertlint: planning fixes, site {done}/{total}", err=True, nl=False)
-        if end:
-            click.echo("", err=True)
+        click.echo(f"\rcertlint: planning fixes, site {done}/{total}", err=True,
+                   nl=done == total)
 
 
 def run_fix_command(paths: list[str], options: Options, fmt: str = "text", write: bool = False,
@@ -61,7 +60,12 @@ def run_fix_command(paths: list[str], options: Options, fmt: str = "text", write
     written: list[str] = []
     if patch_file:
         patch = render_patch(run.workspace, base)
-        atomic_write(patch_file, patch.encode("utf-8", "surrogateescape"))
+        try:
+            atomic_write(patch_file, patch.encode("utf-8", "surrogateescape"))
+        except OSError as exc:
+            click.echo(f"certlint: cannot write the patch {patch_file}: "
+                       f"{exc.strerror or exc}", err=True)
+            return EXIT_USAGE
         outside = [p for p in run.workspace.touched() if os.path.relpath(p, base).startswith("..")]
         if outside:
             click.echo(f"certlint: warning: {outside[0]} lies outside {base}; the patch applies "
@@ -72,7 +76,11 @@ def run_fix_command(paths: list[str], options: Options, fmt: str = "text", write
         for error in write_errors:
             click.echo(f"certlint: {error}", err=True)
         if written or write_errors:
-            recheck(run, paths, options)
+            try:
+                recheck(run, paths, options)
+            except EntryPointError as exc:
+                click.echo(f"certlint: cannot check the written tree again: {exc}", err=True)
+                return EXIT_REMAINING
     if fmt == "json":
         click.echo(json.dumps(_as_json(run, written, patch_file), indent=2))
     else:
@@ -120,6 +128,7 @@ def _text(run: FixRun, written: list[str], patch_file: str | None, base: str,
 
 def _as_json(run: FixRun, written: list[str], patch_file: str | None) -> dict:
     return {
+        "version": __version__,
         "fixed": [f.as_dict() for f in run.fixed],
         "also_resolved": [f.as_dict() for f in run.also],
         "notes": [{"site": plan.site, "rule": plan.rule, "note": note}

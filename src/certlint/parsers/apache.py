@@ -74,7 +74,10 @@ class _Macro:
 class _State:
     """What the server knows while reading, in order: defines, modules, ServerRoot."""
 
-    defines: dict[str, str] = field(default_factory=dict)
+    defines: dict[str, str] = field(default_factory=dict)  # names <IfDefine> sees
+    # ${NAME} values: only `Define NAME value` sets one (a bare `Define NAME` leaves ${NAME}
+    # undefined, AH00111, or keeps an earlier value; checked against apache2 -t)
+    variables: dict[str, str] = field(default_factory=dict)
     undefined: set[str] = field(default_factory=set)  # names removed with UnDefine
     envvars: dict[str, str] = field(default_factory=dict)
     modules: set[str] = field(default_factory=set)
@@ -157,10 +160,23 @@ def read_envvars(path: str) -> dict[str, str]:
     return values
 
 
+def command_line_defines(arguments: str) -> set[str]:
+    """The `-D NAME` / `-DNAME` names of an httpd command line."""
+    words = arguments.split()
+    names = set()
+    for i, word in enumerate(words):
+        if word == "-D" and i + 1 < len(words):
+            names.add(words[i + 1])
+        elif word.startswith("-D") and len(word) > 2:
+            names.add(word[2:])
+    return names
+
+
 class ApacheParser:
     """Parse one Apache entry point (apache2.conf / httpd.conf) into a `ServerConfig`."""
 
-    def __init__(self, entry: str, root: str | None = None, apache_version: str | None = None):
+    def __init__(self, entry: str, root: str | None = None, apache_version: str | None = None,
+                 defines: list[str] | None = None):
         from certlint.context import DEFAULT_APACHE_VERSION
 
         self.entry = os.path.abspath(entry)
@@ -171,6 +187,8 @@ class ApacheParser:
         self.config = ServerConfig("apache", self.entry, self.server_root)
         self.config.resolver = self.file_ref
         self.state = _State()
+        # `apache2 -D NAME` names (--define): once given, a name never defined is known unset
+        self.command_line = set(defines or ())
         self._aborted = False
         self._nesting = 0
         self._texts: dict[str, list[_Line]] = {}  # logical lines of each file read
@@ -190,6 +208,9 @@ class ApacheParser:
         if os.path.isfile(envvars):
             self.state.envvars = read_envvars(envvars)
             self.config.extra["envvars"] = envvars
+            # Debian's apache2ctl starts httpd with ${APACHE_ARGUMENTS} from envvars
+            self.command_line |= command_line_defines(
+                self.state.envvars.get("APACHE_ARGUMENTS", ""))
         if os.path.exists(self.entry) and not os.path.isdir(self.entry) and \
                 not os.path.isfile(self.entry):
             self.config.errors.append(ConfigError(
@@ -281,8 +302,8 @@ class ApacheParser:
 
         def value(m: re.Match) -> str:
             name = m.group(1)
-            if name in self.state.defines:
-                return self.state.defines[name]
+            if name in self.state.variables:
+                return self.state.variables[name]
             if name in self.state.envvars:
                 return self.state.envvars[name]
             if name in os.environ:
@@ -368,6 +389,8 @@ class ApacheParser:
                 known, present = True, True
             elif arg in self.state.undefined:
                 known, present = True, False
+            elif self.command_line:
+                known, present = True, arg in self.command_line
             else:
                 known, present = False, False  # maybe passed with -D on the command line
         elif name == "iffile":
@@ -470,9 +493,12 @@ class ApacheParser:
             return []
         if name == "define" and values:
             self.state.defines[values[0]] = values[1] if len(values) > 1 else ""
+            if len(values) > 1:
+                self.state.variables[values[0]] = values[1]
             self.state.undefined.discard(values[0])
         elif name == "undefine" and values:
             self.state.defines.pop(values[0], None)
+            self.state.variables.pop(values[0], None)
             self.state.undefined.add(values[0])
         elif name == "loadmodule" and len(values) >= 2:
             self.state.modules_known = True
@@ -597,7 +623,7 @@ def tag_shown(opened: _Line) -> str:
 
 def parse_apache(path: str, root: str | None = None, **options) -> ServerConfig:
     """Parse an Apache entry point; errors are kept as data (`config.errors`)."""
-    return ApacheParser(path, root, options.get("apache_version")).parse()
+    return ApacheParser(path, root, options.get("apache_version"), options.get("defines")).parse()
 
 
 __all__ = ["parse_apache", "ApacheParser", "split_args"]
