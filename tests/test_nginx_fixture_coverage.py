@@ -58,3 +58,17 @@ def test_every_case_says_whether_nginx_starts():
     for case, expect in expectations().items():
         assert isinstance(expect.get("starts"), bool), case
         assert os.path.exists(os.path.join(NGINX, case, "nginx.conf")), case
+
+
+def test_strength_findings_say_whether_nginx_loads_the_certificate(certlint):
+    """weak-key / weak-signature tell the reader whether their own server refuses the file;
+    the fixtures' `starts` (checked against the real nginx) is the truth."""
+    root = os.path.join(os.path.dirname(NGINX), "pki", "root.pem")
+    cases = [c for c in expectations() if c.startswith(("weak-key", "weak-signature"))]
+    assert len(cases) >= 5
+    for case in cases:
+        _code, payload = certlint.json(os.path.join(NGINX, case, "nginx.conf"),
+                                       "--ca-bundle", root)
+        (finding,) = payload["findings"]
+        refuses = "refuse to load it" in finding["message"]
+        assert refuses == (not expectations()[case]["starts"]), (case, finding["message"])

@@ -236,3 +236,32 @@ def test_same_name_other_key_intermediate_is_caught_by_signatures(tmp_path, cert
     assert not result.ok
     assert "signature failure" in result.output.lower() or \
         "unable to get local issuer" in result.output.lower(), result.output[-1500:]
+
+
+@pytest.mark.parametrize("cross_first", [True, False])
+def test_cross_signed_twin_order_decides_what_openssl_builds(tmp_path, certlint, cross_first):
+    """Two copies of the intermediate (same name and key): one issued by the trusted root, one
+    cross-signed by a root clients do not trust. OpenSSL takes the first match in the file and
+    does not backtrack: with the cross-sign first it fails, with it second it succeeds. certlint
+    says exactly that, and names the working path in the first case."""
+    from tests.support.pki import CA, cert_pem, key_pem
+
+    old_root, new_root = CA("certlint Twin Old Root"), CA("certlint Twin New Root")
+    inter = new_root.intermediate("certlint Twin Intermediate")
+    cross = old_root.cross_sign(inter)
+    leaf = inter.leaf("example.test")
+    middle = [cross, inter.cert] if cross_first else [inter.cert, cross]
+    conf, port, anchor = _serve_generated(
+        tmp_path, cert_pem(leaf.cert, *middle), key_pem(leaf.key), new_root.pem)
+    code, payload = certlint.json(conf, "--ca-bundle", anchor)
+    errors = [f for f in payload["findings"] if f["severity"] == "error"]
+    with servers.NginxServer(conf, port=port):
+        result = servers.s_client(port, "example.test", anchor)
+    assert result.ok == (not cross_first), result.output[-1500:]
+    if cross_first:
+        assert [f["rule"] for f in errors] == ["chain-incomplete"], payload["findings"]
+        assert "reaches a trusted root (#1 -> #3)" in errors[0]["message"]
+        assert "unable to get local issuer certificate" in result.output
+    else:
+        assert errors == [] and code == 0, payload["findings"]
+        assert [f["rule"] for f in payload["findings"]] == ["chain-unrelated-cert"]

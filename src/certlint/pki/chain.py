@@ -67,6 +67,9 @@ class ChainAnalysis:
     unrelated: list[int] = field(default_factory=list)
     duplicates: list[int] = field(default_factory=list)
     auto_added: list[x509.Certificate] = field(default_factory=list)  # from a server's CA store
+    # when `path` (the first-choice walk, as OpenSSL builds it) fails: a path through other
+    # served certificates that does reach an anchor, if one exists
+    alternative: list[int] | None = None
 
     @property
     def leaf_cert(self) -> x509.Certificate:
@@ -105,7 +108,67 @@ def analyse(served: list[x509.Certificate], key_spki: bytes | None, trust: Trust
         by_subject.setdefault(subject_der(cert), []).append(i)
 
     result.leaf = _find_leaf(served, key_spki, by_subject, result)
-    # walk up, trusted-first
+    branching: list[int] = []
+    _walk(result, served, by_subject, trust, now, extra_pool, [], branching)
+    if not result.complete:
+        result.alternative = _working_alternative(result.leaf, branching, served, by_subject,
+                                                  trust, now, extra_pool)
+    path = result.path
+    _place_sent_anchor(served, path, result, trust)
+    on_path = set(path)
+    path_prints = {fingerprint(served[i]) for i in path}
+    for i, cert in enumerate(served):
+        if i in on_path:
+            continue
+        if fingerprint(cert) in path_prints:
+            result.duplicates.append(i)
+        elif (result.anchor is not None and result.served_root is None
+              and fingerprint(cert) == fingerprint(result.anchor)):
+            # the trust anchor the path ended at, sent as well (SSL Labs: "Contains anchor")
+            result.served_root = i
+            result.root_trusted = True
+        else:
+            result.unrelated.append(i)
+    rest = path[1:]
+    if result.leaf == 0:
+        result.misordered = rest != list(range(1, len(rest) + 1))
+    return result
+
+
+MAX_PATH_ATTEMPTS = 32
+
+
+def _working_alternative(leaf: int, branching: list[int], served, by_subject, trust, now,
+                         extra_pool) -> list[int] | None:
+    """When the first-choice path fails, is there another path through the served
+    certificates that reaches a trust anchor? (OpenSSL does not look for one: it takes the
+    first matching issuer in the file. Browsers that build paths themselves may find it.)"""
+    decisions: list[int] = []
+    for _attempt in range(MAX_PATH_ATTEMPTS):
+        decisions = _next_decisions(decisions, branching)
+        if decisions is None:
+            return None
+        trial = ChainAnalysis(served=served, leaf=leaf)
+        branching = []
+        _walk(trial, served, by_subject, trust, now, extra_pool, decisions, branching)
+        if trial.complete:
+            return trial.path
+    return None
+
+
+def _next_decisions(decisions: list[int], branching: list[int]) -> list[int] | None:
+    """The next choice vector over the branching points met (an odometer, deepest first)."""
+    current = decisions + [0] * (len(branching) - len(decisions))
+    for k in range(len(branching) - 1, -1, -1):
+        if current[k] + 1 < branching[k]:
+            return current[:k] + [current[k] + 1]
+    return None
+
+
+def _walk(result: ChainAnalysis, served, by_subject, trust, now, extra_pool,
+          decisions: list[int], branching: list[int]) -> None:
+    """Walk up from the leaf, trusted-first, taking at each step the issuer `decisions` names
+    (by default the first valid one in file order, as OpenSSL does); fills `result`."""
     seen = {fingerprint(served[result.leaf])}
     path = [result.leaf]
     current = served[result.leaf]
@@ -142,7 +205,10 @@ def analyse(served: list[x509.Certificate], key_spki: bytes | None, trust: Trust
                 continue
             result.missing_issuer = current.issuer
             break
-        idx = min(candidates, key=lambda i: (not valid_at(served[i], now), i))
+        ordered = sorted(candidates, key=lambda i: (not valid_at(served[i], now), i))
+        step = len(branching)
+        branching.append(len(ordered))
+        idx = ordered[min(decisions[step], len(ordered) - 1) if step < len(decisions) else 0]
         path.append(idx)
         seen.add(fingerprint(served[idx]))
         current = served[idx]
@@ -150,26 +216,7 @@ def analyse(served: list[x509.Certificate], key_spki: bytes | None, trust: Trust
             # a served cross-signed root that is itself an anchor: the path is trusted here
             result.anchor = current
             break
-    _place_sent_anchor(served, path, result, trust)
     result.path = path
-    on_path = set(path)
-    path_prints = {fingerprint(served[i]) for i in path}
-    for i, cert in enumerate(served):
-        if i in on_path:
-            continue
-        if fingerprint(cert) in path_prints:
-            result.duplicates.append(i)
-        elif (result.anchor is not None and result.served_root is None
-              and fingerprint(cert) == fingerprint(result.anchor)):
-            # the trust anchor the path ended at, sent as well (SSL Labs: "Contains anchor")
-            result.served_root = i
-            result.root_trusted = True
-        else:
-            result.unrelated.append(i)
-    rest = path[1:]
-    if result.leaf == 0:
-        result.misordered = rest != list(range(1, len(rest) + 1))
-    return result
 
 
 def _place_sent_anchor(served, path: list[int], result: ChainAnalysis,

@@ -37,6 +37,20 @@ def check_incomplete(site: Site, ctx: Context):
         last = chain.path_certs()[-1]
         served = len(chain.served)
         what = "only the leaf certificate" if served == 1 else f"{served} certificates"
+        if chain.alternative is not None:
+            taken = " -> ".join(f"#{i + 1}" for i in chain.path)
+            works = " -> ".join(f"#{i + 1}" for i in chain.alternative)
+            yield ctx.finding(
+                "chain-incomplete", chain_directive(site, slot),
+                f"{slot.cert.shown}: OpenSSL-based clients (curl, wget, Python requests, Java "
+                "and Go on Linux) take the first certificate in the file that names the right "
+                f"issuer and build {taken}, which ends at {describe(last)} whose issuer "
+                f"{_name(chain.missing_issuer)} is neither served nor trusted: they fail with "
+                "'unable to get local issuer certificate'. The file also holds a path that "
+                f"reaches a trusted root ({works}); browsers may find it, OpenSSL does not "
+                "look. Put that path's certificates first, in order, or drop the others",
+                site)
+            continue
         yield ctx.finding(
             "chain-incomplete", chain_directive(site, slot),
             f"{slot.cert.shown} holds {what} and does not reach a trusted root: the issuer "
@@ -109,12 +123,18 @@ def check_unrelated(site: Site, ctx: Context):
                 continue  # cert-expired reports an expired stray (e.g. a dead cross-sign)
             twin = _cross_signed_twin(cert, chain)
             if twin is not None:
+                if twin is chain.anchor:
+                    who = (f"clients that trust {describe(twin)} never use it, only old "
+                           "clients without that root do (e.g. Android before 7.1.1)")
+                else:
+                    who = ("the chain already reaches a trusted root through the other copy; "
+                           "this one only helps clients that trust "
+                           f"{_name(cert.issuer)} instead")
                 yield ctx.finding(
                     "chain-unrelated-cert", chain_directive(site, slot),
                     f"{slot.cert.shown}: certificate #{i + 1} is a cross-signed copy of "
-                    f"{describe(twin)} (issued by {_name(cert.issuer)}); clients that trust "
-                    f"{describe(twin)} never use it, only old clients without that root do "
-                    "(e.g. Android before 7.1.1). Drop it unless you serve such clients", site)
+                    f"{describe(twin)} (issued by {_name(cert.issuer)}); {who}. Drop it unless "
+                    "you serve such clients", site)
                 continue
             yield ctx.finding(
                 "chain-unrelated-cert", chain_directive(site, slot),

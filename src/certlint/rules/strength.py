@@ -5,6 +5,8 @@ The self-signature of a trust anchor does not matter to clients, so it is not ch
 
 from __future__ import annotations
 
+import re
+
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, rsa
 
 from certlint.context import Context
@@ -15,6 +17,37 @@ from certlint.rules._util import analysed_slots
 from certlint.rules.base import rule
 
 WEAK_HASHES = {"md2", "md4", "md5", "sha1"}
+SECLEVEL = re.compile(r"@SECLEVEL=(\d)")
+LOADS_ANYWAY = ("nginx or Apache built with OpenSSL 3 (Debian 12, Ubuntu 22.04+, RHEL 9) "
+                "refuse to load it")
+
+
+def lowered_level(site: Site) -> tuple[int, str] | None:
+    """(level, directive) when the cipher string lowers OpenSSL's security level, which is
+    what lets a server built with OpenSSL 3 load a weak certificate at all."""
+    name = "ssl_ciphers" if site.server == "nginx" else "sslciphersuite"
+    d = site.get(name)
+    m = SECLEVEL.search(" ".join(d.args)) if d is not None else None
+    return (int(m.group(1)), "ssl_ciphers" if site.server == "nginx" else "SSLCipherSuite") \
+        if m else None
+
+
+def server_side(site: Site, max_level: int, error: str) -> str:
+    """What the server itself does with the weak certificate, given the configured level."""
+    lowered = lowered_level(site)
+    if lowered is not None and lowered[0] <= max_level:
+        return (f"the server loads it only because {lowered[1]} lowers OpenSSL's security "
+                f"level (@SECLEVEL={lowered[0]}); clients at their default level still refuse it")
+    return f"{LOADS_ANYWAY}: SSL_CTX_use_certificate(...) failed (... {error})"
+
+
+def rsa_loads_up_to(public_key) -> int:
+    """The highest OpenSSL security level that accepts this key (1: 80 bits, 2: 112 bits)."""
+    if isinstance(public_key, rsa.RSAPublicKey):
+        return 1 if public_key.key_size >= 1024 else 0
+    if isinstance(public_key, ec.EllipticCurvePublicKey):
+        return 1 if public_key.key_size >= 160 else 0
+    return 0
 
 
 @rule("weak-signature")
@@ -30,10 +63,8 @@ def check_signature(site: Site, ctx: Context):
                 yield ctx.finding(
                     "weak-signature", slot.cert.directive,
                     f"{slot.cert.shown}: {describe(cert)} is signed with {name.upper()}; browsers "
-                    "and OpenSSL 3 clients reject it, and nginx or Apache built with OpenSSL 3 "
-                    "(Debian 12, Ubuntu 22.04+, RHEL 9) refuse to load it: "
-                    "SSL_CTX_use_certificate(...) failed (... ca md too weak). Reissue with "
-                    "SHA-256", site)
+                    "and OpenSSL 3 clients reject it, and "
+                    f"{server_side(site, 0, 'ca md too weak')}. Reissue with SHA-256", site)
 
 
 def weakness(public_key) -> str | None:
@@ -56,7 +87,7 @@ def check_key(site: Site, ctx: Context):
                 yield ctx.finding(
                     "weak-key", slot.cert.directive,
                     f"{slot.cert.shown}: {describe(cert)} has {weak}; OpenSSL 3 clients at the "
-                    "default security level refuse it, and nginx or Apache built with OpenSSL 3 "
-                    "(Debian 12, Ubuntu 22.04+, RHEL 9) will not even load it: "
-                    "SSL_CTX_use_certificate(...) failed (... ee key too small / ca key too "
-                    "small). Reissue with RSA 2048+ or ECDSA P-256", site)
+                    "default security level refuse it, and "
+                    + server_side(site, rsa_loads_up_to(cert.public_key()),
+                                  "ee key too small / ca key too small")
+                    + ". Reissue with RSA 2048+ or ECDSA P-256", site)
