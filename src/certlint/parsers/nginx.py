@@ -19,7 +19,7 @@ import crossplane
 
 from certlint.model import CertSlot, ConfigError, Directive, FileRef, ServerConfig, Site
 from certlint.parsers import nginx_fast
-from certlint.parsers.common import MAX_CONFIG_BYTES, ConfigFileReader, map_root
+from certlint.parsers.common import MAX_CONFIG_BYTES, ConfigFileReader, follow_root_links, map_root
 
 MAX_INCLUDE_DEPTH = 64
 # files read through includes in one run, counting repeats: a snippet included by every one of
@@ -296,13 +296,9 @@ class NginxParser:
         into the checkout, not at this host's files; the link's own path is what is shown."""
         if not self.root or not os.path.islink(path):
             return path
-        shown, hops = path, 0
-        while os.path.islink(path) and hops < 40:
-            link = os.readlink(path)
-            path = (map_root(link, self.root) if os.path.isabs(link)
-                    else os.path.normpath(os.path.join(os.path.dirname(path), link)))
-            hops += 1
-        self._display.setdefault(path, shown)
+        shown, path = path, follow_root_links(path, self.root)
+        if path != shown:
+            self._display.setdefault(path, shown)
         return path
 
     def resolve_path(self, value: str) -> str:

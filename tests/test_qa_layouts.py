@@ -1,0 +1,101 @@
+"""Real-world layouts checked out into an infra repo and linted with --root: certbot's
+live/ -> archive/ links and Debian's absolute sites-enabled links."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+FIXTURE_PKI = os.path.join(os.path.dirname(os.path.dirname(__file__)), "fixtures", "pki")
+
+NGINX_CONF = """events {}
+http {
+    include /etc/nginx/sites-enabled/*;
+}
+"""
+
+SITE = """server {
+    listen 443 ssl;
+    server_name example.test www.example.test;
+    ssl_certificate /etc/letsencrypt/live/example.test/cert.pem; # managed by Certbot
+    ssl_certificate_key /etc/letsencrypt/live/example.test/privkey.pem; # managed by Certbot
+}
+"""
+
+
+@pytest.fixture(autouse=True)
+def _cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("CERTLINT_CACHE_DIR", str(tmp_path / "aia-cache"))
+
+
+def _pki(name: str) -> bytes:
+    with open(os.path.join(FIXTURE_PKI, name), "rb") as fh:
+        return fh.read()
+
+
+def make_repo(tmp_path, absolute_link: bool) -> str:
+    """An infra repo holding etc/nginx and etc/letsencrypt the way certbot and Debian leave
+    them; returns the repo folder (the --root)."""
+    repo = tmp_path / "repo"
+    archive = repo / "etc/letsencrypt/archive/example.test"
+    live = repo / "etc/letsencrypt/live/example.test"
+    archive.mkdir(parents=True)
+    live.mkdir(parents=True)
+    leaf, inter = _pki("leaf.pem"), _pki("inter.pem")
+    (archive / "cert1.pem").write_bytes(leaf)
+    (archive / "chain1.pem").write_bytes(inter)
+    (archive / "fullchain1.pem").write_bytes(leaf + inter)
+    shutil.copy(os.path.join(FIXTURE_PKI, "demo-keys", "leaf.key"), archive / "privkey1.pem")
+    for name in ("cert", "chain", "fullchain", "privkey"):
+        os.symlink(f"../../archive/example.test/{name}1.pem", live / f"{name}.pem")
+    nginx = repo / "etc/nginx"
+    (nginx / "sites-available").mkdir(parents=True)
+    (nginx / "sites-enabled").mkdir()
+    (nginx / "nginx.conf").write_text(NGINX_CONF)
+    (nginx / "sites-available/example.test").write_text(SITE)
+    target = ("/etc/nginx/sites-available/example.test" if absolute_link
+              else "../sites-available/example.test")
+    os.symlink(target, nginx / "sites-enabled/example.test")
+    return str(repo)
+
+
+def fix(certlint, repo, *args):
+    return certlint("fix", "--offline", "--root", repo, "--ca-bundle",
+                    os.path.join(FIXTURE_PKI, "root.pem"),
+                    os.path.join(repo, "etc/nginx/nginx.conf"), *args)
+
+
+@pytest.mark.parametrize("absolute_link", [False, True])
+def test_certbot_cert_pem_becomes_its_fullchain_pem_under_root(tmp_path, certlint,
+                                                               absolute_link):
+    repo = make_repo(tmp_path, absolute_link)
+    result = fix(certlint, repo, "--write")
+    assert result.exit_code == 0, result.output
+    site = os.path.join(repo, "etc/nginx/sites-available/example.test")
+    with open(site) as fh:
+        text = fh.read()
+    # the config names certbot's own fullchain.pem, which renews with the certificate;
+    # no file is invented in archive/ (the path the config would name does not exist)
+    assert "ssl_certificate /etc/letsencrypt/live/example.test/fullchain.pem; # managed" in text
+    assert sorted(os.listdir(os.path.join(repo, "etc/letsencrypt/archive/example.test"))) == [
+        "cert1.pem", "chain1.pem", "fullchain1.pem", "privkey1.pem"]
+    # the sites-enabled link is still a link to the edited file
+    link = os.path.join(repo, "etc/nginx/sites-enabled/example.test")
+    assert os.path.islink(link)
+    code, payload = certlint.json("--root", repo, "--ca-bundle",
+                                  os.path.join(FIXTURE_PKI, "root.pem"),
+                                  os.path.join(repo, "etc/nginx/nginx.conf"))
+    assert (code, payload["findings"]) == (0, [])
+
+
+def test_absolute_sites_enabled_link_under_root_is_fixable(tmp_path, certlint):
+    """Debian's `ln -s /etc/nginx/sites-available/x sites-enabled/`: with --root the fix edits
+    the checked-out target, not the host's /etc (which does not hold it)."""
+    repo = make_repo(tmp_path, absolute_link=True)
+    result = fix(certlint, repo)
+    assert "cannot read" not in result.output
+    assert "+    ssl_certificate /etc/letsencrypt/live/example.test/fullchain.pem;" in \
+        result.stdout
+    assert "--- a/etc/nginx/sites-available/example.test" in result.stdout
