@@ -7,6 +7,7 @@ Config problems (missing includes, loops, syntax) become `config-error` findings
 from __future__ import annotations
 
 import gc
+import os
 import re
 import traceback
 from dataclasses import dataclass, field
@@ -53,8 +54,30 @@ def run_check(paths: list[str], options: Options | None = None,
     return report
 
 
+def _not_a_config(path: str) -> str | None:
+    """Why an entry point is plainly no server config (a certificate, key or binary file passed
+    by mistake), or None."""
+    try:
+        if not os.path.isfile(path):
+            return None  # the parser says what is wrong with it
+        with open(path, "rb") as fh:
+            head = fh.read(4096)
+    except OSError:
+        return None
+    if head.lstrip().startswith(b"-----BEGIN "):
+        return ("is a PEM file (certificates or keys), not a server config: pass the nginx.conf "
+                "or apache2.conf/httpd.conf that names it")
+    if b"\0" in head:
+        return ("is a binary file, not a server config: pass nginx.conf, apache2.conf/httpd.conf "
+                "or an `nginx -T` dump")
+    return None
+
+
 def _check_paths(paths: list[str], options: Options, ctx: Context, report: Report) -> None:
     for path in paths:
+        why = _not_a_config(path)
+        if why:
+            raise EntryPointError(f"{path}: {why}")
         config = parse_config(path, server=options.server, root=options.root,
                               apache_version=options.apache_version, defines=options.defines)
         fatal = [e for e in config.errors if e.fatal]

@@ -161,7 +161,11 @@ class NginxParser:
             payload = self._statements(path, data.decode("utf-8", "replace"), shown)
             for err in payload["errors"]:
                 message = re.sub(r"\s+in \S+:\d+$", "", err["error"])
-                self.config.errors.append(ConfigError(message, shown, err.get("line") or 0))
+                line = err.get("line") or 0
+                if not message:  # crossplane says nothing when the file ends mid-statement
+                    message = 'unexpected end of file, expecting ";" or "}"'
+                    line = line or data.count(b"\n") + 1  # where nginx says it ends
+                self.config.errors.append(ConfigError(message, shown, line))
             if payload["config"]:
                 statements = payload["config"][0]["parsed"]
                 if data.startswith(b"\xef\xbb\xbf") and statements:
