@@ -21,7 +21,7 @@ def test_pem_file_as_entry_point_is_a_usage_error(certlint, name):
 def test_binary_file_as_entry_point_is_a_usage_error(certlint):
     result = certlint("check", os.path.join(FIXTURE_PKI, "leaf.der"))
     assert result.exit_code == 2
-    assert "is a binary file, not a server config" in result.stderr
+    assert "is a binary (DER) certificate or key file, not a server config" in result.stderr
 
 
 def test_text_that_is_not_nginx_syntax_says_what_nginx_says(tmp_path, certlint):

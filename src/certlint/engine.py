@@ -67,9 +67,9 @@ def _not_a_config(path: str) -> str | None:
     if head.lstrip().startswith(b"-----BEGIN "):
         return ("is a PEM file (certificates or keys), not a server config: pass the nginx.conf "
                 "or apache2.conf/httpd.conf that names it")
-    if b"\0" in head:
-        return ("is a binary file, not a server config: pass nginx.conf, apache2.conf/httpd.conf "
-                "or an `nginx -T` dump")
+    if head[:2] in (b"\x30\x82", b"\x30\x80", b"\x30\x81"):  # DER: .der, .p12, .pfx
+        return ("is a binary (DER) certificate or key file, not a server config: pass the "
+                "nginx.conf or apache2.conf/httpd.conf that names it")
     return None
 
 
