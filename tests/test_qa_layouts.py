@@ -99,3 +99,24 @@ def test_absolute_sites_enabled_link_under_root_is_fixable(tmp_path, certlint):
     assert "+    ssl_certificate /etc/letsencrypt/live/example.test/fullchain.pem;" in \
         result.stdout
     assert "--- a/etc/nginx/sites-available/example.test" in result.stdout
+
+
+def test_debian_default_site_is_labelled_by_its_tls_port(tmp_path, certlint):
+    """Debian's default site listens on 80 first and on [::]:443 ssl later: findings name the
+    TLS endpoint, not port 80 (which serves no certificate)."""
+    conf = tmp_path / "nginx.conf"
+    conf.write_text(f"""events {{}}
+http {{
+    server {{
+        listen 80 default_server;
+        listen [::]:80 default_server;
+        listen [::]:443 ssl default_server;
+        server_name _;
+        ssl_certificate {FIXTURE_PKI}/selfsigned.pem;
+        ssl_certificate_key {FIXTURE_PKI}/demo-keys/selfsigned.key;
+    }}
+}}
+""")
+    code, payload = certlint.json(str(conf))
+    assert code == 1
+    assert {f["site"] for f in payload["findings"]} == {"_:443"}

@@ -108,10 +108,12 @@ class Site:
 
     @property
     def label(self) -> str:
-        """`example.com:443`: the first name and first port, for the `site` output field."""
+        """`example.com:443`: the first name and first port, for the `site` output field (the
+        first TLS port of an nginx server that also listens on plain 80)."""
         name = next((n for n in self.names if n and n != "_"), None) or "_"
         port = ""
-        for listen in self.listen:
+        tls_ports = [f":{p}" for _a, p in self.extra.get("tls_listen_keys", ()) if p]
+        for listen in tls_ports + self.listen:
             port = listen.rsplit(":", 1)[-1] if ":" in listen else listen
             if port.isdigit():
                 break
