@@ -63,6 +63,8 @@ class FileRef:
         value = self.directive.value
         if value.startswith("data:"):
             return f"data:... ({len(value) - 5} characters of inline content)"
+        if "-----BEGIN" in value or "PRIVATE KEY" in value:  # a key pasted in place of a path
+            return f"(PEM text pasted in place of a file name, {len(value)} characters)"
         if not value.isprintable():  # a quoted path with a newline must not break output lines
             return value.encode("unicode_escape").decode("ascii")
         return value
