@@ -217,9 +217,15 @@ def _replace_anywhere(line: str, old: str, new: str) -> str:
     return line[: found.start()] + value + line[found.end():]
 
 
+# --root of the current fix run (set by its Workspace): a config path that is an absolute
+# symbolic link (Debian's sites-enabled) is read under the root, never from this host's /etc
+_LINK_ROOT: list[str | None] = [None]
+
+
 def raw_arguments(path: str, line: int, directive: str) -> list[list[str]]:
     """The arguments of each `directive` statement at `path:line` as written (variables
     unexpanded, quotes removed), following Apache `\\` continuations; [] when unreadable."""
+    path = follow_root_links(path, _LINK_ROOT[0])
     try:
         st = os.stat(path)
     except OSError:
@@ -277,6 +283,7 @@ class Workspace:
 
     def __init__(self, protected: set[str] | None = None, root: str | None = None):
         self.root = root  # --root: absolute symbolic links point into the checked-out tree
+        _LINK_ROOT[0] = root
         self.files: dict[str, FileEdits] = {}
         self.new_files: dict[str, NewFile] = {}
         self.reused: set[str] = set()  # new files that already exist with identical content

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from certlint.model import ConfigError, Directive, FileRef, ServerConfig
 from certlint.parsers.apache_conditions import if_version, module_names
-from certlint.parsers.common import ConfigFileReader, map_root
+from certlint.parsers.common import ConfigFileReader, follow_root_links, map_root
 
 MAX_INCLUDE_DEPTH = 128  # httpd: "Exceeded maximum include depth of 128"
 MAX_NESTING = 100  # sections inside sections; deeper is hostile input, not a config
@@ -530,7 +530,7 @@ class ApacheParser:
                                 f"'{os.path.basename(target)}' in '{os.path.dirname(target)}', "
                                 "failing", ln.path, ln.line)
                 return []
-        elif os.path.exists(target):
+        elif os.path.exists(follow_root_links(target, self.root)):
             matches = [target]
         else:
             if not optional:
@@ -544,13 +544,16 @@ class ApacheParser:
 
     def _include_path(self, path: str, pattern: str, ln: _Line, stack: list[str],
                       dir_depth: int) -> list[_Node]:
-        if os.path.isdir(path):
+        # with --root, Debian's absolute sites-enabled links point into the checkout; the
+        # link's own path is what findings show
+        source = follow_root_links(path, self.root)
+        if os.path.isdir(source):
             if dir_depth >= MAX_INCLUDE_DEPTH or os.path.realpath(path) in stack:
                 self._error(f"Include {pattern}: directory {path} is nested too deep or loops "
                             "back on itself", ln.path, ln.line)
                 return []
             try:
-                entries = sorted(os.listdir(path))
+                entries = sorted(os.listdir(source))
             except OSError as exc:
                 self._error(f"Include {pattern}: cannot read directory {path}: "
                             f"{exc.strerror or exc}", ln.path, ln.line)
@@ -561,7 +564,7 @@ class ApacheParser:
                 nodes.extend(self._include_path(os.path.join(path, entry), pattern, ln, inner,
                                                 dir_depth + 1))
             return nodes
-        real = self._realpath(path)
+        real = self._realpath(source)
         if not os.path.isfile(real):
             self._error(f"Include {pattern}: {path} is not a regular file (a device, socket or "
                         "pipe): certlint does not read it", ln.path, ln.line)
@@ -574,7 +577,7 @@ class ApacheParser:
         if path in self._texts:  # a snippet included by many vhosts is read once
             return self._parse_text(self._texts[path], path, stack + [real])
         before = len(self.config.errors)
-        data = self.reader.read(path, self.config)
+        data = self.reader.read(source, self.config, shown=path)
         if data is None:
             for err in self.config.errors[before:]:
                 err.message = f"Include {pattern}: {path}: {err.message}"
@@ -605,7 +608,7 @@ class ApacheParser:
         value = directive.value
         if value.lower().startswith(NON_FILE_PREFIXES):
             return FileRef(directive, None, f"'{value.split(':', 1)[0]}:' URI, not a file")
-        return FileRef(directive, self.resolve_path(value))
+        return FileRef(directive, follow_root_links(self.resolve_path(value), self.root))
 
     # -- sites ---------------------------------------------------------------------------
 
