@@ -1,0 +1,42 @@
+"""Command-line ergonomics a user hits first: explain, rules listings, option typos."""
+
+from __future__ import annotations
+
+import json
+import os
+
+FIXTURE_PKI = os.path.join(os.path.dirname(os.path.dirname(__file__)), "fixtures", "pki")
+
+
+def test_every_listed_rule_explains(certlint):
+    rules = json.loads(certlint("rules", "--format", "json").stdout)
+    assert len(rules) >= 20
+    for rule in rules:
+        result = certlint("explain", rule["name"])
+        assert result.exit_code == 0, rule["name"]
+        assert result.stdout.startswith(f"# {rule['name']}\n")
+        assert "## What it checks" in result.stdout
+
+
+def test_explain_ignores_case_and_suggests_a_near_name(certlint):
+    result = certlint("explain", "Chain-Incomplete")
+    assert result.exit_code == 0 and result.stdout.startswith("# chain-incomplete\n")
+    typo = certlint("explain", "chain-incomplet")
+    assert typo.exit_code == 2
+    assert "did you mean 'chain-incomplete'?" in typo.stderr
+
+
+def test_rules_markdown_lists_every_rule(certlint):
+    rules = json.loads(certlint("rules", "--format", "json").stdout)
+    table = certlint("rules", "--format", "markdown").stdout.splitlines()
+    assert len(table) == len(rules) + 2
+    assert all(row.startswith("| `") for row in table[2:])
+
+
+def test_root_that_does_not_exist_is_a_usage_error(certlint, tmp_path):
+    conf = tmp_path / "nginx.conf"
+    conf.write_text("events {}\nhttp {}\n")
+    for command in ("check", "fix"):
+        result = certlint(command, "--root", str(tmp_path / "no-such-checkout"), str(conf))
+        assert result.exit_code == 2
+        assert "does not exist" in result.stderr
