@@ -34,3 +34,17 @@ def test_text_that_is_not_nginx_syntax_says_what_nginx_says(tmp_path, certlint):
     # nginx -t: unexpected end of file, expecting ";" or "}" in notes.txt:3
     assert finding["message"] == 'unexpected end of file, expecting ";" or "}"'
     assert finding["line"] == 3
+
+
+@pytest.mark.parametrize("layout", ["nginx.conf", "conf/httpd.conf", None])
+def test_directory_as_entry_point_names_the_file_to_pass(tmp_path, certlint, layout):
+    etc = tmp_path / "etc-server"
+    etc.mkdir()
+    if layout:
+        (etc / layout).parent.mkdir(exist_ok=True)
+        (etc / layout).write_text("events {}\n")
+    result = certlint("check", str(etc))
+    assert result.exit_code == 2
+    assert "is a directory, not a config file" in result.stderr
+    if layout:
+        assert f"pass {etc / layout}" in result.stderr

@@ -54,9 +54,17 @@ def run_check(paths: list[str], options: Options | None = None,
     return report
 
 
+ENTRY_NAMES = ("nginx.conf", "apache2.conf", "httpd.conf", os.path.join("conf", "httpd.conf"))
+
+
 def _not_a_config(path: str) -> str | None:
     """Why an entry point is plainly no server config (a certificate, key or binary file passed
     by mistake), or None."""
+    if os.path.isdir(path):
+        inside = [name for name in ENTRY_NAMES if os.path.isfile(os.path.join(path, name))]
+        hint = (f"pass {os.path.join(path, inside[0])}" if inside else
+                "pass its nginx.conf, apache2.conf/httpd.conf or an `nginx -T` dump")
+        return f"is a directory, not a config file: {hint}"
     try:
         if not os.path.isfile(path):
             return None  # the parser says what is wrong with it
