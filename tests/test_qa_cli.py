@@ -40,3 +40,37 @@ def test_root_that_does_not_exist_is_a_usage_error(certlint, tmp_path):
         result = certlint(command, "--root", str(tmp_path / "no-such-checkout"), str(conf))
         assert result.exit_code == 2
         assert "does not exist" in result.stderr
+
+
+def test_sarif_locations_are_valid_uri_references(certlint, tmp_path, monkeypatch):
+    """GitHub code scanning needs repo-relative URIs; a space must be percent-encoded, and a
+    file outside the working folder becomes a file: URI, not a bare path."""
+    folder = tmp_path / "my configs"
+    folder.mkdir()
+    conf = folder / "nginx.conf"
+    conf.write_text(f"""events {{}}
+http {{
+    server {{
+        listen 443 ssl;
+        server_name example.test;
+        ssl_certificate {FIXTURE_PKI}/leaf.pem;
+        ssl_certificate_key {FIXTURE_PKI}/demo-keys/leaf.key;
+    }}
+}}
+""")
+    args = ["check", "--format", "sarif", "--ca-bundle", os.path.join(FIXTURE_PKI, "root.pem")]
+    monkeypatch.chdir(tmp_path)
+    sarif = json.loads(certlint(*args, str(conf)).stdout)
+    [result] = sarif["runs"][0]["results"]
+    assert result["ruleId"] == "chain-incomplete"
+    assert result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == \
+        "my%20configs/nginx.conf"
+    assert result["locations"][0]["physicalLocation"]["region"]["startLine"] == 6
+    rules = sarif["runs"][0]["tool"]["driver"]["rules"]
+    assert rules[result["ruleIndex"]]["id"] == "chain-incomplete"
+    assert "## What breaks" in rules[result["ruleIndex"]]["help"]["text"]
+    monkeypatch.chdir(FIXTURE_PKI)
+    sarif = json.loads(certlint(*args, str(conf)).stdout)
+    uri = sarif["runs"][0]["results"][0]["locations"][0]["physicalLocation"][
+        "artifactLocation"]["uri"]
+    assert uri == conf.as_uri()
