@@ -74,3 +74,24 @@ http {{
     uri = sarif["runs"][0]["results"][0]["locations"][0]["physicalLocation"][
         "artifactLocation"]["uri"]
     assert uri == conf.as_uri()
+
+
+def test_github_annotations_name_checkout_relative_files(certlint, tmp_path, monkeypatch):
+    conf = tmp_path / "etc" / "nginx.conf"
+    conf.parent.mkdir()
+    conf.write_text(f"""events {{}}
+http {{
+    server {{
+        listen 443 ssl;
+        server_name example.test;
+        ssl_certificate {FIXTURE_PKI}/leaf.pem;
+        ssl_certificate_key {FIXTURE_PKI}/demo-keys/leaf.key;
+    }}
+}}
+""")
+    monkeypatch.chdir(tmp_path)
+    result = certlint("check", "--format", "github", "--ca-bundle",
+                      os.path.join(FIXTURE_PKI, "root.pem"), str(conf))
+    assert result.exit_code == 1
+    assert result.stdout.startswith(
+        "::error file=etc/nginx.conf,line=6,col=1,title=chain-incomplete::")
