@@ -21,6 +21,7 @@ from certlint.model import ConfigError, Directive, FileRef, ServerConfig
 from certlint.parsers.apache_conditions import if_version, module_names
 from certlint.parsers.common import ConfigFileReader, follow_root_links, map_root
 
+MAX_DIRECTORY_ENTRIES = 50_000  # files and folders read through `Include DIR` in one run
 MAX_INCLUDE_DEPTH = 128  # httpd: "Exceeded maximum include depth of 128"
 MAX_NESTING = 100  # sections inside sections; deeper is hostile input, not a config
 MAX_LINES = 500_000  # expanded lines (macros) before we stop: a macro bomb is not a config
@@ -548,7 +549,7 @@ class ApacheParser:
         # link's own path is what findings show
         source = follow_root_links(path, self.root)
         if os.path.isdir(source):
-            if dir_depth >= MAX_INCLUDE_DEPTH or os.path.realpath(path) in stack:
+            if dir_depth >= MAX_INCLUDE_DEPTH or self._realpath(path) in stack:
                 self._error(f"Include {pattern}: directory {path} is nested too deep or loops "
                             "back on itself", ln.path, ln.line)
                 return []
@@ -560,6 +561,15 @@ class ApacheParser:
                 return []
             nodes: list[_Node] = []
             inner = stack + [self._realpath(path)]
+            self._dir_entries = getattr(self, "_dir_entries", 0) + len(entries)
+            if self._dir_entries > MAX_DIRECTORY_ENTRIES:
+                # `Include /`: httpd stops at the first file that is no config; certlint
+                # would read the whole disk
+                if self._dir_entries - len(entries) <= MAX_DIRECTORY_ENTRIES:
+                    self._error(f"Include {pattern}: more than {MAX_DIRECTORY_ENTRIES} files in "
+                                "included directories; certlint stops reading here (is the "
+                                "pattern too wide?)", ln.path, ln.line)
+                return []
             for entry in entries:
                 nodes.extend(self._include_path(os.path.join(path, entry), pattern, ln, inner,
                                                 dir_depth + 1))
@@ -589,12 +599,18 @@ class ApacheParser:
         """`os.path.realpath`, resolving each folder once (thousands of includes share one)."""
         head, tail = os.path.split(path)
         if tail in ("", ".", "..") or not os.path.isabs(path):
-            return os.path.realpath(path)
-        real_head = self._real_dirs.get(head)
-        if real_head is None:
-            real_head = self._real_dirs[head] = os.path.realpath(head)
-        full = os.path.join(real_head, tail)
-        return os.path.realpath(full) if os.path.islink(full) else full
+            try:
+                return os.path.realpath(path)
+            except OSError:
+                return os.path.abspath(path)
+        try:
+            real_head = self._real_dirs.get(head)
+            if real_head is None:
+                real_head = self._real_dirs[head] = os.path.realpath(head)
+            full = os.path.join(real_head, tail)
+            return os.path.realpath(full) if os.path.islink(full) else full
+        except OSError:  # /proc/1/cwd and friends: a link nobody may follow
+            return os.path.abspath(path)
 
     # -- paths ---------------------------------------------------------------------------
 
