@@ -45,3 +45,26 @@ def test_unresolvable_path_under_an_included_directory_is_no_crash(tmp_path, cer
     result = certlint("check", _conf(tmp_path, str(tree)))
     assert result.exit_code in (0, 1), result.output
     assert "internal error" not in result.output
+
+
+def test_nginx_include_of_an_unresolvable_link_is_no_crash(tmp_path, certlint, monkeypatch):
+    os.symlink("/nonexistent-target", tmp_path / "cwd")
+    conf = tmp_path / "nginx.conf"
+    conf.write_text(f"events {{}}\nhttp {{ include {tmp_path}/cw*; }}\n")
+    real, stat = os.path.realpath, os.stat
+
+    def denied(path, *args, **kwargs):
+        if str(path).endswith("cwd"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path, *args, **kwargs)
+
+    def stat_denied(path, *args, **kwargs):
+        if str(path).endswith("cwd"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return stat(path, *args, **kwargs)
+
+    monkeypatch.setattr(os.path, "realpath", denied)
+    monkeypatch.setattr(os, "stat", stat_denied)
+    result = certlint("check", str(conf))
+    assert result.exit_code in (0, 1), result.output
+    assert "internal error" not in result.output

@@ -142,7 +142,10 @@ class NginxParser:
                 info = os.stat(path)
                 real = (info.st_dev, info.st_ino)
             except OSError:
-                real = os.path.realpath(path)
+                try:
+                    real = os.path.realpath(path)
+                except OSError:  # /proc/1/cwd: a link nobody may follow
+                    real = os.path.abspath(path)
             self._realpaths[path] = real
         return real
 
