@@ -120,3 +120,23 @@ http {{
     code, payload = certlint.json(str(conf))
     assert code == 1
     assert {f["site"] for f in payload["findings"]} == {"_:443"}
+
+
+def test_module_links_out_of_the_checkout_are_a_warning_at_the_include(tmp_path, certlint):
+    """Debian's modules-enabled/*.conf link to /usr/share/nginx/modules-available/, which an
+    infra repo holding /etc does not contain: a warning naming the link, not an error on a
+    file that is not there."""
+    repo = make_repo(tmp_path, absolute_link=False)
+    nginx = os.path.join(repo, "etc/nginx")
+    with open(os.path.join(nginx, "nginx.conf"), "w") as fh:
+        fh.write("include /etc/nginx/modules-enabled/*.conf;\n" + NGINX_CONF)
+    os.mkdir(os.path.join(nginx, "modules-enabled"))
+    os.symlink("/usr/share/nginx/modules-available/mod-stream.conf",
+               os.path.join(nginx, "modules-enabled/50-mod-stream.conf"))
+    code, payload = certlint.json("--root", repo, "--ca-bundle",
+                                  os.path.join(FIXTURE_PKI, "root.pem"),
+                                  os.path.join(nginx, "nginx.conf"))
+    config = [f for f in payload["findings"] if f["rule"] == "config-error"]
+    assert [(f["severity"], f["line"], os.path.relpath(f["path"], repo)) for f in config] == [
+        ("warning", 1, "etc/nginx/nginx.conf")]
+    assert "links to /usr/share/nginx/modules-available/mod-stream.conf" in config[0]["message"]

@@ -271,6 +271,14 @@ class NginxParser:
                     "start; narrow the pattern (e.g. '*.conf') or move the directory",
                     shown, st["line"]))
                 continue
+            if self.root and match in self._display and not os.path.exists(match):
+                # Debian's modules-enabled links into /usr/share: not part of a checked-out /etc
+                self.config.errors.append(ConfigError(
+                    f"include '{pattern}': {self._shown(match)} links to "
+                    f"/{os.path.relpath(match, self.root)}, which is not in the tree under "
+                    "--root; certlint skips it (nginx on the server reads it)",
+                    shown, st["line"], severity="warning"))
+                continue
             if self._real(match) in stack:
                 self.config.errors.append(ConfigError(
                     f"include loop: '{pattern}' includes {self._shown(match)} again, which is "
