@@ -19,7 +19,7 @@ import crossplane
 
 from certlint.model import CertSlot, ConfigError, Directive, FileRef, ServerConfig, Site
 from certlint.parsers import nginx_fast
-from certlint.parsers.common import MAX_CONFIG_BYTES, ConfigFileReader, follow_root_links, map_root
+from certlint.parsers.common import MAX_CONFIG_BYTES, ConfigFileReader, map_root
 
 MAX_INCLUDE_DEPTH = 64
 # files read through includes in one run, counting repeats: a snippet included by every one of
@@ -311,6 +311,8 @@ class NginxParser:
         into the checkout, not at this host's files; the link's own path is what is shown."""
         if not self.root or not os.path.islink(path):
             return path
+        from certlint.parsers.common import follow_root_links
+
         shown, path = path, follow_root_links(path, self.root)
         if path != shown:
             self._display.setdefault(path, shown)
