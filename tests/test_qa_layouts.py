@@ -140,3 +140,36 @@ def test_module_links_out_of_the_checkout_are_a_warning_at_the_include(tmp_path,
     assert [(f["severity"], f["line"], os.path.relpath(f["path"], repo)) for f in config] == [
         ("warning", 1, "etc/nginx/nginx.conf")]
     assert "links to /usr/share/nginx/modules-available/mod-stream.conf" in config[0]["message"]
+
+
+def test_absolute_certificate_link_under_root_gets_its_fullchain_where_the_config_looks(
+        tmp_path, certlint):
+    """/etc/ssl/certs/site.pem -> /srv/tls/site.pem (an absolute link, checked out too): the new
+    full chain file is written where the edited directive will look for it."""
+    repo = tmp_path / "repo"
+    (repo / "srv/tls").mkdir(parents=True)
+    (repo / "etc/ssl/certs").mkdir(parents=True)
+    (repo / "etc/nginx").mkdir(parents=True)
+    (repo / "srv/tls/site.pem").write_bytes(_pki("leaf.pem"))
+    (repo / "srv/tls/chain.pem").write_bytes(_pki("inter.pem"))
+    shutil.copy(os.path.join(FIXTURE_PKI, "demo-keys", "leaf.key"), repo / "srv/tls/site.key")
+    os.symlink("/srv/tls/site.pem", repo / "etc/ssl/certs/site.pem")
+    conf = repo / "etc/nginx/nginx.conf"
+    conf.write_text("""events {}
+http {
+    server {
+        listen 443 ssl;
+        server_name example.test;
+        ssl_certificate /etc/ssl/certs/site.pem;
+        ssl_certificate_key /srv/tls/site.key;
+    }
+}
+""")
+    result = certlint("fix", "--offline", "--write", "--root", str(repo), "--ca-bundle",
+                      os.path.join(FIXTURE_PKI, "root.pem"), str(conf))
+    assert result.exit_code == 0, result.output
+    assert "ssl_certificate /etc/ssl/certs/site.fullchain.pem;" in conf.read_text()
+    assert os.path.isfile(repo / "etc/ssl/certs/site.fullchain.pem")
+    code, payload = certlint.json("--root", str(repo), "--ca-bundle",
+                                  os.path.join(FIXTURE_PKI, "root.pem"), str(conf))
+    assert (code, payload["findings"]) == (0, [])
