@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from certlint.model import ConfigError, Directive, FileRef, ServerConfig
 from certlint.parsers.apache_conditions import if_version, module_names
-from certlint.parsers.common import ConfigFileReader, follow_root_links, map_root
+from certlint.parsers.common import ConfigFileReader, follow_root_links, map_root, root_hint
 
 MAX_DIRECTORY_ENTRIES = 50_000  # files and folders read through `Include DIR` in one run
 MAX_INCLUDE_DEPTH = 128  # httpd: "Exceeded maximum include depth of 128"
@@ -511,7 +511,8 @@ class ApacheParser:
                 self.server_root = root
             else:
                 self._error(f"ServerRoot must be a valid directory: '{values[0]}' is not one "
-                            f"(certlint keeps {self.server_root})", ln.path, ln.line)
+                            f"(certlint keeps {self.server_root})"
+                            + root_hint(values[0], self.entry, self.root), ln.path, ln.line)
         return [_Node(name, tuple(values), ln.path, ln.line)]
 
     def _include(self, pattern: str, optional: bool, ln: _Line, stack: list[str]

@@ -36,6 +36,18 @@ def follow_root_links(path: str, root: str | None) -> str:
     return hops[absolute[-1]][1] if absolute else path
 
 
+def root_hint(missing: str, entry: str, root: str | None) -> str:
+    """For an absolute path that is not there: when the entry point lies in a checked-out copy
+    of it (`repo/etc/httpd/conf/httpd.conf` naming `/etc/httpd`), the --root that finds it."""
+    if root or not os.path.isabs(missing):
+        return ""
+    needle = os.path.normpath(missing).rstrip("/") + "/"
+    where = os.path.abspath(entry).find(needle)
+    if where <= 0:
+        return ""
+    return f"; a checked-out tree? pass --root {os.path.abspath(entry)[:where]}"
+
+
 def special_kind(mode: int) -> str:
     """What a non-regular file is, in words."""
     if stat.S_ISFIFO(mode):

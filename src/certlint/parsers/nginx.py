@@ -238,7 +238,16 @@ class NginxParser:
                 f"'include {pattern}': is there a loop?", shown, st["line"]))
             return []
         if matches is not None:
-            pass
+            if matches and not (self.root or self._virtual
+                                or getattr(self, "_host_warned", False)):
+                from certlint.parsers.common import root_hint
+
+                hint = root_hint(os.path.dirname(pattern), self.entry, self.root)
+                if hint:  # repo/etc/nginx/nginx.conf including /etc/nginx/...: this host's
+                    self._host_warned = True
+                    self.config.errors.append(ConfigError(
+                        f"include '{pattern}' reads this machine's files, not the copy beside "
+                        f"the entry point{hint}", shown, st["line"], severity="warning"))
         elif self._virtual:
             self.config.errors.append(ConfigError(
                 f"include '{pattern}': {target} is not in the nginx -T dump", shown, st["line"]))
@@ -249,9 +258,12 @@ class NginxParser:
                 "link loop or a dangling link)", shown, st["line"]))
             return []
         else:
+            from certlint.parsers.common import root_hint
+
             self.config.errors.append(ConfigError(
                 f"include file not found: '{pattern}' (nginx: open() \"{target}\" failed "
-                "(2: No such file or directory))", shown, st["line"]))
+                "(2: No such file or directory))"
+                + root_hint(os.path.dirname(pattern), self.entry, self.root), shown, st["line"]))
             return []
         nodes: list[_Node] = []
         self._included += len(matches)
