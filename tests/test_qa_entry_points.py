@@ -48,3 +48,9 @@ def test_directory_as_entry_point_names_the_file_to_pass(tmp_path, certlint, lay
     assert "is a directory, not a config file" in result.stderr
     if layout:
         assert f"pass {etc / layout}" in result.stderr
+
+
+def test_apache_from_standard_input_is_a_clear_usage_error(certlint):
+    result = certlint("check", "--server", "apache", "-")
+    assert result.exit_code == 2
+    assert "for Apache pass the apache2.conf/httpd.conf file" in result.stderr

@@ -83,6 +83,9 @@ def _not_a_config(path: str) -> str | None:
 
 def _check_paths(paths: list[str], options: Options, ctx: Context, report: Report) -> None:
     for path in paths:
+        if path == "-" and options.server == "apache":
+            raise EntryPointError("-: standard input is read as an `nginx -T` dump or nginx "
+                                  "config; for Apache pass the apache2.conf/httpd.conf file")
         why = _not_a_config(path)
         if why:
             raise EntryPointError(f"{path}: {why}")
