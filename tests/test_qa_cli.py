@@ -95,3 +95,11 @@ http {{
     assert result.exit_code == 1
     assert result.stdout.startswith(
         "::error file=etc/nginx.conf,line=6,col=1,title=chain-incomplete::")
+
+
+def test_negative_expiry_warn_days_is_a_usage_error(certlint, tmp_path):
+    conf = tmp_path / "nginx.conf"
+    conf.write_text("events {}\nhttp {}\n")
+    result = certlint("check", "--expiry-warn-days", "-5", str(conf))
+    assert result.exit_code == 2
+    assert "--expiry-warn-days" in result.stderr
