@@ -103,3 +103,12 @@ def test_negative_expiry_warn_days_is_a_usage_error(certlint, tmp_path):
     result = certlint("check", "--expiry-warn-days", "-5", str(conf))
     assert result.exit_code == 2
     assert "--expiry-warn-days" in result.stderr
+
+
+def test_apache_version_typo_is_a_usage_error(certlint, tmp_path):
+    conf = tmp_path / "apache2.conf"
+    conf.write_text("Listen 80\n")
+    result = certlint("check", "--apache-version", "2.4,7", str(conf))
+    assert result.exit_code == 2
+    assert "is not a version such as 2.4.62" in result.stderr
+    assert certlint("check", "--apache-version", "2.4.7", str(conf)).exit_code == 0

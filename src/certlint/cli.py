@@ -45,6 +45,7 @@ def common_options(fn):
                      help="Warn when a certificate expires within N days (or a third of its "
                           "lifetime, whichever is shorter)."),
         click.option("--apache-version", default=DEFAULT_APACHE_VERSION, show_default=True,
+                     callback=_check_version,
                      help="Apache version to give advice for."),
         click.option("--now", "now", default=None,
                      help="Judge validity as of this date (YYYY-MM-DD or ISO time)."),
@@ -62,6 +63,15 @@ def common_options(fn):
     for option in reversed(options):
         fn = option(fn)
     return fn
+
+
+def _check_version(_ctx, _param, value: str) -> str:
+    """`2.4.62`, `2.4` or `2`: a typo must not silently give advice for another version."""
+    import re
+
+    if not re.fullmatch(r"\d+(\.\d+){0,2}", value.strip()):
+        raise click.BadParameter(f"{value!r} is not a version such as 2.4.62")
+    return value.strip()
 
 
 def _remember_defines(ctx: click.Context, _param, value) -> None:
