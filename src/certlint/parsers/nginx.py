@@ -3,7 +3,10 @@
 crossplane 0.5.8 is used file by file (`single=True`): its own include handling parses each file
 once, in the context of its first include, and loses files in combined mode. We expand every
 `include` ourselves, so a TLS snippet included by ten servers gives all ten their certificate.
-An `nginx -T` dump (with its `# configuration file PATH:` markers) is accepted as an entry point.
+Files go through a fast tokenizer that yields crossplane's own statements (nginx_fast.py) and
+through crossplane itself when anything is unusual. An `nginx -T` dump (with its
+`# configuration file PATH:` markers) is accepted as an entry point, also on standard input
+(`-`). Hostile trees (include loops and explosions, absurd nesting, FIFOs) end in findings.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ MAX_STATEMENTS = 1_000_000  # after include expansion; a 5,000-site fleet has ab
 DUMP_MARKER = re.compile(r"^# configuration file (.+):\s*$", re.M)
 GLOB_CHARS = re.compile(r"[*?\[]")
 NON_FILE_PREFIXES = ("data:", "engine:", "store:")
-# directives whose values are file paths; resolved against the conf prefix like nginx does
+# top-level blocks whose `server { }` children can serve TLS
 TLS_SERVER_CONTEXTS = ("http", "stream")
 
 
