@@ -507,3 +507,19 @@ def test_public_only_https_connection_still_verifies_tls(tmp_path, certlint, mon
 
     assert refused.exit_code == 1 and "CERTIFICATE_VERIFY_FAILED" in refused.stderr
     assert fixed.exit_code == 0, fixed.output
+
+
+def test_a_failing_url_is_asked_once_however_many_sites_need_it(tmp_path, http, certlint):
+    ca = PublishedCA(http)
+    sites = []
+    for n in range(6):
+        leaf = ca.leaf(f"site{n}.test", urls=[http.url("/gone.crt")])
+        sites.append((f"site{n}.test", leaf.pem, leaf.key_pem))
+    conf = nginx_tree(tmp_path / "site", sites)
+    root = write(tmp_path / "root.pem", ca.root.pem)
+
+    result = certlint("fix", "--write", "--ca-bundle", root, conf)
+
+    assert result.exit_code == 1
+    assert result.stderr.count("HTTP 404") == 6
+    assert http.count("/gone.crt") == 1

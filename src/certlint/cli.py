@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import gc
 import os
 import sys
 
@@ -205,4 +206,11 @@ def list_rules(fmt):
 
 
 def main():
-    cli(prog_name="certlint")
+    # one short-lived process: a run builds many long-lived objects and few cycles, so the
+    # cyclic collector only walks them again and again, and once more at exit (about 10% of
+    # a 10,000-vhost check). Library callers (run_check) keep their own collector settings.
+    gc.disable()
+    try:
+        cli(prog_name="certlint")
+    finally:
+        gc.freeze()
