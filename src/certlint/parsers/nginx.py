@@ -31,6 +31,9 @@ MAX_INCLUDE_DEPTH = 64
 MAX_INCLUDED_FILES = 200_000
 MAX_STATEMENTS = 1_000_000  # after include expansion; a 5,000-site fleet has about 60,000
 DUMP_MARKER = re.compile(r"^# configuration file (.+):\s*$", re.M)
+NGINX_OWN_LINES = re.compile(
+    r"^nginx: (?:\[(?:emerg|alert|crit|error|warn|notice|info|debug)\] [^\n]*"
+    r"|(?:the )?configuration file [^\n]* (?:syntax is ok|test is successful))\r?\n", re.M)
 GLOB_CHARS = re.compile(r"[*?\[]")
 NON_FILE_PREFIXES = ("data:", "engine:", "store:")
 class NginxParser:
@@ -90,6 +93,7 @@ class NginxParser:
 
     def _parse_dump(self, text: str) -> ServerConfig:
         """`nginx -T` output: split at the markers, parse each part as the file it was."""
+        text = NGINX_OWN_LINES.sub("", text)  # `2>&1` may mix nginx's messages into the dump
         self._tmp = tempfile.TemporaryDirectory(prefix="certlint-dump-")
         parts = DUMP_MARKER.split(text)
         first = None
