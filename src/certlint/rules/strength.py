@@ -63,7 +63,8 @@ def check_signature(site: Site, ctx: Context):
                 yield ctx.finding(
                     "weak-signature", slot.cert.directive,
                     f"{slot.cert.shown}: {describe(cert)} is signed with {name.upper()}; browsers "
-                    "and OpenSSL 3 clients reject it, and "
+                    "and OpenSSL 3 clients reject it ('CA signature digest algorithm too weak', "
+                    "openssl verify error 68), and "
                     f"{server_side(site, 0, 'ca md too weak')}. Reissue with SHA-256", site)
 
 
@@ -87,7 +88,10 @@ def check_key(site: Site, ctx: Context):
                 yield ctx.finding(
                     "weak-key", slot.cert.directive,
                     f"{slot.cert.shown}: {describe(cert)} has {weak}; OpenSSL 3 clients at the "
-                    "default security level refuse it, and "
+                    "default security level refuse it ("
+                    + ("'EE certificate key too weak', openssl verify error 66" if i == chain.leaf
+                       else "'CA certificate key too weak', openssl verify error 67")
+                    + "), and "
                     + server_side(site, rsa_loads_up_to(cert.public_key()),
                                   "ee key too small / ca key too small")
                     + ". Reissue with RSA 2048+ or ECDSA P-256", site)
