@@ -21,7 +21,7 @@ import tempfile
 import crossplane
 
 from certlint.model import ConfigError, Directive, FileRef, ServerConfig
-from certlint.parsers import nginx_fast
+from certlint.parsers import nginx_fast, nginx_syntax
 from certlint.parsers.common import MAX_CONFIG_BYTES, ConfigFileReader, map_root
 from certlint.parsers.nginx_sites import Node, build_sites
 
@@ -146,12 +146,25 @@ class NginxParser:
         data = self.reader.read(path, self.config, shown=shown)
         statements = None
         if data is not None:
-            payload = self._statements(path, data.decode("utf-8", "replace"), shown)
+            text = data.decode("utf-8", "replace")
+            payload = self._statements(path, text, shown)
             for err in payload["errors"]:
                 message = re.sub(r"\s+in \S+:\d+$", "", err["error"])
-                self.config.errors.append(ConfigError(message, shown, err.get("line") or 0))
+                line = err.get("line") or 0
+                if not message:  # crossplane's bare error: the file ends inside a statement
+                    message = 'unexpected end of file, expecting ";" or "}": nginx will not start'
+                    line = line or text.count("\n") + 1
+                self.config.errors.append(ConfigError(message, shown, line))
+            if not payload["errors"]:
+                brace = nginx_syntax.missing_semicolon(text)
+                if brace is not None:
+                    self.config.errors.append(ConfigError(
+                        'unexpected "}" (the directive before it lacks its ";"): nginx will not '
+                        "start", shown, brace))
             if payload["config"]:
                 statements = payload["config"][0]["parsed"]
+                for message, line in nginx_syntax.argument_errors(statements):
+                    self.config.errors.append(ConfigError(message, shown, line))
                 if data.startswith(b"\xef\xbb\xbf") and statements:
                     # nginx reads a BOM as part of the first directive name and refuses it
                     self.config.errors.append(ConfigError(
