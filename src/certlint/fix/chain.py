@@ -38,6 +38,7 @@ from certlint.fix.plan import (
     file_mode,
 )
 from certlint.model import CertSlot, Finding, Site
+from certlint.parsers.common import map_root
 from certlint.pki.aia import AiaFetcher
 from certlint.pki.chain import ChainAnalysis, analyse, describe
 from certlint.pki.load import parse_cert_bytes
@@ -180,7 +181,7 @@ class ChainPlanner:
             if stem.lower().endswith(ext):
                 stem = stem[: -len(ext)]
                 break
-        folder = os.path.dirname(path)
+        folder = os.path.dirname(self._named_path(slot))
         for n in range(1, 100):
             name = f"{stem}.{suffix}.pem" if n == 1 else f"{stem}.{suffix}-{n}.pem"
             target = os.path.join(folder, name)
@@ -195,6 +196,20 @@ class ChainPlanner:
         plan.edits.append(NewFile(target, content, mode))
         self._planned[target] = content
         return name
+
+    def _named_path(self, slot: CertSlot) -> str:
+        """Where the certificate directive points before symbolic links are followed (with
+        --root the parsers follow absolute links into the checkout): the folder the edited
+        directive will look in for the new file."""
+        value = slot.cert.directive.value
+        config = getattr(self.ctx, "config", None)
+        if os.path.isabs(value):
+            named = map_root(value, self.ctx.options.root)
+        elif config is not None and config.prefix:
+            named = os.path.normpath(os.path.join(config.prefix, value))
+        else:
+            return slot.cert.path
+        return named if os.path.basename(named) == os.path.basename(value) else slot.cert.path
 
     def _sibling_files(self, path: str) -> list[str]:
         """Chain-like files beside the certificate (certbot's chain.pem/fullchain.pem, a CA's
@@ -230,7 +245,7 @@ class ChainPlanner:
                              ) -> str | None:
         """certbot's layout: `cert.pem` is named while `fullchain.pem` (or `chain.pem`) beside
         it holds exactly these certificates (and renews with it). Its file name, or None."""
-        path = slot.cert.path
+        path = self._named_path(slot)
         if os.path.basename(path) != "cert.pem":
             return None
         full = os.path.join(os.path.dirname(path), name)

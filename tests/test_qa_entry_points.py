@@ -1,0 +1,56 @@
+"""What a user sees when the entry point is not a server config (a certificate, a key, a
+binary file, a text file that is not nginx syntax): a clear message, never a blank finding."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+FIXTURE_PKI = os.path.join(os.path.dirname(os.path.dirname(__file__)), "fixtures", "pki")
+
+
+@pytest.mark.parametrize("name", ["leaf.pem", "fullchain.pem", "demo-keys/leaf.key"])
+def test_pem_file_as_entry_point_is_a_usage_error(certlint, name):
+    result = certlint("check", os.path.join(FIXTURE_PKI, name))
+    assert result.exit_code == 2
+    assert "is a PEM file (certificates or keys), not a server config" in result.stderr
+    assert "PRIVATE KEY" not in result.output
+
+
+def test_binary_file_as_entry_point_is_a_usage_error(certlint):
+    result = certlint("check", os.path.join(FIXTURE_PKI, "leaf.der"))
+    assert result.exit_code == 2
+    assert "is a binary (DER) certificate or key file, not a server config" in result.stderr
+
+
+def test_text_that_is_not_nginx_syntax_says_what_nginx_says(tmp_path, certlint):
+    junk = tmp_path / "notes.txt"
+    junk.write_text("hello world\nsecond line\n")
+    code, payload = certlint.json(str(junk))
+    assert code == 1
+    [finding] = payload["findings"]
+    assert finding["rule"] == "config-error"
+    # nginx -t: unexpected end of file, expecting ";" or "}" in notes.txt:3
+    assert finding["message"] == 'unexpected end of file, expecting ";" or "}"'
+    assert finding["line"] == 3
+
+
+@pytest.mark.parametrize("layout", ["nginx.conf", "conf/httpd.conf", None])
+def test_directory_as_entry_point_names_the_file_to_pass(tmp_path, certlint, layout):
+    etc = tmp_path / "etc-server"
+    etc.mkdir()
+    if layout:
+        (etc / layout).parent.mkdir(exist_ok=True)
+        (etc / layout).write_text("events {}\n")
+    result = certlint("check", str(etc))
+    assert result.exit_code == 2
+    assert "is a directory, not a config file" in result.stderr
+    if layout:
+        assert f"pass {etc / layout}" in result.stderr
+
+
+def test_apache_from_standard_input_is_a_clear_usage_error(certlint):
+    result = certlint("check", "--server", "apache", "-")
+    assert result.exit_code == 2
+    assert "for Apache pass the apache2.conf/httpd.conf file" in result.stderr
