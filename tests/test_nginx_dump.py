@@ -69,3 +69,17 @@ def test_dump_piped_on_stdin(tmp_path):
     empty = subprocess.run([sys.executable, "-m", "certlint", "check", "-"], input="",
                            capture_output=True, text=True, timeout=60, env=env)
     assert empty.returncode == 2 and "nothing on standard input" in empty.stderr
+
+
+def test_nginx_messages_mixed_into_the_dump_are_ignored(tmp_path, certlint):
+    """`nginx -T 2>&1`: nginx's own lines ('syntax is ok', '[warn] ...') can land inside the
+    dump; they are not config, and the lines around them keep their numbers."""
+    case_dir = os.path.join(FIXTURES, "nginx", "leaf-only")
+    dump = nginx_dump(case_dir, str(tmp_path)).split("\n")
+    at = dump.index("http {") + 1
+    mixed = dump[:at] + ['nginx: [warn] "ssl_stapling" ignored, issuer certificate not found',
+                         f"nginx: configuration file {case_dir}/nginx.conf test is successful",
+                         ] + dump[at:]
+    (tmp_path / "mixed.txt").write_text("\n".join(mixed))
+    assert findings(certlint, str(tmp_path / "mixed.txt")) == findings(
+        certlint, os.path.join(case_dir, "nginx.conf"))

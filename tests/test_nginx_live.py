@@ -29,6 +29,9 @@ CASES = [
     ("trusted-cert-does-not-complete", "example.test", "unable to get local issuer certificate"),
     ("contains-root", "example.test", None),
     ("intermediates-misordered", "example.test", None),
+    ("unrelated-cert", "example.test", None),
+    ("duplicate-cert", "example.test", None),
+    ("cert-and-key-one-file", "example.test", "unable to get local issuer certificate"),
     ("expired", "example.test", "certificate has expired"),
     ("not-yet-valid", "example.test", "certificate is not yet valid"),
     ("untrusted-private-root", "example.test", "self-signed certificate in certificate chain"),
@@ -265,3 +268,22 @@ def test_cross_signed_twin_order_decides_what_openssl_builds(tmp_path, certlint,
     else:
         assert errors == [] and code == 0, payload["findings"]
         assert [f["rule"] for f in payload["findings"]] == ["chain-unrelated-cert"]
+
+
+@pytest.mark.parametrize("case,client_says", [
+    ("weak-key-seclevel0", "EE certificate key too weak"),
+    ("weak-signature-seclevel0", "CA signature digest algorithm too weak"),
+])
+def test_weak_certificate_nginx_loads_is_still_refused_by_openssl_clients(
+        case, client_says, tmp_path, certlint):
+    """The server was talked into loading it (@SECLEVEL=0); an OpenSSL 3 client at its default
+    level refuses it, as the finding says (a warning: the chain itself is complete)."""
+    conf, ports = serve(case, tmp_path)
+    rules = [f["rule"] for f in certlint.json(conf, "--ca-bundle", ROOT)[1]["findings"]]
+    assert rules == [case.split("-seclevel")[0]]
+    with servers.NginxServer(conf, port=ports["443"]):
+        result = servers.s_client(ports["443"], "example.test", ROOT)
+    assert not result.ok
+    assert client_says in result.output, result.output[-1500:]
+    finding = certlint.json(conf, "--ca-bundle", ROOT)[1]["findings"][0]
+    assert client_says in finding["message"]  # the finding quotes what the client says

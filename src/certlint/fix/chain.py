@@ -28,7 +28,15 @@ from cryptography.hazmat.primitives import hashes, serialization
 
 from certlint.context import Context
 from certlint.fix.apply import raw_arguments
-from certlint.fix.plan import FixPlan, InsertDirective, NewFile, RemoveDirective, ReplaceArg
+from certlint.fix.plan import (
+    FixPlan,
+    InsertDirective,
+    NewFile,
+    RemoveDirective,
+    ReplaceArg,
+    file_holds,
+    file_mode,
+)
 from certlint.model import CertSlot, Finding, Site
 from certlint.parsers.common import map_root
 from certlint.pki.aia import AiaFetcher
@@ -180,11 +188,11 @@ class ChainPlanner:
             planned = self._planned.get(target)
             if planned is not None and planned != content:
                 continue  # another certificate of this run wants this name
-            if planned is not None or not os.path.lexists(target) or _same(target, content):
+            if planned is not None or not os.path.lexists(target) or file_holds(target, content):
                 break
         else:
             raise _Unfixable(f"no free file name next to {path}")
-        mode = _mode(path)
+        mode = file_mode(path)
         plan.edits.append(NewFile(target, content, mode))
         self._planned[target] = content
         return name
@@ -334,21 +342,6 @@ def replace_file_name(d, new_name: str) -> ReplaceArg:
 
 class _Unfixable(Exception):
     pass
-
-
-def _same(path: str, content: bytes) -> bool:
-    try:
-        with open(path, "rb") as fh:
-            return fh.read() == content
-    except OSError:
-        return False
-
-
-def _mode(path: str) -> int:
-    try:
-        return os.stat(path).st_mode & 0o777
-    except OSError:
-        return 0o644
 
 
 def _quote_apache(value: str) -> str:

@@ -3,7 +3,10 @@
 crossplane 0.5.8 is used file by file (`single=True`): its own include handling parses each file
 once, in the context of its first include, and loses files in combined mode. We expand every
 `include` ourselves, so a TLS snippet included by ten servers gives all ten their certificate.
-An `nginx -T` dump (with its `# configuration file PATH:` markers) is accepted as an entry point.
+Files go through a fast tokenizer that yields crossplane's own statements (nginx_fast.py) and
+through crossplane itself when anything is unusual. An `nginx -T` dump (with its
+`# configuration file PATH:` markers) is accepted as an entry point, also on standard input
+(`-`). Hostile trees (include loops and explosions, absurd nesting, FIFOs) end in findings.
 """
 
 from __future__ import annotations
@@ -17,9 +20,10 @@ import tempfile
 
 import crossplane
 
-from certlint.model import CertSlot, ConfigError, Directive, FileRef, ServerConfig, Site
-from certlint.parsers import nginx_fast
+from certlint.model import ConfigError, Directive, FileRef, ServerConfig
+from certlint.parsers import nginx_fast, nginx_syntax
 from certlint.parsers.common import MAX_CONFIG_BYTES, ConfigFileReader, map_root
+from certlint.parsers.nginx_sites import Node, build_sites
 
 MAX_INCLUDE_DEPTH = 64
 # files read through includes in one run, counting repeats: a snippet included by every one of
@@ -27,28 +31,11 @@ MAX_INCLUDE_DEPTH = 64
 MAX_INCLUDED_FILES = 200_000
 MAX_STATEMENTS = 1_000_000  # after include expansion; a 5,000-site fleet has about 60,000
 DUMP_MARKER = re.compile(r"^# configuration file (.+):\s*$", re.M)
+NGINX_OWN_LINES = re.compile(
+    r"^nginx: (?:\[(?:emerg|alert|crit|error|warn|notice|info|debug)\] [^\n]*"
+    r"|(?:the )?configuration file [^\n]* (?:syntax is ok|test is successful))\r?\n", re.M)
 GLOB_CHARS = re.compile(r"[*?\[]")
 NON_FILE_PREFIXES = ("data:", "engine:", "store:")
-# directives whose values are file paths; resolved against the conf prefix like nginx does
-TLS_SERVER_CONTEXTS = ("http", "stream")
-
-
-class _Node:
-    """A statement with includes expanded: name, args, where it stands, children if a block."""
-
-    __slots__ = ("name", "args", "path", "line", "children")
-
-    def __init__(self, name, args, path, line, children=None):
-        self.name = name
-        self.args = tuple(args)
-        self.path = path
-        self.line = line
-        self.children = children
-
-    def directive(self, block: str) -> Directive:
-        return Directive(self.name, self.args, self.path, self.line, 1, block)
-
-
 class NginxParser:
     """Parse one nginx entry point into a `ServerConfig`."""
 
@@ -106,6 +93,7 @@ class NginxParser:
 
     def _parse_dump(self, text: str) -> ServerConfig:
         """`nginx -T` output: split at the markers, parse each part as the file it was."""
+        text = NGINX_OWN_LINES.sub("", text)  # `2>&1` may mix nginx's messages into the dump
         self._tmp = tempfile.TemporaryDirectory(prefix="certlint-dump-")
         parts = DUMP_MARKER.split(text)
         first = None
@@ -161,16 +149,25 @@ class NginxParser:
         data = self.reader.read(path, self.config, shown=shown)
         statements = None
         if data is not None:
-            payload = self._statements(path, data.decode("utf-8", "replace"), shown)
+            text = data.decode("utf-8", "replace")
+            payload = self._statements(path, text, shown)
             for err in payload["errors"]:
                 message = re.sub(r"\s+in \S+:\d+$", "", err["error"])
                 line = err.get("line") or 0
-                if not message:  # crossplane says nothing when the file ends mid-statement
-                    message = 'unexpected end of file, expecting ";" or "}"'
-                    line = line or data.count(b"\n") + 1  # where nginx says it ends
+                if not message:  # crossplane's bare error: the file ends inside a statement
+                    message = 'unexpected end of file, expecting ";" or "}": nginx will not start'
+                    line = line or text.count("\n") + 1
                 self.config.errors.append(ConfigError(message, shown, line))
+            if not payload["errors"]:
+                brace = nginx_syntax.missing_semicolon(text)
+                if brace is not None:
+                    self.config.errors.append(ConfigError(
+                        'unexpected "}" (the directive before it lacks its ";"): nginx will not '
+                        "start", shown, brace))
             if payload["config"]:
                 statements = payload["config"][0]["parsed"]
+                for message, line in nginx_syntax.argument_errors(statements):
+                    self.config.errors.append(ConfigError(message, shown, line))
                 if data.startswith(b"\xef\xbb\xbf") and statements:
                     # nginx reads a BOM as part of the first directive name and refuses it
                     self.config.errors.append(ConfigError(
@@ -196,14 +193,14 @@ class NginxParser:
         return crossplane.parse(path, single=True, comments=True, check_ctx=False,
                                 check_args=False, catch_errors=True)
 
-    def _expand_file(self, path: str, stack: list[str], depth: int) -> list[_Node]:
+    def _expand_file(self, path: str, stack: list[str], depth: int) -> list[Node]:
         statements = self._load(path)
         if statements is None:
             return []
         return self._expand(statements, path, stack + [self._real(path)], depth)
 
-    def _expand(self, statements: list, path: str, stack: list[str], depth: int) -> list[_Node]:
-        nodes: list[_Node] = []
+    def _expand(self, statements: list, path: str, stack: list[str], depth: int) -> list[Node]:
+        nodes: list[Node] = []
         shown = self._shown(path)
         self._statements_seen += len(statements)
         if self._statements_seen > MAX_STATEMENTS:
@@ -225,10 +222,10 @@ class NginxParser:
             children = None
             if "block" in st:
                 children = self._expand(st["block"], path, stack, depth)
-            nodes.append(_Node(name, st.get("args", []), shown, st["line"], children))
+            nodes.append(Node(name, st.get("args", []), shown, st["line"], children))
         return nodes
 
-    def _include(self, st: dict, path: str, stack: list[str], depth: int) -> list[_Node]:
+    def _include(self, st: dict, path: str, stack: list[str], depth: int) -> list[Node]:
         shown = self._shown(path)
         pattern = st["args"][0]
         matches, target = self._include_targets(pattern)
@@ -265,7 +262,7 @@ class NginxParser:
                 "(2: No such file or directory))"
                 + root_hint(os.path.dirname(pattern), self.entry, self.root), shown, st["line"]))
             return []
-        nodes: list[_Node] = []
+        nodes: list[Node] = []
         self._included += len(matches)
         if self._included > MAX_INCLUDED_FILES:
             if self._included - len(matches) <= MAX_INCLUDED_FILES:
@@ -345,72 +342,8 @@ class NginxParser:
             return FileRef(directive, None, f"'{value.split(':', 1)[0]}:' value, not a file")
         return FileRef(directive, self._under_root(self.resolve_path(value)))
 
-    # -- building sites ------------------------------------------------------------------
-
-    def _build(self, tree: list[_Node]) -> None:
-        for node in tree:
-            if node.children is None:
-                self._add_global(node, "main")
-        for node in tree:
-            if node.name in TLS_SERVER_CONTEXTS and node.children is not None:
-                inherited: dict[str, list[Directive]] = {}
-                for child in node.children:
-                    if child.children is None:
-                        d = child.directive(node.name)
-                        inherited.setdefault(child.name, []).append(d)
-                        self._add_global(child, node.name)
-                for child in node.children:
-                    if child.name == "server" and child.children is not None:
-                        site = self._site(child, node.name, inherited)
-                        if site is not None:
-                            self.config.sites.append(site)
-        _mark_default_servers(self.config.sites)
-
-    def _add_global(self, node: _Node, block: str) -> None:
-        self.config.globals.setdefault(node.name, []).append(node.directive(block))
-
-    def _site(self, server: _Node, context: str, inherited: dict) -> Site | None:
-        own: dict[str, list[Directive]] = {}
-        locations: dict[str, list[Directive]] = {}
-        for child in server.children:
-            if child.children is None:
-                own.setdefault(child.name, []).append(child.directive("server"))
-            else:
-                _collect(child, locations)
-        listen = [d for d in own.get("listen", [])]
-        tls_listen = any(
-            any(a in ("ssl", "quic", "http3") for a in d.args[1:]) for d in listen)
-        legacy_ssl = any(d.flag() for d in own.get("ssl", []))
-        if not (tls_listen or legacy_ssl or "ssl_certificate" in own):
-            return None
-        effective = dict(inherited)
-        effective.update(own)
-        origin = Directive("server", (), server.path, server.line, 1, context)
-        names_d = own.get("server_name", [])
-        names = [a for d in names_d for a in d.args]
-        site = Site(
-            server="nginx",
-            origin=origin,
-            names=names,
-            names_directive=names_d[0] if names_d else None,
-            listen=[d.value for d in listen],
-            directives=effective,
-            own=set(own),
-            extra={"context": context, "location_directives": locations,
-                   "tls_listen": tls_listen},
-        )
-        certs = effective.get("ssl_certificate", [])
-        keys = effective.get("ssl_certificate_key", [])
-        pw = effective.get("ssl_password_file", [])
-        for i, cert in enumerate(certs):
-            key = keys[i] if i < len(keys) else None
-            site.slots.append(CertSlot(
-                cert=self.file_ref(cert),
-                key=self.file_ref(key) if key is not None else None,
-                index=i,
-                passwords=self.file_ref(pw[-1]) if pw else None,
-            ))
-        return site
+    def _build(self, tree: list[Node]) -> None:
+        build_sites(tree, self.config, self.file_ref)
 
 
 def _glob_match(path: str, pattern: str) -> bool:
@@ -425,55 +358,3 @@ def _glob_match(path: str, pattern: str) -> bool:
         if not fnmatch.fnmatchcase(part, pat):
             return False
     return True
-
-
-def listen_key(listen: Directive) -> tuple[str, str]:
-    """(address, port) of a `listen` value as nginx groups servers: `443`, `*:443` and
-    `0.0.0.0:443` are the same wildcard address; unix sockets keep their path."""
-    value = listen.value
-    if value.startswith("unix:"):
-        return value, ""
-    if value.startswith("["):
-        addr, _, port = value[1:].partition("]")
-        port = port.lstrip(":") or "80"
-        return ("[::]" if addr == "::" else f"[{addr}]"), port
-    if value.isdigit():
-        return "*", value
-    addr, _, port = value.rpartition(":")
-    if not addr:
-        addr, port = value, "80"
-    return ("*" if addr in ("*", "0.0.0.0") else addr.lower()), port
-
-
-def _mark_default_servers(sites: list[Site]) -> None:
-    """Record, per TLS `listen` address, which site is nginx's default server there: the one
-    marked `default_server`, else the first. A name-based server without a certificate of its
-    own is answered with the default server's certificate; a default server without one makes
-    nginx refuse to start."""
-    firsts: dict[tuple[str, str], Site] = {}
-    marked: dict[tuple[str, str], Site] = {}
-    for site in sites:
-        keys = []
-        for d in site.get_all("listen") if "listen" in site.own else []:
-            if not any(a in ("ssl", "quic", "http3") for a in d.args[1:]):
-                continue
-            key = listen_key(d)
-            keys.append(key)
-            firsts.setdefault(key, site)
-            if any(a in ("default_server", "default") for a in d.args[1:]):
-                marked.setdefault(key, site)
-        site.extra["tls_listen_keys"] = keys
-    defaults = {**firsts, **marked}
-    for site in sites:
-        site.extra["default_for"] = [k for k in site.extra["tls_listen_keys"]
-                                     if defaults.get(k) is site]
-        site.extra["default_sites"] = {k: defaults[k] for k in site.extra["tls_listen_keys"]}
-
-
-def _collect(node: _Node, out: dict) -> None:
-    for child in node.children or ():
-        if child.children is None:
-            out.setdefault(child.name, []).append(child.directive(node.name))
-        else:
-            _collect(child, out)
-
