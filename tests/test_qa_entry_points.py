@@ -32,7 +32,7 @@ def test_text_that_is_not_nginx_syntax_says_what_nginx_says(tmp_path, certlint):
     [finding] = payload["findings"]
     assert finding["rule"] == "config-error"
     # nginx -t: unexpected end of file, expecting ";" or "}" in notes.txt:3
-    assert finding["message"] == 'unexpected end of file, expecting ";" or "}"'
+    assert finding["message"].startswith('unexpected end of file, expecting ";" or "}"')
     assert finding["line"] == 3
 
 
