@@ -112,3 +112,28 @@ def test_apache_version_typo_is_a_usage_error(certlint, tmp_path):
     assert result.exit_code == 2
     assert "is not a version such as 2.4.62" in result.stderr
     assert certlint("check", "--apache-version", "2.4.7", str(conf)).exit_code == 0
+
+
+def test_ignore_drops_rules_from_report_and_exit_code(certlint, tmp_path):
+    """A repo that holds configs but not the keys: --ignore cert-file-missing lets the
+    pre-commit hook pass on what it can check."""
+    conf = tmp_path / "nginx.conf"
+    conf.write_text(f"""events {{}}
+http {{
+    server {{
+        listen 443 ssl;
+        server_name example.test;
+        ssl_certificate {FIXTURE_PKI}/fullchain.pem;
+        ssl_certificate_key /srv/vault/example.key;
+    }}
+}}
+""")
+    ca = os.path.join(FIXTURE_PKI, "root.pem")
+    code, payload = certlint.json(str(conf), "--ca-bundle", ca)
+    assert (code, [f["rule"] for f in payload["findings"]]) == (1, ["cert-file-missing"])
+    code, payload = certlint.json(str(conf), "--ca-bundle", ca, "--ignore",
+                                  "cert-file-missing,key-encrypted")
+    assert (code, payload["findings"]) == (0, [])
+    typo = certlint("check", "--ignore", "cert-file-mising", str(conf))
+    assert typo.exit_code == 2
+    assert "did you mean 'cert-file-missing'?" in typo.stderr

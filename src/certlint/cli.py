@@ -125,24 +125,49 @@ def cli():
               type=click.Choice(["error", "warning", "info"]),
               help="Lowest severity that makes the exit code 1.")
 @click.option("--color/--no-color", default=None, help="Colour text output (default: on a TTY).")
+@click.option("--ignore", "ignored", multiple=True, metavar="RULE[,RULE]",
+              help="Do not report these rules (repeatable), e.g. cert-file-missing in a repo "
+                   "that holds configs but not the keys.")
 @guarded
 def check(paths, server, root, ca_bundles, expiry_warn_days, apache_version, now, fmt, debug,
-          fail_on, color):
+          fail_on, color, ignored=()):
     """Lint config entry points (nginx.conf, apache2.conf/httpd.conf, or an `nginx -T` dump)."""
     from certlint.engine import EntryPointError, run_check
     from certlint.report import render
 
     options = make_options(server, root, ca_bundles, expiry_warn_days, apache_version, now, debug)
+    skip = _ignored_rules(ignored)
     try:
         report = run_check(list(paths), options)
     except EntryPointError as exc:
         click.echo(f"certlint: {exc}", err=True)
         sys.exit(EXIT_USAGE)
+    if skip:
+        report.findings = [f for f in report.findings if f.rule not in skip]
     if color is None:
         color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
     click.echo(render(report, fmt, color=color), nl=False)
     threshold = SEVERITY_RANK[fail_on]
     sys.exit(EXIT_FINDINGS if report.worst() >= threshold else EXIT_OK)
+
+
+def _ignored_rules(values) -> set[str]:
+    """--ignore values (repeatable, comma-separated), each a known rule name."""
+    import difflib
+
+    from certlint.docs import load_docs
+
+    known = set(load_docs())
+    out: set[str] = set()
+    for value in values:
+        for name in filter(None, (v.strip().lower() for v in value.split(","))):
+            if name not in known:
+                near = difflib.get_close_matches(name, sorted(known), n=1)
+                hint = f" (did you mean {near[0]!r}?)" if near else ""
+                raise click.BadParameter(f"unknown rule {name!r}{hint}",
+                                         param_hint="'--ignore'")
+            out.add(name)
+    return out
 
 
 @cli.command()
