@@ -137,3 +137,51 @@ http {{
     typo = certlint("check", "--ignore", "cert-file-mising", str(conf))
     assert typo.exit_code == 2
     assert "did you mean 'cert-file-missing'?" in typo.stderr
+
+
+def test_non_utf8_path_in_every_format(certlint, tmp_path, monkeypatch):
+    """A Latin-1 folder name (old servers have them): every format renders, no traceback."""
+    folder = os.path.join(os.fsencode(str(tmp_path)), b"lat\xe9")
+    os.mkdir(folder)
+    conf = os.path.join(folder, b"nginx.conf")
+    with open(conf, "w") as fh:
+        fh.write(f"events {{}}\nhttp {{ server {{ listen 443 ssl; server_name example.test; "
+                 f"ssl_certificate {FIXTURE_PKI}/leaf.pem; "
+                 f"ssl_certificate_key {FIXTURE_PKI}/demo-keys/leaf.key; }} }}\n")
+    monkeypatch.chdir(tmp_path)
+    for fmt in ("text", "json", "sarif", "github", "remediation"):
+        result = certlint("check", "--format", fmt, "--ca-bundle",
+                          os.path.join(FIXTURE_PKI, "root.pem"), os.fsdecode(conf))
+        assert result.exit_code == 1, (fmt, result.output)
+        assert "chain-incomplete" in result.stdout
+    sarif = json.loads(certlint("check", "--format", "sarif", os.fsdecode(conf)).stdout)
+    uri = sarif["runs"][0]["results"][0]["locations"][0]["physicalLocation"][
+        "artifactLocation"]["uri"]
+    assert uri == "lat%E9/nginx.conf"
+
+
+def test_non_utf8_path_under_a_strict_utf8_terminal(tmp_path):
+    """en_US.UTF-8 makes Python's stdout strict: the fix diff and the report still print."""
+    import shutil
+    import subprocess
+    import sys
+
+    folder = os.path.join(os.fsencode(str(tmp_path)), b"lat\xe9")
+    os.mkdir(folder)
+    shutil.copy(os.path.join(FIXTURE_PKI, "leaf.pem"), os.path.join(folder, b"leaf.pem"))
+    shutil.copy(os.path.join(FIXTURE_PKI, "inter.pem"), os.path.join(folder, b"chain.pem"))
+    conf = os.path.join(folder, b"nginx.conf")
+    with open(conf, "w") as fh:
+        fh.write("events {}\nhttp { server { listen 443 ssl; server_name example.test; "
+                 f"ssl_certificate leaf.pem; ssl_certificate_key {FIXTURE_PKI}/demo-keys/leaf.key;"
+                 " } }\n")
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8:strict",
+           "PYTHONPATH": os.path.join(os.path.dirname(os.path.dirname(__file__)), "src"),
+           "CERTLINT_CACHE_DIR": str(tmp_path / "cache")}
+    ca = os.path.join(FIXTURE_PKI, "root.pem")
+    for args in (["check"], ["check", "--format", "remediation"], ["fix", "--offline"]):
+        run = subprocess.run([sys.executable, "-m", "certlint", *args, "--ca-bundle", ca, conf],
+                             capture_output=True, env=env, cwd=str(tmp_path), timeout=60)
+        assert run.returncode == 1, (args, run.stderr)
+        assert b"internal error" not in run.stderr
+        assert b"lat\xe9" in run.stdout

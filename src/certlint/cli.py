@@ -146,7 +146,9 @@ def check(paths, server, root, ca_bundles, expiry_warn_days, apache_version, now
         report.findings = [f for f in report.findings if f.rule not in skip]
     if color is None:
         color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-    click.echo(render(report, fmt, color=color), nl=False)
+    # bytes: a non-UTF-8 file name (kept as surrogates) goes out as it is on disk, whatever
+    # the terminal's encoding, instead of failing the whole report
+    click.echo(render(report, fmt, color=color).encode("utf-8", "surrogateescape"), nl=False)
     threshold = SEVERITY_RANK[fail_on]
     sys.exit(EXIT_FINDINGS if report.worst() >= threshold else EXIT_OK)
 
@@ -252,6 +254,11 @@ def main():
     # cyclic collector only walks them again and again, and once more at exit (about 10% of
     # a 10,000-vhost check). Library callers (run_check) keep their own collector settings.
     gc.disable()
+    # a non-UTF-8 file name (kept as surrogates) is printed as its bytes, not a crash, even
+    # under a strict UTF-8 locale (en_US.UTF-8)
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="surrogateescape")
     try:
         cli(prog_name="certlint")
     finally:

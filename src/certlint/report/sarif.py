@@ -58,4 +58,4 @@ def _uri(path: str) -> str:
     rel = os.path.relpath(path) if os.path.isabs(path) else path
     if rel.startswith(".."):
         return pathlib.Path(path).as_uri()
-    return urllib.parse.quote(rel.replace(os.sep, "/"))
+    return urllib.parse.quote(rel.replace(os.sep, "/"), errors="surrogateescape")
