@@ -173,3 +173,15 @@ http {
     code, payload = certlint.json("--root", str(repo), "--ca-bundle",
                                   os.path.join(FIXTURE_PKI, "root.pem"), str(conf))
     assert (code, payload["findings"]) == (0, [])
+
+
+def test_absolute_entry_point_with_root_is_the_checkouts_copy(tmp_path, certlint):
+    """`certlint check --root repo /etc/nginx/nginx.conf` lints repo/etc/nginx/nginx.conf,
+    not this machine's nginx.conf (which may exist, with other sites)."""
+    repo = make_repo(tmp_path, absolute_link=True)
+    code, payload = certlint.json("--root", repo, "--ca-bundle",
+                                  os.path.join(FIXTURE_PKI, "root.pem"),
+                                  "/etc/nginx/nginx.conf")
+    assert code == 1
+    assert [(f["rule"], os.path.relpath(f["path"], repo)) for f in payload["findings"]] == [
+        ("chain-incomplete", "etc/nginx/sites-enabled/example.test")]

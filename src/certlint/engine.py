@@ -81,11 +81,24 @@ def _not_a_config(path: str) -> str | None:
     return None
 
 
+def _entry_under_root(path: str, root: str | None) -> str:
+    """`--root repo /etc/nginx/nginx.conf`: the checkout's copy, not this machine's file (whose
+    includes would then be read from the checkout: a mix of both)."""
+    if not root or not os.path.isabs(path):
+        return path
+    root = os.path.abspath(root)
+    if os.path.commonpath([root, os.path.abspath(path)]) == root:
+        return path
+    inside = os.path.join(root, os.path.normpath(path).lstrip("/"))
+    return inside if os.path.isfile(inside) else path
+
+
 def _check_paths(paths: list[str], options: Options, ctx: Context, report: Report) -> None:
     for path in paths:
         if path == "-" and options.server == "apache":
             raise EntryPointError("-: standard input is read as an `nginx -T` dump or nginx "
                                   "config; for Apache pass the apache2.conf/httpd.conf file")
+        path = _entry_under_root(path, options.root)
         why = _not_a_config(path)
         if why:
             raise EntryPointError(f"{path}: {why}")
