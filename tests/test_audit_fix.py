@@ -167,3 +167,67 @@ def test_fix_json_carries_every_plan_note_including_where_the_resolver_came_from
     notes = {n["rule"]: n["note"] for n in json.loads(given.stdout)["notes"]}
     assert "192.0.2.53" in notes["stapling-no-resolver"]
     assert "--resolver" in notes["stapling-no-resolver"]
+
+
+def many_leaf_only_sites(tmp_path, count: int) -> str:
+    pki = StandardPKI.make(*[f"s{n}.example.test" for n in range(count)])
+    write(tmp_path / "pki" / "leaf.pem", pki.leaf.pem)
+    write(tmp_path / "pki" / "leaf.key", pki.leaf.key_pem, 0o600)
+    write(tmp_path / "inters" / "inter.pem", pki.inter.pem)
+    write(tmp_path / "root.pem", pki.root.pem)
+    body = "".join(f"    server {{\n        listen 443 ssl;\n"
+                   f"        server_name s{n}.example.test;\n"
+                   f"        ssl_certificate pki/leaf.pem;\n"
+                   f"        ssl_certificate_key pki/leaf.key;\n    }}\n" for n in range(count))
+    return write(tmp_path / "nginx.conf", ("events {}\nhttp {\n" + body + "}\n").encode())
+
+
+def run_with_stderr_on_a_tty(args: list[str], cwd: str) -> tuple[int, str, str]:
+    """The real command with stderr on a pseudo-terminal (stdout on a pipe, as in `| less`)."""
+    import pty
+
+    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "src"))
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "certlint", *args], cwd=cwd, env=env,
+                            stdout=subprocess.PIPE, stderr=follower)
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            data = os.read(leader, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not data:
+            break
+        chunks.append(data)
+    out = proc.stdout.read().decode()
+    code = proc.wait(timeout=120)
+    os.close(leader)
+    return code, out, b"".join(chunks).decode().replace("\r\n", "\n")
+
+
+def test_progress_on_stderr_only_when_it_is_a_terminal_and_many_sites_are_fixed(tmp_path):
+    many_leaf_only_sites(tmp_path, 25)
+    args = ["fix", "--write", "--offline", "--intermediates", "inters", "--ca-bundle", "root.pem",
+            "nginx.conf"]
+    code, out, err = run_with_stderr_on_a_tty(args, str(tmp_path))
+    assert code == 0, out + err
+    assert "site 1/25" in err and "site 25/25\n" in err
+    assert "site " not in out  # progress never pollutes stdout
+    summary = [line for line in err.split("\n") if "problem(s) fixed" in line]
+    assert summary and summary[0].startswith("certlint: 25 problem(s) fixed")  # own line
+
+    again = many_leaf_only_sites(tmp_path / "piped", 25)
+    piped = run_cli(*args[:-1], again, cwd=str(tmp_path / "piped"))
+    assert piped.returncode == 0, piped.stdout
+    assert "site 1/25" not in piped.stdout and "\r" not in piped.stdout
+
+
+def test_few_sites_on_a_terminal_get_no_progress(tmp_path):
+    many_leaf_only_sites(tmp_path, 3)
+    code, out, err = run_with_stderr_on_a_tty(
+        ["fix", "--offline", "--intermediates", "inters", "--ca-bundle", "root.pem",
+         "nginx.conf"], str(tmp_path))
+    assert code == 1  # dry run, changes pending
+    assert "site 3/3" not in err and "\r" not in err
+    assert "+        ssl_certificate pki/leaf.fullchain.pem;" in out
