@@ -7,6 +7,7 @@ import datetime as dt
 import functools
 import gc
 import os
+import re
 import sys
 
 import click
@@ -30,6 +31,23 @@ def parse_now(value: str | None) -> dt.datetime:
     return when
 
 
+def _apache_version(_ctx, _param, value: str) -> str:
+    """A full Apache version: the advice (and the fix) change at 2.4.8, so `2.4` or a typo
+    must not silently pick one side."""
+    text = (value or "").strip()
+    if text.lower().startswith("apache/"):
+        text = text[7:]
+    text = text.split()[0] if text.split() else ""
+    if re.fullmatch(r"\d+\.\d+\.\d+", text):
+        return text
+    if re.fullmatch(r"\d+\.\d+", text):
+        raise click.BadParameter(f"{value!r} is not precise enough: give the full version such "
+                                 f"as {DEFAULT_APACHE_VERSION} (`apache2 -v` or `httpd -v` "
+                                 "prints it); the advice changes at 2.4.8")
+    raise click.BadParameter(f"{value!r} is not an Apache version (use e.g. "
+                             f"{DEFAULT_APACHE_VERSION}, as `apache2 -v` prints it)")
+
+
 def common_options(fn):
     """Options shared by `check` and `fix`."""
     options = [
@@ -44,7 +62,8 @@ def common_options(fn):
                      help="Warn when a certificate expires within N days (or a third of its "
                           "lifetime, whichever is shorter)."),
         click.option("--apache-version", default=DEFAULT_APACHE_VERSION, show_default=True,
-                     help="Apache version to give advice for."),
+                     callback=_apache_version,
+                     help="Apache version to give advice for (as `apache2 -v` prints it)."),
         click.option("--now", "now", default=None,
                      help="Judge validity as of this date (YYYY-MM-DD or ISO time)."),
         click.option("--format", "fmt", default="text", show_default=True,
