@@ -6,6 +6,7 @@ from __future__ import annotations
 import builtins
 import collections
 import io
+import json
 import os
 
 from tests.support.pki import StandardPKI, cert_pem, write
@@ -93,3 +94,135 @@ def test_the_fixer_also_loads_each_file_once_per_run(tmp_path, certlint, monkeyp
     assert opened["pki/leaf.pem"] == 1, opened
     assert opened["pki/leaf.key"] == 1, opened
     assert opened["inters/inter.pem"] == 1, opened
+
+
+def traditional_key(key) -> bytes:
+    """PKCS#1 (`BEGIN RSA PRIVATE KEY`) or SEC1 (`BEGIN EC PRIVATE KEY`): what older tools and
+    `openssl genrsa`/`ecparam -genkey` write."""
+    from cryptography.hazmat.primitives import serialization
+
+    return key.private_bytes(serialization.Encoding.PEM,
+                             serialization.PrivateFormat.TraditionalOpenSSL,
+                             serialization.NoEncryption())
+
+
+def key_format_tree(tmp_path, key_kind: str, wrong: bool) -> str:
+    from tests.support import servers
+
+    pki = StandardPKI.make("example.test", key_kind=key_kind)
+    other = StandardPKI.make("example.test", key_kind=key_kind)
+    write(tmp_path / "fullchain.pem", pki.fullchain())
+    key = other.leaf.key if wrong else pki.leaf.key
+    write(tmp_path / "site.key", traditional_key(key), 0o600)
+    write(tmp_path / "root.pem", pki.root.pem)
+    server = ("    server {\n        listen 127.0.0.1:8443 ssl;\n"
+              "        server_name example.test;\n"
+              "        ssl_certificate fullchain.pem;\n        ssl_certificate_key site.key;\n"
+              "    }\n")
+    return write(tmp_path / "nginx.conf", servers.nginx_conf(server, str(tmp_path)).encode())
+
+
+def test_pkcs1_and_sec1_keys_are_read_and_matched_as_nginx_does(tmp_path, certlint):
+    from tests.support import servers
+
+    servers.require("nginx")
+    for kind, marker in (("rsa", b"BEGIN RSA PRIVATE KEY"), ("ec", b"BEGIN EC PRIVATE KEY")):
+        for wrong in (False, True):
+            folder = tmp_path / f"{kind}-{wrong}"
+            conf = key_format_tree(folder, kind, wrong)
+            assert marker in open(folder / "site.key", "rb").read()
+            code, payload = certlint.json("--server", "nginx", "--ca-bundle",
+                                          folder / "root.pem", conf)
+            rules = [f["rule"] for f in payload["findings"]]
+            started = servers.nginx_test(conf)
+            if wrong:
+                assert rules == ["key-mismatch"], payload["findings"]
+                assert not started.ok and "key values mismatch" in started.output
+            else:
+                assert rules == [] and code == 0, payload["findings"]
+                assert started.ok, started.output
+            dumped = json.dumps(payload)
+            assert "PRIVATE KEY" not in dumped  # never key material
+
+
+def test_a_quic_only_listen_makes_a_tls_site(tmp_path, certlint):
+    """`listen 443 quic;` (HTTP/3, nginx 1.25+) with certificates inherited from http{}: the
+    server is a TLS site and its certificate problems are reported (the nginx here predates
+    QUIC, so this is certlint's reading of the config only)."""
+    pki = StandardPKI.make("example.test")
+    write(tmp_path / "leaf.pem", pki.leaf.pem)
+    write(tmp_path / "leaf.key", pki.leaf.key_pem, 0o600)
+    write(tmp_path / "root.pem", pki.root.pem)
+    conf = write(tmp_path / "nginx.conf", b"""events {}
+http {
+    ssl_certificate leaf.pem;
+    ssl_certificate_key leaf.key;
+    server {
+        listen 443 quic reuseport;
+        server_name example.test;
+    }
+    server {
+        listen 8443 http3;
+        server_name h3.example.test;
+    }
+    server {
+        listen 80;
+        server_name plain.example.test;
+    }
+}
+""")
+    _code, payload = certlint.json("--server", "nginx", "--ca-bundle", tmp_path / "root.pem",
+                                   conf)
+    sites = sorted({f["site"] for f in payload["findings"] if f["rule"] == "chain-incomplete"})
+    assert sites == ["example.test:443", "h3.example.test:8443"], payload["findings"]
+
+
+def run_on_a_terminal(args: list[str], env_extra: dict | None = None) -> str:
+    """The real `certlint` with stdout on a pseudo-terminal: what the user's terminal gets."""
+    import pty
+    import subprocess
+    import sys
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
+    env.update(PYTHONPATH=os.path.join(root, "src"), **(env_extra or {}))
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "certlint", *args], env=env,
+                            stdout=follower, stderr=subprocess.DEVNULL)
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            data = os.read(leader, 65536)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+    proc.wait(timeout=60)
+    os.close(leader)
+    return b"".join(chunks).decode()
+
+
+def test_text_output_is_coloured_only_on_a_terminal(tmp_path, certlint):
+    import subprocess
+    import sys
+
+    pki = StandardPKI.make("example.test")
+    write(tmp_path / "leaf.pem", pki.leaf.pem)
+    write(tmp_path / "leaf.key", pki.leaf.key_pem, 0o600)
+    write(tmp_path / "root.pem", pki.root.pem)
+    conf = write(tmp_path / "nginx.conf", b"events {}\nhttp {\n    server {\n"
+                 b"        listen 443 ssl;\n        server_name example.test;\n"
+                 b"        ssl_certificate leaf.pem;\n        ssl_certificate_key leaf.key;\n"
+                 b"    }\n}\n")
+    args = ["check", "--ca-bundle", str(tmp_path / "root.pem"), conf]
+    shown = run_on_a_terminal(args)
+    assert "chain-incomplete" in shown and "\033[31m" in shown  # red rule name on a TTY
+    assert "\033[" not in run_on_a_terminal(args, {"NO_COLOR": "1"})
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    piped = subprocess.run([sys.executable, "-m", "certlint", *args], capture_output=True,
+                           text=True, env=dict(os.environ, PYTHONPATH=os.path.join(root, "src")),
+                           timeout=60)
+    assert "chain-incomplete" in piped.stdout and "\033[" not in piped.stdout
+    assert "\033[" in certlint(*args[:-1], "--color", conf).stdout

@@ -148,7 +148,8 @@ def check(paths, server, root, ca_bundles, expiry_warn_days, apache_version, now
         sys.exit(EXIT_USAGE)
     if color is None:
         color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-    click.echo(render(report, fmt, color=color), nl=False)
+    # color=: click would strip the codes again whenever stdout is not a terminal (--color)
+    click.echo(render(report, fmt, color=color), nl=False, color=color)
     threshold = SEVERITY_RANK[fail_on]
     sys.exit(EXIT_FINDINGS if report.worst() >= threshold else EXIT_OK)
 
