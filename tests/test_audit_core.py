@@ -226,3 +226,60 @@ def test_text_output_is_coloured_only_on_a_terminal(tmp_path, certlint):
                            timeout=60)
     assert "chain-incomplete" in piped.stdout and "\033[" not in piped.stdout
     assert "\033[" in certlint(*args[:-1], "--color", conf).stdout
+
+
+def test_certifi_roots_are_trusted_without_ca_bundle(tmp_path, certlint):
+    """The trust store is certifi plus --ca-bundle: a certifi root served as-is is trusted, a
+    private root is not until --ca-bundle names it."""
+    import re
+
+    import certifi
+    from cryptography import x509
+
+    from tests.support.pki import CA
+
+    isrg = re.search(r"# Subject: CN=ISRG Root X1 .*?\n(-----BEGIN CERTIFICATE-----.*?"
+                     r"-----END CERTIFICATE-----\n)", open(certifi.where()).read(), re.S)[1]
+    assert "ISRG Root X1" in x509.load_pem_x509_certificate(isrg.encode()).subject.rfc4514_string()
+    write(tmp_path / "public.pem", isrg.encode())
+    own = CA("Audit Own Root")
+    write(tmp_path / "own.pem", own.pem)
+    write(tmp_path / "leaf.key", StandardPKI.make("example.test").leaf.key_pem, 0o600)
+    body = "".join(f"    server {{\n        listen {port} ssl;\n        server_name _;\n"
+                   f"        ssl_certificate {cert};\n        ssl_certificate_key leaf.key;\n"
+                   "    }\n" for port, cert in ((443, "public.pem"), (8443, "own.pem")))
+    conf = write(tmp_path / "nginx.conf", ("events {}\nhttp {\n" + body + "}\n").encode())
+
+    _code, payload = certlint.json("--server", "nginx", conf)
+    untrusted = [f["site"] for f in payload["findings"] if f["rule"] == "chain-untrusted-root"]
+    assert untrusted == ["_:8443"], payload["findings"]
+    _code, payload = certlint.json("--server", "nginx", "--ca-bundle", tmp_path / "own.pem", conf)
+    assert not [f for f in payload["findings"] if f["rule"] == "chain-untrusted-root"]
+
+
+def test_json_output_has_exactly_the_documented_shape(tmp_path, certlint):
+    """design.md's JSON contract: version, findings (rule, severity, path, line, column,
+    message, site, fixable), summary counts; exit code 1 on an error, 2 for an unreadable
+    entry point. An empty server name ("") is skipped, not reported as a mismatch."""
+    pki = StandardPKI.make("example.test")
+    write(tmp_path / "leaf.pem", pki.leaf.pem)
+    write(tmp_path / "leaf.key", pki.leaf.key_pem, 0o600)
+    write(tmp_path / "root.pem", pki.root.pem)
+    conf = write(tmp_path / "nginx.conf", b"events {}\nhttp {\n    server {\n"
+                 b"        listen 443 ssl;\n        server_name \"\" example.test;\n"
+                 b"        ssl_certificate leaf.pem;\n        ssl_certificate_key leaf.key;\n"
+                 b"    }\n}\n")
+    result = certlint("check", "--format", "json", "--ca-bundle", tmp_path / "root.pem", conf)
+    assert result.exit_code == 1
+    payload = json.loads(result.stdout)
+    assert set(payload) == {"version", "findings", "summary"}
+    assert payload["summary"] == {"error": 1, "warning": 0, "info": 0}
+    (finding,) = payload["findings"]  # the empty server name is skipped, not a mismatch
+    assert set(finding) == {"rule", "severity", "path", "line", "column", "message", "site",
+                            "fixable"}
+    assert (finding["rule"], finding["severity"], finding["path"], finding["line"],
+            finding["site"], finding["fixable"]) == (
+        "chain-incomplete", "error", conf, 6, "example.test:443", True)
+    assert isinstance(finding["column"], int)
+    missing = certlint("check", "--format", "json", str(tmp_path / "nope.conf"))
+    assert missing.exit_code == 2 and "Traceback" not in missing.output
