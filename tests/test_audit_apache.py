@@ -90,3 +90,71 @@ def test_an_apache_version_that_picks_no_side_is_a_usage_error(tmp_path, certlin
             assert result.exit_code == 2, (command, version, result.output)
             assert "--apache-version" in result.output and "2.4.62" in result.output
             assert "Traceback" not in result.output
+
+
+def test_debian_default_ssl_leaf_only_is_fixed_through_the_sites_enabled_link(tmp_path):
+    """/etc/apache2 as apt installs it, default-ssl (tab-indented, aligned arguments) enabled by
+    symlink and pointed at a leaf-only certificate: `s_client -verify_return_error` fails; after
+    `certlint fix --write` the link is still a link, the real file is edited, and apache2
+    serves a chain that verifies. A second run changes nothing."""
+    import shutil
+
+    import pytest
+
+    from tests.support import servers
+    from tests.support.apache import ApacheServer, apache_binary, remap_ports
+    from tests.support.pki import StandardPKI, write
+
+    apache_binary()
+    servers.require("openssl")
+    if not os.path.exists("/etc/apache2/apache2.conf"):
+        if os.environ.get("CI"):
+            pytest.fail("/etc/apache2 missing: .ci/run must install apache2")
+        pytest.skip("no Debian /etc/apache2")
+    tree = tmp_path / "apache2"
+    shutil.copytree("/etc/apache2", tree, symlinks=True)
+    for folder, name in (("mods", "ssl.load"), ("mods", "ssl.conf"),
+                         ("mods", "socache_shmcb.load"), ("sites", "default-ssl.conf")):
+        link = tree / f"{folder}-enabled" / name
+        if not link.exists():
+            os.symlink(f"../{folder}-available/{name}", link)
+    pki = StandardPKI.make("example.test")
+    write(tmp_path / "pki" / "site.pem", pki.leaf.pem)
+    write(tmp_path / "pki" / "site.key", pki.leaf.key_pem, 0o600)
+    write(tmp_path / "inters" / "inter.pem", pki.inter.pem)
+    root = write(tmp_path / "root.pem", pki.root.pem)
+    site = tree / "sites-available" / "default-ssl.conf"
+    text = site.read_text()
+    assert "\tSSLCertificateFile      /etc/ssl/certs/ssl-cert-snakeoil.pem" in text
+    text = text.replace("/etc/ssl/certs/ssl-cert-snakeoil.pem", str(tmp_path / "pki/site.pem"))
+    text = text.replace("/etc/ssl/private/ssl-cert-snakeoil.key", str(tmp_path / "pki/site.key"))
+    ports: dict[int, int] = {}
+    for rel in ("ports.conf", "sites-available/000-default.conf"):
+        (tree / rel).write_text(remap_ports((tree / rel).read_text(), ports))
+    site.write_text(remap_ports(text, ports))
+    entry = str(tree / "apache2.conf")
+
+    def verify(state: str) -> servers.Result:
+        server = ApacheServer(entry, str(tmp_path / state), ports=dict(ports))
+        started = server.start()
+        if not started.ok:
+            return started
+        try:
+            return servers.s_client(server.port(443), "example.test", root)
+        finally:
+            server.stop()
+
+    before = verify("before")
+    assert not before.ok and "unable to" in before.output, before.output  # served, not verified
+    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "src"))
+    args = [sys.executable, "-m", "certlint", "fix", "--write", "--offline", "--intermediates",
+            str(tmp_path / "inters"), "--ca-bundle", root, entry]
+    proc = subprocess.run(args, capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert os.path.islink(tree / "sites-enabled" / "default-ssl.conf")
+    fixed = site.read_text()
+    assert f"\tSSLCertificateFile      {tmp_path}/pki/site.fullchain.pem\n" in fixed
+    after = verify("after")
+    assert after.ok, after.output
+    again = subprocess.run(args, capture_output=True, text=True, env=env, timeout=120)
+    assert again.returncode == 0 and site.read_text() == fixed
