@@ -62,7 +62,8 @@ def test_old_apache_chain_file_line_goes_next_to_a_line_with_a_variable(tmp_path
     apache_binary()
     servers.require("openssl")
     entry, pki = apache_vhost_with_vars(tmp_path)
-    assert not serve_and_verify(tmp_path, entry, "before").ok
+    before = serve_and_verify(tmp_path, entry, "before")
+    assert not before.ok and "unable to" in before.output, before.output  # served, not verified
 
     result = certlint("fix", "--write", "--offline", "--server", "apache", "--apache-version",
                       "2.4.7", "--intermediates", tmp_path / "inters", "--ca-bundle",
