@@ -158,3 +158,45 @@ def test_debian_default_ssl_leaf_only_is_fixed_through_the_sites_enabled_link(tm
     assert after.ok, after.output
     again = subprocess.run(args, capture_output=True, text=True, env=env, timeout=120)
     assert again.returncode == 0 and site.read_text() == fixed
+
+
+def test_certificate_without_sslengine_on_an_https_port_is_reported_as_apache_behaves(
+        tmp_path, certlint):
+    """Issue 3 counts a `Listen ... https` port as TLS; real apache2 does not switch mod_ssl on
+    for it, it answers plain HTTP. certlint says so (instead of "All good") where the port is an
+    https one (`Listen 443`, `Listen 8443 https`), and stays quiet where it is not."""
+    from tests.support import servers
+    from tests.support.apache import ApacheServer, apache_binary, modules
+
+    apache_binary()
+    servers.require("openssl")
+    pki = os.path.join(ROOT, "fixtures", "pki")
+    vhost = ("<VirtualHost *:{port}>\n    ServerName example.test\n"
+             f"    SSLCertificateFile {pki}/fullchain.pem\n"
+             f"    SSLCertificateKeyFile {pki}/demo-keys/leaf.key\n</VirtualHost>\n")
+    head = modules("mpm_event", "authz_core", "ssl") + "ServerName localhost\n"
+
+    plain = tmp_path / "plain" / "apache2.conf"
+    plain.parent.mkdir()
+    plain.write_text(head + "Listen 443\n" + vhost.format(port=443))
+    result = certlint("check", "--server", "apache", plain)
+    assert result.exit_code == 1
+    assert "config-error" in result.output and "add `SSLEngine on`" in result.output
+    with ApacheServer(str(plain), str(tmp_path / "state")) as server:
+        hello = servers.s_client(server.port(443), "example.test",
+                                 os.path.join(pki, "root.pem"))
+    assert not hello.ok and "wrong version number" in hello.output, hello.output
+
+    quiet = {
+        "http-port": head + "Listen 8080\n" + vhost.format(port=8080),
+        "engine-in-main": head + "Listen 443\nSSLEngine on\n" + vhost.format(port=443),
+        "engine-off": head + "Listen 443\n" + vhost.format(port=443).replace(
+            "    ServerName", "    SSLEngine off\n    ServerName"),
+    }
+    for case, text in quiet.items():
+        conf = tmp_path / case / "apache2.conf"
+        conf.parent.mkdir()
+        conf.write_text(text)
+        result = certlint("check", "--server", "apache", "--ca-bundle",
+                          os.path.join(pki, "root.pem"), conf)
+        assert "SSLEngine is not on" not in result.output, (case, result.output)
