@@ -283,3 +283,35 @@ def test_json_output_has_exactly_the_documented_shape(tmp_path, certlint):
     assert isinstance(finding["column"], int)
     missing = certlint("check", "--format", "json", str(tmp_path / "nope.conf"))
     assert missing.exit_code == 2 and "Traceback" not in missing.output
+
+
+def test_a_folder_stands_for_the_entry_point_in_it(tmp_path, certlint):
+    """`certlint check /etc/nginx` (or /etc/apache2, /etc/httpd) checks nginx.conf /
+    apache2.conf / httpd.conf / conf/httpd.conf in it: the same findings as naming the file.
+    A folder without one is a one-line usage error."""
+    fixtures = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                            "fixtures")
+    root = os.path.join(fixtures, "pki", "root.pem")
+    for server, folder, entry in (("nginx", "leaf-only", "nginx.conf"),
+                                  ("apache", "leaf-only", "apache2.conf")):
+        case = os.path.join(fixtures, server, folder)
+        by_file = certlint.json("--ca-bundle", root, os.path.join(case, entry))
+        by_folder = certlint.json("--ca-bundle", root, case)
+        assert by_folder == by_file and by_file[1]["findings"], (server, by_folder)
+
+    rhel = tmp_path / "httpd"
+    (rhel / "conf").mkdir(parents=True)
+    (rhel / "conf" / "httpd.conf").write_text(open(os.path.join(
+        fixtures, "apache", "leaf-only", "apache2.conf")).read().replace(
+            "../../pki", os.path.join(fixtures, "pki")))
+    _code, payload = certlint.json("--ca-bundle", root, rhel)
+    assert [(f["rule"], f["path"]) for f in payload["findings"]] == [
+        ("apache-chain-file-missing", str(rhel / "conf" / "httpd.conf"))]
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    for command in ("check", "fix"):
+        result = certlint(command, empty)
+        assert result.exit_code == 2
+        assert "is a folder without an entry point" in result.output
+        assert len(result.output.strip().splitlines()) == 1 and "Traceback" not in result.output

@@ -136,7 +136,8 @@ def cli():
 @guarded
 def check(paths, server, root, ca_bundles, expiry_warn_days, apache_version, now, fmt, debug,
           fail_on, color):
-    """Lint config entry points (nginx.conf, apache2.conf/httpd.conf, or an `nginx -T` dump)."""
+    """Lint config entry points (nginx.conf, apache2.conf/httpd.conf, a folder holding one, or
+    an `nginx -T` dump)."""
     from certlint.engine import EntryPointError, run_check
     from certlint.report import render
 

@@ -7,6 +7,7 @@ Config problems (missing includes, loops, syntax) become `config-error` findings
 from __future__ import annotations
 
 import gc
+import os
 import re
 import traceback
 from dataclasses import dataclass, field
@@ -53,7 +54,39 @@ def run_check(paths: list[str], options: Options | None = None,
     return report
 
 
+ENTRY_NAMES = {"nginx": ("nginx.conf",),
+               "apache": ("apache2.conf", "httpd.conf", "conf/httpd.conf")}
+
+
+def entry_points(path: str, server: str | None = None) -> list[str]:
+    """A folder given on the command line (`certlint check /etc/nginx`) stands for the entry
+    point(s) in it, as the servers name them; any other path stands for itself."""
+    if not os.path.isdir(path):
+        return [path]
+    kinds = [server] if server else ["nginx", "apache"]
+    found = [os.path.join(path, name) for kind in kinds for name in ENTRY_NAMES[kind]
+             if os.path.isfile(os.path.join(path, name))]
+    if not found:
+        names = ", ".join(n for kind in kinds for n in ENTRY_NAMES[kind])
+        raise EntryPointError(f"{path} is a folder without an entry point ({names}): name the "
+                              "main config file")
+    return _one_per_kind(found)
+
+
+def _one_per_kind(found: list[str]) -> list[str]:
+    """nginx.conf, and the first Apache name found (apache2.conf before httpd.conf)."""
+    out, apache = [], False
+    for entry in found:
+        if os.path.basename(entry) == "nginx.conf":
+            out.append(entry)
+        elif not apache:
+            out.append(entry)
+            apache = True
+    return out
+
+
 def _check_paths(paths: list[str], options: Options, ctx: Context, report: Report) -> None:
+    paths = [entry for path in paths for entry in entry_points(path, options.server)]
     for path in paths:
         config = parse_config(path, server=options.server, root=options.root,
                               apache_version=options.apache_version, defines=options.defines)
