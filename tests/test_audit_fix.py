@@ -232,3 +232,25 @@ def test_few_sites_on_a_terminal_get_no_progress(tmp_path):
     assert code == 1  # dry run, changes pending
     assert "site 3/3" not in err and "\r" not in err
     assert "+        ssl_certificate pki/leaf.fullchain.pem;" in out
+
+
+def test_resolver_option_only_takes_addresses_nginx_accepts(tmp_path, certlint):
+    """`--resolver` goes verbatim into `resolver ... ;`: a value with spaces or `;` would have
+    written a config nginx refuses (or an extra directive). Those are usage errors, the config
+    is untouched; IPs, [IPv6], host names and :port are written and `nginx -t` accepts them."""
+    conf = stapling_tree(tmp_path)
+    before = open(conf).read()
+    base = ("fix", "--write", "--offline", "--intermediates", tmp_path / "inters",
+            "--ca-bundle", tmp_path / "root.pem")
+    for bad in ("1.2.3.4;evil", "10.0.0.1 10.0.0.2", "not an ip", "1.2.3.4:99999", "[::1]x",
+                "$host", "{}"):
+        result = certlint(*base, "--resolver", bad, conf)
+        assert result.exit_code == 2, (bad, result.output)
+        assert "is not a resolver address" in result.output
+        assert open(conf).read() == before
+    result = certlint(*base, "--resolver", "127.0.0.1:5353", "--resolver", "::1",
+                      "--resolver", "localhost", conf)
+    assert result.exit_code == 0, result.output
+    assert "resolver 127.0.0.1:5353 [::1] localhost valid=300s;" in open(conf).read()
+    checked = servers.nginx_test(conf, state_dir=str(tmp_path))
+    assert checked.ok, checked.output

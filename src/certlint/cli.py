@@ -48,6 +48,52 @@ def _apache_version(_ctx, _param, value: str) -> str:
                              f"{DEFAULT_APACHE_VERSION}, as `apache2 -v` prints it)")
 
 
+_HOST = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*"
+                   r"[A-Za-z0-9])?)*\.?")
+
+
+def _resolver_ok(value: str) -> bool:
+    """An address nginx's `resolver` takes: IP, [IPv6], host name, each with an optional
+    :port. Nothing else reaches the config (a `;` would end the directive)."""
+    import ipaddress
+
+    host, port = value, None
+    if value.startswith("["):
+        host, _, rest = value[1:].partition("]")
+        if rest:
+            if not rest.startswith(":"):
+                return False
+            port = rest[1:]
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            return False
+    else:
+        try:
+            ipaddress.ip_address(value)
+            return True
+        except ValueError:
+            pass
+        if value.count(":") == 1:
+            host, port = value.split(":")
+        try:
+            ipaddress.IPv4Address(host)
+        except ValueError:
+            if not _HOST.fullmatch(host):
+                return False
+    return port is None or (port.isdigit() and 0 < int(port) < 65536)
+
+
+def _resolvers(_ctx, _param, values) -> tuple[str, ...]:
+    for value in values:
+        if not _resolver_ok(value.strip()):
+            raise click.BadParameter(
+                f"{value!r} is not a resolver address: give one IP address or host name per "
+                "--resolver, optionally with :port (e.g. --resolver 127.0.0.53 --resolver "
+                "[2001:db8::53]:53)")
+    return tuple(v.strip() for v in values)
+
+
 def common_options(fn):
     """Options shared by `check` and `fix`."""
     options = [
@@ -166,8 +212,9 @@ def check(paths, server, root, ca_bundles, expiry_warn_days, apache_version, now
 @click.option("--aia-public-only", is_flag=True,
               help="Refuse AIA URLs on private or loopback hosts.")
 @click.option("--no-cache", is_flag=True, help="Do not use the on-disk AIA cache.")
-@click.option("--resolver", "resolvers", multiple=True,
-              help="DNS resolver address for stapling fixes (repeatable).")
+@click.option("--resolver", "resolvers", multiple=True, callback=_resolvers,
+              help="DNS resolver address for stapling fixes (repeatable): an IP address "
+                   "or host name, optionally with :port.")
 @guarded
 def fix(paths, server, root, ca_bundles, expiry_warn_days, apache_version, now, fmt, debug,
         write, patch_file, offline, intermediates, aia_public_only, no_cache, resolvers):
