@@ -173,8 +173,11 @@ def test_directory_where_a_file_belongs(tmp_path):
                                  + tls_server(cert=str(tmp_path / "cert.pem"))))
     clean(code, out, err, 1)
     assert "Is a directory" in out and "is a directory, not a file" in out
-    code, out, err, _ = run(tmp_path)
+    code, out, err, _ = run(tmp_path / "dir.conf")  # a folder with no nginx.conf in it
     clean(code, out, err, 2)
+    code, out, err, _ = run(tmp_path)  # the folder holding nginx.conf stands for it
+    clean(code, out, err, 1)
+    assert "is a directory, not a file" in out
 
 
 @pytest.mark.parametrize("text,message,line", [

@@ -37,17 +37,22 @@ def test_text_that_is_not_nginx_syntax_says_what_nginx_says(tmp_path, certlint):
 
 
 @pytest.mark.parametrize("layout", ["nginx.conf", "conf/httpd.conf", None])
-def test_directory_as_entry_point_names_the_file_to_pass(tmp_path, certlint, layout):
+def test_directory_as_entry_point_stands_for_the_entry_point_in_it(tmp_path, certlint, layout):
+    """`certlint check /etc/nginx` checks /etc/nginx/nginx.conf; a folder without an entry point
+    is a one-line usage error naming the files it looked for."""
     etc = tmp_path / "etc-server"
     etc.mkdir()
     if layout:
         (etc / layout).parent.mkdir(exist_ok=True)
-        (etc / layout).write_text("events {}\n")
+        (etc / layout).write_text("events {}\n" if layout == "nginx.conf" else "ServerRoot .\n")
     result = certlint("check", str(etc))
-    assert result.exit_code == 2
-    assert "is a directory, not a config file" in result.stderr
     if layout:
-        assert f"pass {etc / layout}" in result.stderr
+        assert result.exit_code == 0, result.output
+        assert "0 TLS sites checked" in result.stdout
+    else:
+        assert result.exit_code == 2
+        assert "is a folder without an entry point" in result.stderr
+        assert "Traceback" not in result.output
 
 
 def test_apache_from_standard_input_is_a_clear_usage_error(certlint):

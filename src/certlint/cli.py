@@ -7,6 +7,7 @@ import datetime as dt
 import functools
 import gc
 import os
+import re
 import sys
 
 import click
@@ -30,6 +31,69 @@ def parse_now(value: str | None) -> dt.datetime:
     return when
 
 
+def _apache_version(_ctx, _param, value: str) -> str:
+    """A full Apache version: the advice (and the fix) change at 2.4.8, so `2.4` or a typo
+    must not silently pick one side."""
+    text = (value or "").strip()
+    if text.lower().startswith("apache/"):
+        text = text[7:]
+    text = text.split()[0] if text.split() else ""
+    if re.fullmatch(r"\d+\.\d+\.\d+", text):
+        return text
+    if re.fullmatch(r"\d+\.\d+", text):
+        raise click.BadParameter(f"{value!r} is not precise enough: give the full version such "
+                                 f"as {DEFAULT_APACHE_VERSION} (`apache2 -v` or `httpd -v` "
+                                 "prints it); the advice changes at 2.4.8")
+    raise click.BadParameter(f"{value!r} is not an Apache version (use e.g. "
+                             f"{DEFAULT_APACHE_VERSION}, as `apache2 -v` prints it)")
+
+
+_HOST = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*"
+                   r"[A-Za-z0-9])?)*\.?")
+
+
+def _resolver_ok(value: str) -> bool:
+    """An address nginx's `resolver` takes: IP, [IPv6], host name, each with an optional
+    :port. Nothing else reaches the config (a `;` would end the directive)."""
+    import ipaddress
+
+    host, port = value, None
+    if value.startswith("["):
+        host, _, rest = value[1:].partition("]")
+        if rest:
+            if not rest.startswith(":"):
+                return False
+            port = rest[1:]
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            return False
+    else:
+        try:
+            ipaddress.ip_address(value)
+            return True
+        except ValueError:
+            pass
+        if value.count(":") == 1:
+            host, port = value.split(":")
+        try:
+            ipaddress.IPv4Address(host)
+        except ValueError:
+            if not _HOST.fullmatch(host):
+                return False
+    return port is None or (port.isdigit() and 0 < int(port) < 65536)
+
+
+def _resolvers(_ctx, _param, values) -> tuple[str, ...]:
+    for value in values:
+        if not _resolver_ok(value.strip()):
+            raise click.BadParameter(
+                f"{value!r} is not a resolver address: give one IP address or host name per "
+                "--resolver, optionally with :port (e.g. --resolver 127.0.0.53 --resolver "
+                "[2001:db8::53]:53)")
+    return tuple(v.strip() for v in values)
+
+
 def common_options(fn):
     """Options shared by `check` and `fix`."""
     options = [
@@ -45,8 +109,8 @@ def common_options(fn):
                      help="Warn when a certificate expires within N days (or a third of its "
                           "lifetime, whichever is shorter)."),
         click.option("--apache-version", default=DEFAULT_APACHE_VERSION, show_default=True,
-                     callback=_check_version,
-                     help="Apache version to give advice for."),
+                     callback=_apache_version,
+                     help="Apache version to give advice for (as `apache2 -v` prints it)."),
         click.option("--now", "now", default=None,
                      help="Judge validity as of this date (YYYY-MM-DD or ISO time)."),
         click.option("--format", "fmt", default="text", show_default=True,
@@ -63,15 +127,6 @@ def common_options(fn):
     for option in reversed(options):
         fn = option(fn)
     return fn
-
-
-def _check_version(_ctx, _param, value: str) -> str:
-    """`2.4.62`, `2.4` or `2`: a typo must not silently give advice for another version."""
-    import re
-
-    if not re.fullmatch(r"\d+(\.\d+){0,2}", value.strip()):
-        raise click.BadParameter(f"{value!r} is not a version such as 2.4.62")
-    return value.strip()
 
 
 def _remember_defines(ctx: click.Context, _param, value) -> None:
@@ -131,7 +186,8 @@ def cli():
 @guarded
 def check(paths, server, root, ca_bundles, expiry_warn_days, apache_version, now, fmt, debug,
           fail_on, color, ignored=()):
-    """Lint config entry points (nginx.conf, apache2.conf/httpd.conf, or an `nginx -T` dump)."""
+    """Lint config entry points (nginx.conf, apache2.conf/httpd.conf, a folder holding one, or
+    an `nginx -T` dump)."""
     from certlint.engine import EntryPointError, run_check
     from certlint.report import render
 
@@ -147,8 +203,10 @@ def check(paths, server, root, ca_bundles, expiry_warn_days, apache_version, now
     if color is None:
         color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
     # bytes: a non-UTF-8 file name (kept as surrogates) goes out as it is on disk, whatever
-    # the terminal's encoding, instead of failing the whole report
-    click.echo(render(report, fmt, color=color).encode("utf-8", "surrogateescape"), nl=False)
+    # the terminal's encoding, instead of failing the whole report; color=: click would strip
+    # the codes again whenever stdout is not a terminal (--color)
+    click.echo(render(report, fmt, color=color).encode("utf-8", "surrogateescape"), nl=False,
+               color=color)
     threshold = SEVERITY_RANK[fail_on]
     sys.exit(EXIT_FINDINGS if report.worst() >= threshold else EXIT_OK)
 
@@ -183,8 +241,9 @@ def _ignored_rules(values) -> set[str]:
 @click.option("--aia-public-only", is_flag=True,
               help="Refuse AIA URLs on private or loopback hosts.")
 @click.option("--no-cache", is_flag=True, help="Do not use the on-disk AIA cache.")
-@click.option("--resolver", "resolvers", multiple=True,
-              help="DNS resolver address for stapling fixes (repeatable).")
+@click.option("--resolver", "resolvers", multiple=True, callback=_resolvers,
+              help="DNS resolver address for stapling fixes (repeatable): an IP address "
+                   "or host name, optionally with :port.")
 @guarded
 def fix(paths, server, root, ca_bundles, expiry_warn_days, apache_version, now, fmt, debug,
         write, patch_file, offline, intermediates, aia_public_only, no_cache, resolvers):

@@ -54,17 +54,40 @@ def run_check(paths: list[str], options: Options | None = None,
     return report
 
 
-ENTRY_NAMES = ("nginx.conf", "apache2.conf", "httpd.conf", os.path.join("conf", "httpd.conf"))
+ENTRY_NAMES = {"nginx": ("nginx.conf",),
+               "apache": ("apache2.conf", "httpd.conf", "conf/httpd.conf")}
+
+
+def entry_points(path: str, server: str | None = None) -> list[str]:
+    """A folder given on the command line (`certlint check /etc/nginx`) stands for the entry
+    point(s) in it, as the servers name them; any other path stands for itself."""
+    if not os.path.isdir(path):
+        return [path]
+    kinds = [server] if server else ["nginx", "apache"]
+    found = [os.path.join(path, name) for kind in kinds for name in ENTRY_NAMES[kind]
+             if os.path.isfile(os.path.join(path, name))]
+    if not found:
+        names = ", ".join(n for kind in kinds for n in ENTRY_NAMES[kind])
+        raise EntryPointError(f"{path} is a folder without an entry point ({names}): name the "
+                              "main config file")
+    return _one_per_kind(found)
+
+
+def _one_per_kind(found: list[str]) -> list[str]:
+    """nginx.conf, and the first Apache name found (apache2.conf before httpd.conf)."""
+    out, apache = [], False
+    for entry in found:
+        if os.path.basename(entry) == "nginx.conf":
+            out.append(entry)
+        elif not apache:
+            out.append(entry)
+            apache = True
+    return out
 
 
 def _not_a_config(path: str) -> str | None:
     """Why an entry point is plainly no server config (a certificate, key or binary file passed
     by mistake), or None."""
-    if os.path.isdir(path):
-        inside = [name for name in ENTRY_NAMES if os.path.isfile(os.path.join(path, name))]
-        hint = (f"pass {os.path.join(path, inside[0])}" if inside else
-                "pass its nginx.conf, apache2.conf/httpd.conf or an `nginx -T` dump")
-        return f"is a directory, not a config file: {hint}"
     try:
         if not os.path.isfile(path):
             return None  # the parser says what is wrong with it
@@ -94,6 +117,7 @@ def _entry_under_root(path: str, root: str | None) -> str:
 
 
 def _check_paths(paths: list[str], options: Options, ctx: Context, report: Report) -> None:
+    paths = [entry for path in paths for entry in entry_points(path, options.server)]
     for path in paths:
         if path == "-" and options.server == "apache":
             raise EntryPointError("-: standard input is read as an `nginx -T` dump or nginx "

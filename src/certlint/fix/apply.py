@@ -190,9 +190,12 @@ def _opens_block(line: str) -> bool:
     return code.endswith("{") and code.count("{") == 1 and not any(c in code for c in ";}")
 
 
+_VAR_REF = re.compile(r"\$\{[^{}\s]*\}")
+
+
 def _shares_line(line: str) -> bool:
     """Does the line hold more than one statement (or a brace)? Then whole-line edits refuse."""
-    code = _strip_comment(line).rstrip()
+    code = _VAR_REF.sub("v", _strip_comment(line).rstrip())  # ${VAR} is no block
     quote, semis = None, 0
     for ch in code:
         if quote:

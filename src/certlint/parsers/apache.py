@@ -15,6 +15,7 @@ from __future__ import annotations
 import glob
 import os
 import re
+import stat
 from dataclasses import dataclass, field
 
 from certlint.model import ConfigError, Directive, FileRef, ServerConfig
@@ -141,9 +142,13 @@ def split_args(text: str) -> list[str]:
 def read_envvars(path: str) -> dict[str, str]:
     """`export NAME=value` lines of Debian's envvars (shell `$VAR` expanded from earlier ones)."""
     values: dict[str, str] = {}
-    try:
-        with open(path, encoding="utf-8", errors="replace") as fh:
-            lines = fh.read().splitlines()
+    try:  # non-blocking open + fstat: a FIFO or device named envvars is skipped, never read
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "rb") as fh:
+            info = os.fstat(fh.fileno())
+            if not stat.S_ISREG(info.st_mode) or info.st_size > 1024 * 1024:
+                return values
+            lines = fh.read().decode("utf-8", "replace").splitlines()
     except OSError:
         return values
     for line in lines:

@@ -80,6 +80,7 @@ def _vhost(parser: ApacheParser, node: _Node, main: dict[str, list[Directive]]
             _collect(child, nested)
     effective = merge(main, own)
     if not _tls_enabled(effective):
+        _plain_http_on_a_tls_port(parser, node, own, effective, main)
         return None
     origin = Directive("virtualhost", node.args, node.path, node.line, 1, "main")
     names_d = own.get("servername") or main.get("servername") or []
@@ -94,6 +95,32 @@ def _vhost(parser: ApacheParser, node: _Node, main: dict[str, list[Directive]]
     )
     _slots(parser, site, origin)
     return site
+
+
+def _plain_http_on_a_tls_port(parser: ApacheParser, node: _Node,
+                              own: dict[str, list[Directive]],
+                              effective: dict[str, list[Directive]],
+                              main: dict[str, list[Directive]]) -> None:
+    """A vhost with its own certificate on an https port (`Listen 443`, `Listen 8443 https`)
+    but SSLEngine never set: real apache2 answers plain HTTP there, so every TLS client fails
+    while the config looks like a TLS site."""
+    if "sslengine" in effective or "sslcertificatefile" not in own:
+        return
+    https_ports = set()
+    for listen in main.get("listen", []):
+        port = _split_addr(listen.args[0])[1] if listen.args else ""
+        proto = listen.args[1].lower() if len(listen.args) > 1 else ("https" if port == "443"
+                                                                      else "http")
+        if proto == "https":
+            https_ports.add(port)
+    ports = [p for p in (_split_addr(a)[1] for a in node.args) if p in https_ports]
+    if ports:
+        parser.config.errors.append(ConfigError(
+            f"this <VirtualHost {' '.join(node.args)}> names a certificate but SSLEngine is not "
+            f"on: Apache answers plain HTTP on port {ports[0]}, so every https:// client fails "
+            "(openssl: 'wrong version number'; browsers: ERR_SSL_PROTOCOL_ERROR) and its "
+            "certificate is never served; add `SSLEngine on` to the <VirtualHost>",
+            node.path, node.line))
 
 
 def _split_addr(addr: str) -> tuple[str, str]:

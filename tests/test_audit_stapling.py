@@ -1,0 +1,49 @@
+"""Audit of issue 5's "not raised when ... the responder (`ssl_stapling_responder` ...) is an IP
+literal": proven on the real stapling bed (nginx, `openssl ocsp`, dnsmasq on loopback)."""
+
+from __future__ import annotations
+
+from cryptography.x509 import ocsp
+from cryptography.x509.oid import AuthorityInformationAccessOID
+
+from tests.support import servers
+from tests.test_stapling_live import (  # noqa: F401  (bed is a pytest fixture)
+    STAPLING,
+    bed,
+    error_log,
+    findings,
+    poll_staple,
+    write_bed_conf,
+)
+
+
+def ocsp_port(cert) -> int:
+    from cryptography import x509
+
+    aia = cert.extensions.get_extension_for_class(x509.AuthorityInformationAccess).value
+    url = next(d.access_location.value for d in aia
+               if d.access_method == AuthorityInformationAccessOID.OCSP)
+    return int(url.rsplit(":", 1)[1].strip("/"))
+
+
+def test_ip_literal_stapling_responder_overrides_a_hostname_url_and_needs_no_resolver(bed):  # noqa: F811
+    """The leaf names `http://localhost:PORT/` (unreachable from the startup address), the
+    server overrides it with `ssl_stapling_responder http://127.0.0.2:PORT/`: certlint stays
+    quiet about a resolver and real nginx staples a good response without one."""
+    port = ocsp_port(bed["leaf"].cert)
+    conf = write_bed_conf(bed, STAPLING + f"\n        ssl_stapling_responder "
+                                          f"http://127.0.0.2:{port}/;")
+    assert findings(conf, "--ca-bundle", bed["root"]) == []
+    with servers.NginxServer(conf, bed["https"]):
+        out, der = poll_staple(bed["https"], bed["root"])
+    assert der is not None, out + error_log(bed)
+    response = ocsp.load_der_ocsp_response(der)
+    assert response.serial_number == bed["leaf"].cert.serial_number
+    assert response.certificate_status == ocsp.OCSPCertStatus.GOOD
+    assert "no resolver defined" not in error_log(bed)
+
+    # the look-alike with a host name as the override does need a resolver, and says so
+    named = write_bed_conf(bed, STAPLING + f"\n        ssl_stapling_responder "
+                                           f"http://localhost:{port}/;")
+    assert [f["rule"] for f in findings(named, "--ca-bundle", bed["root"])] == [
+        "stapling-no-resolver"]
