@@ -185,3 +185,12 @@ def test_absolute_entry_point_with_root_is_the_checkouts_copy(tmp_path, certlint
     assert code == 1
     assert [(f["rule"], os.path.relpath(f["path"], repo)) for f in payload["findings"]] == [
         ("chain-incomplete", "etc/nginx/sites-enabled/example.test")]
+
+
+def test_absolute_entry_folder_with_root_is_the_checkouts_copy(tmp_path, certlint):
+    repo = make_repo(tmp_path, absolute_link=True)
+    code, payload = certlint.json("--root", repo, "--ca-bundle",
+                                  os.path.join(FIXTURE_PKI, "root.pem"), "/etc/nginx")
+    assert code == 1
+    assert [(f["rule"], os.path.relpath(f["path"], repo)) for f in payload["findings"]] == [
+        ("chain-incomplete", "etc/nginx/sites-enabled/example.test")]

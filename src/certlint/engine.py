@@ -113,11 +113,12 @@ def _entry_under_root(path: str, root: str | None) -> str:
     if os.path.commonpath([root, os.path.abspath(path)]) == root:
         return path
     inside = os.path.join(root, os.path.normpath(path).lstrip("/"))
-    return inside if os.path.isfile(inside) else path
+    return inside if os.path.exists(inside) else path
 
 
 def _check_paths(paths: list[str], options: Options, ctx: Context, report: Report) -> None:
-    paths = [entry for path in paths for entry in entry_points(path, options.server)]
+    paths = [entry for path in paths
+             for entry in entry_points(_entry_under_root(path, options.root), options.server)]
     for path in paths:
         if path == "-" and options.server == "apache":
             raise EntryPointError("-: standard input is read as an `nginx -T` dump or nginx "
