@@ -68,3 +68,49 @@ def test_nginx_include_of_an_unresolvable_link_is_no_crash(tmp_path, certlint, m
     result = certlint("check", str(conf))
     assert result.exit_code in (0, 1), result.output
     assert "internal error" not in result.output
+
+
+APACHE_MODULES = """LoadModule mpm_event_module /usr/lib/apache2/modules/mod_mpm_event.so
+LoadModule authz_core_module /usr/lib/apache2/modules/mod_authz_core.so
+ErrorLog /dev/null
+"""
+
+
+def _dangling_tree(tmp_path, word: str) -> str:
+    (tmp_path / "sites").mkdir()
+    os.symlink("/nonexistent-qa/x.conf", tmp_path / "sites/x.conf")
+    conf = tmp_path / "apache2.conf"
+    conf.write_text(f"ServerRoot {tmp_path}\n{word} sites/*.conf\n{APACHE_MODULES}")
+    return str(conf)
+
+
+def test_dangling_link_under_include_optional_is_skipped_as_httpd_does(tmp_path, certlint):
+    import subprocess
+
+    from tests.support.servers import require
+
+    conf = _dangling_tree(tmp_path, "IncludeOptional")
+    code, payload = certlint.json(conf)
+    assert (code, payload["findings"]) == (0, [])
+    apache2 = require("apache2")
+    run = subprocess.run([apache2, "-t", "-f", conf], capture_output=True, text=True)
+    assert run.returncode == 0 and "Syntax OK" in run.stderr + run.stdout
+
+
+def test_dangling_link_under_include_is_the_error_httpd_gives(tmp_path, certlint):
+    import subprocess
+
+    from tests.support.servers import require
+
+    conf = _dangling_tree(tmp_path, "Include")
+    code, payload = certlint.json(conf)
+    assert code == 1
+    [finding] = payload["findings"]
+    assert (finding["rule"], finding["line"]) == ("config-error", 2)
+    assert finding["message"].startswith(
+        f"Include sites/*.conf: Could not open configuration file {tmp_path}/sites/x.conf: No "
+        "such file or directory")
+    apache2 = require("apache2")
+    run = subprocess.run([apache2, "-t", "-f", conf], capture_output=True, text=True)
+    assert run.returncode != 0
+    assert f"Could not open configuration file {tmp_path}/sites/x.conf" in run.stderr

@@ -581,6 +581,18 @@ class ApacheParser:
                                                 dir_depth + 1))
             return nodes
         real = self._realpath(source)
+        if not os.path.exists(real) and os.path.islink(path):
+            if self.root and source != path:  # e.g. a link into /usr/share, not checked out
+                self.config.errors.append(ConfigError(
+                    f"Include {pattern}: {path} links to /{os.path.relpath(source, self.root)}"
+                    ", which is not in the tree under --root; certlint skips it (httpd on the "
+                    "server reads it)", ln.path, ln.line, severity="warning"))
+            elif not ln.text.lstrip().lower().startswith("includeoptional"):
+                # IncludeOptional skips it silently (apache2 -t: Syntax OK)
+                self._error(f"Include {pattern}: Could not open configuration file {path}: No "
+                            f"such file or directory (a dangling symbolic link to "
+                            f"{os.readlink(path)}): httpd will not start", ln.path, ln.line)
+            return []
         if not os.path.isfile(real):
             self._error(f"Include {pattern}: {path} is not a regular file (a device, socket or "
                         "pipe): certlint does not read it", ln.path, ln.line)
