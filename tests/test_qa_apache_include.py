@@ -114,3 +114,26 @@ def test_dangling_link_under_include_is_the_error_httpd_gives(tmp_path, certlint
     run = subprocess.run([apache2, "-t", "-f", conf], capture_output=True, text=True)
     assert run.returncode != 0
     assert f"Could not open configuration file {tmp_path}/sites/x.conf" in run.stderr
+
+
+def test_nginx_dangling_link_in_an_include_glob_points_at_the_include(tmp_path, certlint):
+    import subprocess
+
+    from tests.support.servers import require
+
+    (tmp_path / "sites").mkdir()
+    os.symlink("/nonexistent-qa/x.conf", tmp_path / "sites/x.conf")
+    conf = tmp_path / "nginx.conf"
+    conf.write_text("events {}\nhttp {\n    include sites/*;\n}\n")
+    code, payload = certlint.json(str(conf))
+    assert code == 1
+    [finding] = payload["findings"]
+    assert (finding["rule"], finding["path"], finding["line"]) == (
+        "config-error", str(conf), 3)
+    assert "is a dangling symbolic link (to /nonexistent-qa/x.conf)" in finding["message"]
+    nginx = require("nginx")
+    run = subprocess.run([nginx, "-t", "-c", str(conf), "-p", str(tmp_path)],
+                         capture_output=True, text=True)
+    assert run.returncode != 0
+    assert f'open() "{tmp_path}/sites/x.conf" failed (2: No such file or directory) in ' \
+           f"{conf}:3" in run.stderr

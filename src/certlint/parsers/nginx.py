@@ -288,6 +288,12 @@ class NginxParser:
                     "--root; certlint skips it (nginx on the server reads it)",
                     shown, st["line"], severity="warning"))
                 continue
+            if not self._virtual and os.path.islink(match) and not os.path.exists(match):
+                self.config.errors.append(ConfigError(
+                    f"include '{pattern}': {self._shown(match)} is a dangling symbolic link (to "
+                    f"{os.readlink(match)}): nginx fails with 'open() \"{match}\" failed (2: "
+                    "No such file or directory)' and will not start", shown, st["line"]))
+                continue
             if self._real(match) in stack:
                 self.config.errors.append(ConfigError(
                     f"include loop: '{pattern}' includes {self._shown(match)} again, which is "
