@@ -59,3 +59,16 @@ def test_apache_from_standard_input_is_a_clear_usage_error(certlint):
     result = certlint("check", "--server", "apache", "-")
     assert result.exit_code == 2
     assert "for Apache pass the apache2.conf/httpd.conf file" in result.stderr
+
+
+def test_same_entry_point_twice_is_checked_once(tmp_path, certlint):
+    conf = tmp_path / "nginx.conf"
+    conf.write_text(f"""events {{}}
+http {{ server {{ listen 443 ssl; server_name example.test;
+    ssl_certificate {FIXTURE_PKI}/leaf.pem;
+    ssl_certificate_key {FIXTURE_PKI}/demo-keys/leaf.key; }} }}
+""")
+    code, payload = certlint.json(str(conf), str(tmp_path / ".." / tmp_path.name / "nginx.conf"),
+                                  "--ca-bundle", os.path.join(FIXTURE_PKI, "root.pem"))
+    assert code == 1
+    assert [f["rule"] for f in payload["findings"]] == ["chain-incomplete"]

@@ -119,7 +119,12 @@ def _entry_under_root(path: str, root: str | None) -> str:
 def _check_paths(paths: list[str], options: Options, ctx: Context, report: Report) -> None:
     paths = [entry for path in paths
              for entry in entry_points(_entry_under_root(path, options.root), options.server)]
+    seen: set[str] = set()
     for path in paths:
+        real = path if path == "-" else os.path.realpath(path)
+        if real in seen:  # `etc/nginx etc/nginx/nginx.conf`: one config, reported once
+            continue
+        seen.add(real)
         if path == "-" and options.server == "apache":
             raise EntryPointError("-: standard input is read as an `nginx -T` dump or nginx "
                                   "config; for Apache pass the apache2.conf/httpd.conf file")
