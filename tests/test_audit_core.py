@@ -315,3 +315,27 @@ def test_a_folder_stands_for_the_entry_point_in_it(tmp_path, certlint):
         assert result.exit_code == 2
         assert "is a folder without an entry point" in result.output
         assert len(result.output.strip().splitlines()) == 1 and "Traceback" not in result.output
+
+
+def test_out_of_range_options_are_usage_errors_not_internal_errors(tmp_path, certlint):
+    """`--expiry-warn-days 100000000000` used to reach the rules and come back as "internal
+    error in rule cert-expiring-soon: OverflowError"; odd dates and day counts are usage
+    errors (exit 2) or work, never an internal error."""
+    pki = StandardPKI.make("example.test")
+    write(tmp_path / "full.pem", pki.fullchain())
+    write(tmp_path / "leaf.key", pki.leaf.key_pem, 0o600)
+    write(tmp_path / "root.pem", pki.root.pem)
+    conf = write(tmp_path / "nginx.conf", b"events {}\nhttp {\n    server {\n"
+                 b"        listen 443 ssl;\n        server_name example.test;\n"
+                 b"        ssl_certificate full.pem;\n        ssl_certificate_key leaf.key;\n"
+                 b"    }\n}\n")
+    for days in ("-5", "100000000000"):
+        result = certlint("check", "--expiry-warn-days", days, conf)
+        assert result.exit_code == 2 and "--expiry-warn-days" in result.output, result.output
+    for args in (("--expiry-warn-days", "36500"), ("--now", "9999-12-31"),
+                 ("--now", "0001-01-01"), ("--expiry-warn-days", "0")):
+        result = certlint("check", "--ca-bundle", tmp_path / "root.pem", *args, conf)
+        assert result.exit_code in (0, 1) and "internal error" not in result.output, (
+            args, result.output)
+    late = certlint("check", "--ca-bundle", tmp_path / "root.pem", "--now", "9999-12-31", conf)
+    assert "cert-expired" in late.output

@@ -104,7 +104,8 @@ def common_options(fn):
                      help="Resolve absolute paths under DIR (a checked-out /etc tree)."),
         click.option("--ca-bundle", "ca_bundles", multiple=True, type=click.Path(),
                      help="PEM file of extra trusted roots (repeatable)."),
-        click.option("--expiry-warn-days", default=30, show_default=True, type=int,
+        click.option("--expiry-warn-days", default=30, show_default=True,
+                     type=click.IntRange(0, 36500),
                      help="Warn when a certificate expires within N days (or a third of its "
                           "lifetime, whichever is shorter)."),
         click.option("--apache-version", default=DEFAULT_APACHE_VERSION, show_default=True,
