@@ -47,3 +47,36 @@ def test_ip_literal_stapling_responder_overrides_a_hostname_url_and_needs_no_res
                                            f"http://localhost:{port}/;")
     assert [f["rule"] for f in findings(named, "--ca-bundle", bed["root"])] == [
         "stapling-no-resolver"]
+
+
+def test_client_ocsp_without_any_responder_url_rejects_every_client(tmp_path):
+    """Issue 5: `client-ocsp-no-responder` when `ssl_ocsp on` checks a client CA (here the
+    issuing intermediate) that carries no OCSP URL and no `ssl_ocsp_responder` is set (a
+    resolver is there): real nginx rejects a valid client ("no OCSP responder URL in
+    certificate"). With `ssl_ocsp leaf` and a responder for the client's issuer, certlint is
+    quiet and the client gets in."""
+    from tests.support.ocsp import OcspResponder
+    from tests.test_stapling_live import client_request, client_site, line_in, write
+
+    servers.require("nginx")
+    servers.require("openssl")
+    conf, https, _croot, issuer, d, client = client_site(
+        tmp_path, b"", chain_ca=True, check="        ssl_ocsp on;\n        resolver 127.0.0.1;")
+    got = findings(conf, "--ca-bundle", f"{d}/server-root.pem")
+    assert [(f["rule"], f["line"]) for f in got] == [
+        ("client-ocsp-no-responder", line_in(conf, "ssl_ocsp on"))]
+    with servers.NginxServer(conf, https):
+        reply = client_request(https, d)
+    log = open(f"{d}/error.log").read()
+    assert "400 Bad Request" in reply and "The SSL certificate error" in reply, reply
+    assert "no OCSP responder URL in certificate" in log, log[-2000:]
+
+    port = servers.free_port()
+    text = open(conf).read().replace(
+        "ssl_ocsp on;", f"ssl_ocsp leaf;\n        ssl_ocsp_responder http://127.0.0.1:{port}/;")
+    write(conf, text.encode())
+    assert findings(conf, "--ca-bundle", f"{d}/server-root.pem") == []
+    with OcspResponder(issuer, f"{d}/ocsp", port, good=[client.cert]):
+        with servers.NginxServer(conf, https):
+            reply = client_request(https, d)
+    assert "client ok" in reply, reply + open(f"{d}/error.log").read()[-2000:]
