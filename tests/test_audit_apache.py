@@ -200,3 +200,50 @@ def test_certificate_without_sslengine_on_an_https_port_is_reported_as_apache_be
         result = certlint("check", "--server", "apache", "--ca-bundle",
                           os.path.join(pki, "root.pem"), conf)
         assert "SSLEngine is not on" not in result.output, (case, result.output)
+
+
+def test_incomplete_chain_file_is_named_with_the_certificate_file_and_fixed(tmp_path, certlint):
+    """Two intermediates, SSLCertificateChainFile holds only the lower one: Apache sends leaf +
+    I2 and clients fail. The finding says the two files together serve 2 certificates (not
+    that SSLCertificateFile holds 2) and points at the chain file line; after `fix --write`
+    the running config serves a chain `s_client -verify_return_error` accepts."""
+    from tests.support import servers
+    from tests.support.apache import ApacheServer, apache_binary, modules
+    from tests.support.pki import CA, cert_pem, write
+
+    apache_binary()
+    servers.require("openssl")
+    root = CA("Audit Two-Level Root")
+    upper = root.intermediate("Audit Upper CA")
+    lower = upper.intermediate("Audit Lower CA")
+    leaf = lower.leaf("example.test")
+    write(tmp_path / "site.pem", leaf.pem)
+    write(tmp_path / "site.key", leaf.key_pem, 0o600)
+    write(tmp_path / "chain.pem", cert_pem(lower.cert))
+    write(tmp_path / "inters" / "upper.pem", upper.pem)
+    root_pem = write(tmp_path / "root.pem", root.pem)
+    entry = write(tmp_path / "apache2.conf", (
+        modules("mpm_event", "authz_core", "ssl") + "ServerName localhost\nListen 443\n"
+        "<VirtualHost *:443>\n    ServerName example.test\n    SSLEngine on\n"
+        "    SSLCertificateFile site.pem\n    SSLCertificateKeyFile site.key\n"
+        "    SSLCertificateChainFile chain.pem\n</VirtualHost>\n").encode())
+
+    _code, payload = certlint.json("--server", "apache", "--ca-bundle", root_pem, entry)
+    (incomplete,) = [f for f in payload["findings"] if f["rule"] == "chain-incomplete"]
+    assert incomplete["message"].startswith(
+        "site.pem with SSLCertificateChainFile chain.pem serve 2 certificates"), incomplete
+    assert "CN=Audit Upper CA'" in incomplete["message"]
+    chain_line = open(entry).read().splitlines().index("    SSLCertificateChainFile chain.pem")
+    assert incomplete["line"] == chain_line + 1
+
+    def verify(state: str) -> servers.Result:
+        with ApacheServer(entry, str(tmp_path / state)) as server:
+            return servers.s_client(server.port(443), "example.test", root_pem)
+
+    before = verify("before")
+    assert not before.ok and "unable to get local issuer certificate" in before.output
+    fixed = certlint("fix", "--write", "--offline", "--server", "apache", "--intermediates",
+                     tmp_path / "inters", "--ca-bundle", root_pem, entry)
+    assert fixed.exit_code == 0, fixed.output
+    after = verify("after")
+    assert after.ok, after.output
