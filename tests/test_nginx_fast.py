@@ -83,6 +83,8 @@ def test_broken_files_are_left_to_crossplane(tmp_path, text):
 
 def test_every_fixture_config_matches(tmp_path):
     files = glob.glob(os.path.join(REPO, "fixtures", "nginx", "**", "*.conf"), recursive=True)
+    # syntax-* cases are malformed on purpose: crossplane reads them (and errs), not the fast path
+    files = [f for f in files if "/syntax-" not in f]
     assert len(files) > 30
     for path in files:
         text = open(path, encoding="utf-8", errors="replace").read()

@@ -100,7 +100,7 @@ def common_options(fn):
         click.argument("paths", nargs=-1, required=True, type=click.Path()),
         click.option("--server", type=click.Choice(["nginx", "apache"]),
                      help="Server kind of the entry points (default: detected)."),
-        click.option("--root", type=click.Path(file_okay=False),
+        click.option("--root", type=click.Path(exists=True, file_okay=False),
                      help="Resolve absolute paths under DIR (a checked-out /etc tree)."),
         click.option("--ca-bundle", "ca_bundles", multiple=True, type=click.Path(),
                      help="PEM file of extra trusted roots (repeatable)."),
@@ -241,9 +241,15 @@ def explain(rule):
     """Print a rule's documentation."""
     from certlint.docs import load_docs
 
-    doc = load_docs().get(rule)
+    docs = load_docs()
+    doc = docs.get(rule) or docs.get(rule.strip().lower())
     if doc is None:
-        click.echo(f"certlint: unknown rule {rule!r}; `certlint rules` lists them", err=True)
+        import difflib
+
+        near = difflib.get_close_matches(rule.strip().lower(), list(docs), n=1)
+        hint = f"did you mean {near[0]!r}? " if near else ""
+        click.echo(f"certlint: unknown rule {rule!r}; {hint}`certlint rules` lists them",
+                   err=True)
         sys.exit(EXIT_USAGE)
     fixable = "yes" if doc.fixable else "no"
     click.echo(f"# {doc.name}\n\nseverity: {doc.severity} · servers: {', '.join(doc.servers)}"

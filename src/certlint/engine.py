@@ -85,9 +85,34 @@ def _one_per_kind(found: list[str]) -> list[str]:
     return out
 
 
+def _not_a_config(path: str) -> str | None:
+    """Why an entry point is plainly no server config (a certificate, key or binary file passed
+    by mistake), or None."""
+    try:
+        if not os.path.isfile(path):
+            return None  # the parser says what is wrong with it
+        with open(path, "rb") as fh:
+            head = fh.read(4096)
+    except OSError:
+        return None
+    if head.lstrip().startswith(b"-----BEGIN "):
+        return ("is a PEM file (certificates or keys), not a server config: pass the nginx.conf "
+                "or apache2.conf/httpd.conf that names it")
+    if head[:2] in (b"\x30\x82", b"\x30\x80", b"\x30\x81"):  # DER: .der, .p12, .pfx
+        return ("is a binary (DER) certificate or key file, not a server config: pass the "
+                "nginx.conf or apache2.conf/httpd.conf that names it")
+    return None
+
+
 def _check_paths(paths: list[str], options: Options, ctx: Context, report: Report) -> None:
     paths = [entry for path in paths for entry in entry_points(path, options.server)]
     for path in paths:
+        if path == "-" and options.server == "apache":
+            raise EntryPointError("-: standard input is read as an `nginx -T` dump or nginx "
+                                  "config; for Apache pass the apache2.conf/httpd.conf file")
+        why = _not_a_config(path)
+        if why:
+            raise EntryPointError(f"{path}: {why}")
         config = parse_config(path, server=options.server, root=options.root,
                               apache_version=options.apache_version, defines=options.defines)
         fatal = [e for e in config.errors if e.fatal]

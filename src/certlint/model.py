@@ -63,6 +63,8 @@ class FileRef:
         value = self.directive.value
         if value.startswith("data:"):
             return f"data:... ({len(value) - 5} characters of inline content)"
+        if "-----BEGIN" in value or "PRIVATE KEY" in value:  # a key pasted in place of a path
+            return f"(PEM text pasted in place of a file name, {len(value)} characters)"
         if not value.isprintable():  # a quoted path with a newline must not break output lines
             return value.encode("unicode_escape").decode("ascii")
         return value
@@ -108,10 +110,12 @@ class Site:
 
     @property
     def label(self) -> str:
-        """`example.com:443`: the first name and first port, for the `site` output field."""
+        """`example.com:443`: the first name and first port, for the `site` output field (the
+        first TLS port of an nginx server that also listens on plain 80)."""
         name = next((n for n in self.names if n and n != "_"), None) or "_"
         port = ""
-        for listen in self.listen:
+        tls_ports = [f":{p}" for _a, p in self.extra.get("tls_listen_keys", ()) if p]
+        for listen in tls_ports + self.listen:
             port = listen.rsplit(":", 1)[-1] if ":" in listen else listen
             if port.isdigit():
                 break

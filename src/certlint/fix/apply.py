@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from certlint.fix.plan import Edit, FixPlan, InsertDirective, NewFile, RemoveDirective, ReplaceArg
+from certlint.parsers.common import follow_root_links
 
 
 class EditError(Exception):
@@ -219,9 +220,15 @@ def _replace_anywhere(line: str, old: str, new: str) -> str:
     return line[: found.start()] + value + line[found.end():]
 
 
+# --root of the current fix run (set by its Workspace): a config path that is an absolute
+# symbolic link (Debian's sites-enabled) is read under the root, never from this host's /etc
+_LINK_ROOT: list[str | None] = [None]
+
+
 def raw_arguments(path: str, line: int, directive: str) -> list[list[str]]:
     """The arguments of each `directive` statement at `path:line` as written (variables
     unexpanded, quotes removed), following Apache `\\` continuations; [] when unreadable."""
+    path = follow_root_links(path, _LINK_ROOT[0])
     try:
         st = os.stat(path)
     except OSError:
@@ -277,7 +284,9 @@ def _needs_quotes(value: str) -> bool:
 class Workspace:
     """The tree as it will be after every accepted plan: edited configs and new files."""
 
-    def __init__(self, protected: set[str] | None = None):
+    def __init__(self, protected: set[str] | None = None, root: str | None = None):
+        self.root = root  # --root: absolute symbolic links point into the checked-out tree
+        _LINK_ROOT[0] = root
         self.files: dict[str, FileEdits] = {}
         self.new_files: dict[str, NewFile] = {}
         self.reused: set[str] = set()  # new files that already exist with identical content
@@ -318,7 +327,7 @@ class Workspace:
 
     def _file(self, path: str) -> FileEdits:
         # edit the file itself, not a symbolic link to it (Debian's sites-enabled/ links)
-        key = os.path.realpath(path)
+        key = os.path.realpath(follow_root_links(path, self.root))
         if key in self.protected or os.path.abspath(path) in self.protected:
             raise EditError(f"{path} is a private key file; certlint never changes key files")
         if key not in self.files:

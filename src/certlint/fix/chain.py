@@ -28,8 +28,17 @@ from cryptography.hazmat.primitives import hashes, serialization
 
 from certlint.context import Context
 from certlint.fix.apply import raw_arguments
-from certlint.fix.plan import FixPlan, InsertDirective, NewFile, RemoveDirective, ReplaceArg
+from certlint.fix.plan import (
+    FixPlan,
+    InsertDirective,
+    NewFile,
+    RemoveDirective,
+    ReplaceArg,
+    file_holds,
+    file_mode,
+)
 from certlint.model import CertSlot, Finding, Site
+from certlint.parsers.common import map_root
 from certlint.pki.aia import AiaFetcher
 from certlint.pki.chain import ChainAnalysis, analyse, describe
 from certlint.pki.load import parse_cert_bytes
@@ -172,21 +181,35 @@ class ChainPlanner:
             if stem.lower().endswith(ext):
                 stem = stem[: -len(ext)]
                 break
-        folder = os.path.dirname(path)
+        folder = os.path.dirname(self._named_path(slot))
         for n in range(1, 100):
             name = f"{stem}.{suffix}.pem" if n == 1 else f"{stem}.{suffix}-{n}.pem"
             target = os.path.join(folder, name)
             planned = self._planned.get(target)
             if planned is not None and planned != content:
                 continue  # another certificate of this run wants this name
-            if planned is not None or not os.path.lexists(target) or _same(target, content):
+            if planned is not None or not os.path.lexists(target) or file_holds(target, content):
                 break
         else:
             raise _Unfixable(f"no free file name next to {path}")
-        mode = _mode(path)
+        mode = file_mode(path)
         plan.edits.append(NewFile(target, content, mode))
         self._planned[target] = content
         return name
+
+    def _named_path(self, slot: CertSlot) -> str:
+        """Where the certificate directive points before symbolic links are followed (with
+        --root the parsers follow absolute links into the checkout): the folder the edited
+        directive will look in for the new file."""
+        value = slot.cert.directive.value
+        config = getattr(self.ctx, "config", None)
+        if os.path.isabs(value):
+            named = map_root(value, self.ctx.options.root)
+        elif config is not None and config.prefix:
+            named = os.path.normpath(os.path.join(config.prefix, value))
+        else:
+            return slot.cert.path
+        return named if os.path.basename(named) == os.path.basename(value) else slot.cert.path
 
     def _sibling_files(self, path: str) -> list[str]:
         """Chain-like files beside the certificate (certbot's chain.pem/fullchain.pem, a CA's
@@ -222,7 +245,7 @@ class ChainPlanner:
                              ) -> str | None:
         """certbot's layout: `cert.pem` is named while `fullchain.pem` (or `chain.pem`) beside
         it holds exactly these certificates (and renews with it). Its file name, or None."""
-        path = slot.cert.path
+        path = self._named_path(slot)
         if os.path.basename(path) != "cert.pem":
             return None
         full = os.path.join(os.path.dirname(path), name)
@@ -319,21 +342,6 @@ def replace_file_name(d, new_name: str) -> ReplaceArg:
 
 class _Unfixable(Exception):
     pass
-
-
-def _same(path: str, content: bytes) -> bool:
-    try:
-        with open(path, "rb") as fh:
-            return fh.read() == content
-    except OSError:
-        return False
-
-
-def _mode(path: str) -> int:
-    try:
-        return os.stat(path).st_mode & 0o777
-    except OSError:
-        return 0o644
 
 
 def _quote_apache(value: str) -> str:

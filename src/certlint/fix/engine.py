@@ -56,7 +56,7 @@ def plan_fixes(paths: list[str], options: Options,
     ctx = Context(options)
     report = run_check(paths, options, ctx)
     fetcher = AiaFetcher.from_options(ctx.trust, options)
-    run = FixRun(report, Workspace(protected_paths(report.configs, ctx)), fetcher)
+    run = FixRun(report, Workspace(protected_paths(report.configs, ctx), options.root), fetcher)
     planner = ChainPlanner(ctx, fetcher)
     # per site: (plan or None, problem or None, findings); a site is fixed whole or not at all
     groups: dict[str, list[tuple[FixPlan | None, str | None, list[Finding]]]] = {}

@@ -7,6 +7,7 @@ applies them atomically with `--write`, or saves a `git apply`-able patch with `
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 
@@ -62,3 +63,20 @@ class FixPlan:
     site: str
     edits: list[Edit] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+
+
+def file_holds(path: str, content: bytes) -> bool:
+    """Does `path` already exist with exactly `content` (so a NewFile there can be reused)?"""
+    try:
+        with open(path, "rb") as fh:
+            return fh.read() == content
+    except OSError:
+        return False
+
+
+def file_mode(path: str) -> int:
+    """The permission bits of `path`, for a new file written beside it (0644 when unknown)."""
+    try:
+        return os.stat(path).st_mode & 0o777
+    except OSError:
+        return 0o644

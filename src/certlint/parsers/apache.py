@@ -20,8 +20,9 @@ from dataclasses import dataclass, field
 
 from certlint.model import ConfigError, Directive, FileRef, ServerConfig
 from certlint.parsers.apache_conditions import if_version, module_names
-from certlint.parsers.common import ConfigFileReader, map_root
+from certlint.parsers.common import ConfigFileReader, follow_root_links, map_root, root_hint
 
+MAX_DIRECTORY_ENTRIES = 50_000  # files and folders read through `Include DIR` in one run
 MAX_INCLUDE_DEPTH = 128  # httpd: "Exceeded maximum include depth of 128"
 MAX_NESTING = 100  # sections inside sections; deeper is hostile input, not a config
 MAX_LINES = 500_000  # expanded lines (macros) before we stop: a macro bomb is not a config
@@ -515,7 +516,8 @@ class ApacheParser:
                 self.server_root = root
             else:
                 self._error(f"ServerRoot must be a valid directory: '{values[0]}' is not one "
-                            f"(certlint keeps {self.server_root})", ln.path, ln.line)
+                            f"(certlint keeps {self.server_root})"
+                            + root_hint(values[0], self.entry, self.root), ln.path, ln.line)
         return [_Node(name, tuple(values), ln.path, ln.line)]
 
     def _include(self, pattern: str, optional: bool, ln: _Line, stack: list[str]
@@ -535,7 +537,7 @@ class ApacheParser:
                                 f"'{os.path.basename(target)}' in '{os.path.dirname(target)}', "
                                 "failing", ln.path, ln.line)
                 return []
-        elif os.path.exists(target):
+        elif os.path.exists(follow_root_links(target, self.root)):
             matches = [target]
         else:
             if not optional:
@@ -549,24 +551,36 @@ class ApacheParser:
 
     def _include_path(self, path: str, pattern: str, ln: _Line, stack: list[str],
                       dir_depth: int) -> list[_Node]:
-        if os.path.isdir(path):
-            if dir_depth >= MAX_INCLUDE_DEPTH or os.path.realpath(path) in stack:
+        # with --root, Debian's absolute sites-enabled links point into the checkout; the
+        # link's own path is what findings show
+        source = follow_root_links(path, self.root)
+        if os.path.isdir(source):
+            if dir_depth >= MAX_INCLUDE_DEPTH or self._realpath(path) in stack:
                 self._error(f"Include {pattern}: directory {path} is nested too deep or loops "
                             "back on itself", ln.path, ln.line)
                 return []
             try:
-                entries = sorted(os.listdir(path))
+                entries = sorted(os.listdir(source))
             except OSError as exc:
                 self._error(f"Include {pattern}: cannot read directory {path}: "
                             f"{exc.strerror or exc}", ln.path, ln.line)
                 return []
             nodes: list[_Node] = []
             inner = stack + [self._realpath(path)]
+            self._dir_entries = getattr(self, "_dir_entries", 0) + len(entries)
+            if self._dir_entries > MAX_DIRECTORY_ENTRIES:
+                # `Include /`: httpd stops at the first file that is no config; certlint
+                # would read the whole disk
+                if self._dir_entries - len(entries) <= MAX_DIRECTORY_ENTRIES:
+                    self._error(f"Include {pattern}: more than {MAX_DIRECTORY_ENTRIES} files in "
+                                "included directories; certlint stops reading here (is the "
+                                "pattern too wide?)", ln.path, ln.line)
+                return []
             for entry in entries:
                 nodes.extend(self._include_path(os.path.join(path, entry), pattern, ln, inner,
                                                 dir_depth + 1))
             return nodes
-        real = self._realpath(path)
+        real = self._realpath(source)
         if not os.path.isfile(real):
             self._error(f"Include {pattern}: {path} is not a regular file (a device, socket or "
                         "pipe): certlint does not read it", ln.path, ln.line)
@@ -579,7 +593,7 @@ class ApacheParser:
         if path in self._texts:  # a snippet included by many vhosts is read once
             return self._parse_text(self._texts[path], path, stack + [real])
         before = len(self.config.errors)
-        data = self.reader.read(path, self.config)
+        data = self.reader.read(source, self.config, shown=path)
         if data is None:
             for err in self.config.errors[before:]:
                 err.message = f"Include {pattern}: {path}: {err.message}"
@@ -591,12 +605,18 @@ class ApacheParser:
         """`os.path.realpath`, resolving each folder once (thousands of includes share one)."""
         head, tail = os.path.split(path)
         if tail in ("", ".", "..") or not os.path.isabs(path):
-            return os.path.realpath(path)
-        real_head = self._real_dirs.get(head)
-        if real_head is None:
-            real_head = self._real_dirs[head] = os.path.realpath(head)
-        full = os.path.join(real_head, tail)
-        return os.path.realpath(full) if os.path.islink(full) else full
+            try:
+                return os.path.realpath(path)
+            except OSError:
+                return os.path.abspath(path)
+        try:
+            real_head = self._real_dirs.get(head)
+            if real_head is None:
+                real_head = self._real_dirs[head] = os.path.realpath(head)
+            full = os.path.join(real_head, tail)
+            return os.path.realpath(full) if os.path.islink(full) else full
+        except OSError:  # /proc/1/cwd and friends: a link nobody may follow
+            return os.path.abspath(path)
 
     # -- paths ---------------------------------------------------------------------------
 
@@ -610,7 +630,7 @@ class ApacheParser:
         value = directive.value
         if value.lower().startswith(NON_FILE_PREFIXES):
             return FileRef(directive, None, f"'{value.split(':', 1)[0]}:' URI, not a file")
-        return FileRef(directive, self.resolve_path(value))
+        return FileRef(directive, follow_root_links(self.resolve_path(value), self.root))
 
     # -- sites ---------------------------------------------------------------------------
 

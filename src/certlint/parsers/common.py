@@ -18,6 +18,36 @@ def map_root(path: str, root: str | None) -> str:
     return path
 
 
+def follow_root_links(path: str, root: str | None) -> str:
+    """With --root, the path the final component's symbolic links lead to, where an absolute
+    link target (Debian's sites-enabled -> /etc/nginx/...) is taken under the root, not from
+    this host. Only the hops up to the last absolute one are followed: relative links (certbot's
+    live/NAME/cert.pem -> ../../archive/...) resolve the same everywhere and are kept, so the
+    path keeps its name (a fix that names `fullchain.pem` beside it stays right)."""
+    if not root or not os.path.islink(path):
+        return path
+    hops, current = [], path
+    while os.path.islink(current) and len(hops) < 40:
+        link = os.readlink(current)
+        current = (map_root(link, root) if os.path.isabs(link)
+                   else os.path.normpath(os.path.join(os.path.dirname(current), link)))
+        hops.append((os.path.isabs(link), current))
+    absolute = [n for n, (is_abs, _) in enumerate(hops) if is_abs]
+    return hops[absolute[-1]][1] if absolute else path
+
+
+def root_hint(missing: str, entry: str, root: str | None) -> str:
+    """For an absolute path that is not there: when the entry point lies in a checked-out copy
+    of it (`repo/etc/httpd/conf/httpd.conf` naming `/etc/httpd`), the --root that finds it."""
+    if root or not os.path.isabs(missing):
+        return ""
+    needle = os.path.normpath(missing).rstrip("/") + "/"
+    where = os.path.abspath(entry).find(needle)
+    if where <= 0:
+        return ""
+    return f"; a checked-out tree? pass --root {os.path.abspath(entry)[:where]}"
+
+
 def special_kind(mode: int) -> str:
     """What a non-regular file is, in words."""
     if stat.S_ISFIFO(mode):

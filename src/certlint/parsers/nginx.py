@@ -21,7 +21,7 @@ import tempfile
 import crossplane
 
 from certlint.model import ConfigError, Directive, FileRef, ServerConfig
-from certlint.parsers import nginx_fast
+from certlint.parsers import nginx_fast, nginx_syntax
 from certlint.parsers.common import MAX_CONFIG_BYTES, ConfigFileReader, map_root
 from certlint.parsers.nginx_sites import Node, build_sites
 
@@ -130,7 +130,10 @@ class NginxParser:
                 info = os.stat(path)
                 real = (info.st_dev, info.st_ino)
             except OSError:
-                real = os.path.realpath(path)
+                try:
+                    real = os.path.realpath(path)
+                except OSError:  # /proc/1/cwd: a link nobody may follow
+                    real = os.path.abspath(path)
             self._realpaths[path] = real
         return real
 
@@ -146,12 +149,25 @@ class NginxParser:
         data = self.reader.read(path, self.config, shown=shown)
         statements = None
         if data is not None:
-            payload = self._statements(path, data.decode("utf-8", "replace"), shown)
+            text = data.decode("utf-8", "replace")
+            payload = self._statements(path, text, shown)
             for err in payload["errors"]:
                 message = re.sub(r"\s+in \S+:\d+$", "", err["error"])
-                self.config.errors.append(ConfigError(message, shown, err.get("line") or 0))
+                line = err.get("line") or 0
+                if not message:  # crossplane's bare error: the file ends inside a statement
+                    message = 'unexpected end of file, expecting ";" or "}": nginx will not start'
+                    line = line or text.count("\n") + 1
+                self.config.errors.append(ConfigError(message, shown, line))
+            if not payload["errors"]:
+                brace = nginx_syntax.missing_semicolon(text)
+                if brace is not None:
+                    self.config.errors.append(ConfigError(
+                        'unexpected "}" (the directive before it lacks its ";"): nginx will not '
+                        "start", shown, brace))
             if payload["config"]:
                 statements = payload["config"][0]["parsed"]
+                for message, line in nginx_syntax.argument_errors(statements):
+                    self.config.errors.append(ConfigError(message, shown, line))
                 if data.startswith(b"\xef\xbb\xbf") and statements:
                     # nginx reads a BOM as part of the first directive name and refuses it
                     self.config.errors.append(ConfigError(
@@ -219,7 +235,16 @@ class NginxParser:
                 f"'include {pattern}': is there a loop?", shown, st["line"]))
             return []
         if matches is not None:
-            pass
+            if matches and not (self.root or self._virtual
+                                or getattr(self, "_host_warned", False)):
+                from certlint.parsers.common import root_hint
+
+                hint = root_hint(os.path.dirname(pattern), self.entry, self.root)
+                if hint:  # repo/etc/nginx/nginx.conf including /etc/nginx/...: this host's
+                    self._host_warned = True
+                    self.config.errors.append(ConfigError(
+                        f"include '{pattern}' reads this machine's files, not the copy beside "
+                        f"the entry point{hint}", shown, st["line"], severity="warning"))
         elif self._virtual:
             self.config.errors.append(ConfigError(
                 f"include '{pattern}': {target} is not in the nginx -T dump", shown, st["line"]))
@@ -230,9 +255,12 @@ class NginxParser:
                 "link loop or a dangling link)", shown, st["line"]))
             return []
         else:
+            from certlint.parsers.common import root_hint
+
             self.config.errors.append(ConfigError(
                 f"include file not found: '{pattern}' (nginx: open() \"{target}\" failed "
-                "(2: No such file or directory))", shown, st["line"]))
+                "(2: No such file or directory))"
+                + root_hint(os.path.dirname(pattern), self.entry, self.root), shown, st["line"]))
             return []
         nodes: list[Node] = []
         self._included += len(matches)
@@ -251,6 +279,14 @@ class NginxParser:
                     f"fails with 'pread() \"{match}\" failed (21: Is a directory)' and will not "
                     "start; narrow the pattern (e.g. '*.conf') or move the directory",
                     shown, st["line"]))
+                continue
+            if self.root and match in self._display and not os.path.exists(match):
+                # Debian's modules-enabled links into /usr/share: not part of a checked-out /etc
+                self.config.errors.append(ConfigError(
+                    f"include '{pattern}': {self._shown(match)} links to "
+                    f"/{os.path.relpath(match, self.root)}, which is not in the tree under "
+                    "--root; certlint skips it (nginx on the server reads it)",
+                    shown, st["line"], severity="warning"))
                 continue
             if self._real(match) in stack:
                 self.config.errors.append(ConfigError(
@@ -284,13 +320,11 @@ class NginxParser:
         into the checkout, not at this host's files; the link's own path is what is shown."""
         if not self.root or not os.path.islink(path):
             return path
-        shown, hops = path, 0
-        while os.path.islink(path) and hops < 40:
-            link = os.readlink(path)
-            path = (map_root(link, self.root) if os.path.isabs(link)
-                    else os.path.normpath(os.path.join(os.path.dirname(path), link)))
-            hops += 1
-        self._display.setdefault(path, shown)
+        from certlint.parsers.common import follow_root_links
+
+        shown, path = path, follow_root_links(path, self.root)
+        if path != shown:
+            self._display.setdefault(path, shown)
         return path
 
     def resolve_path(self, value: str) -> str:

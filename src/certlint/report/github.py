@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 LEVEL = {"error": "error", "warning": "warning", "info": "notice"}
 
 
@@ -12,10 +14,18 @@ def _escape(value: str, prop: bool = False) -> str:
     return value
 
 
+def _path(path: str) -> str:
+    """Relative to the working folder (the checkout), so annotations attach to the file in the
+    pull request; absolute when outside it."""
+    rel = os.path.relpath(path) if os.path.isabs(path) else path
+    return path if rel.startswith("..") else rel
+
+
 def render(report) -> str:
     lines = []
     for f in report.findings:
         lines.append(
-            f"::{LEVEL[f.severity]} file={_escape(f.path, True)},line={f.line},col={f.column},"
+            f"::{LEVEL[f.severity]} file={_escape(_path(f.path), True)},"
+            f"line={f.line},col={f.column},"
             f"title={_escape(f.rule, True)}::{_escape(f.message)}")
     return "\n".join(lines) + ("\n" if lines else "")

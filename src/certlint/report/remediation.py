@@ -28,7 +28,13 @@ def render(report) -> str:
         undefined=jinja2.StrictUndefined)
     docs = load_docs()
     servers = {c.server for c in report.configs}
-    server = servers.pop() if len(servers) == 1 else None
+    report_server = servers.pop() if len(servers) == 1 else None
+    # a run over nginx and Apache trees: each rule's advice is for the servers it was found on
+    server_of = {path: c.server for c in report.configs for path in c.files}
+    found_on: dict[str, set[str]] = {}
+    for f in report.findings:
+        if f.path in server_of:
+            found_on.setdefault(f.rule, set()).add(server_of[f.path])
     groups: dict[str, dict] = {}
     rows = []
     for f in report.findings:
@@ -38,6 +44,8 @@ def render(report) -> str:
         group = groups.get(f.rule)
         if group is None:
             text = sections(doc.body) if doc else {}
+            on = found_on.get(f.rule, set())
+            server = on.pop() if len(on) == 1 else report_server
             if server == "apache":
                 fix = text.get("how to fix on apache", "")
             elif server == "nginx":

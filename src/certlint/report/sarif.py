@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import pathlib
+import urllib.parse
 
 from certlint import __version__
 from certlint.docs import load_docs
@@ -51,5 +53,9 @@ def render(report) -> str:
 
 
 def _uri(path: str) -> str:
+    """A valid URI reference: relative to the working folder (the repository in CI), else a
+    file: URI; spaces and other reserved characters percent-encoded."""
     rel = os.path.relpath(path) if os.path.isabs(path) else path
-    return (path if rel.startswith("..") else rel).replace(os.sep, "/")
+    if rel.startswith(".."):
+        return pathlib.Path(path).as_uri()
+    return urllib.parse.quote(rel.replace(os.sep, "/"))

@@ -13,7 +13,7 @@ import os
 from cryptography.hazmat.primitives import serialization
 
 from certlint.context import Context
-from certlint.fix.plan import FixPlan, NewFile
+from certlint.fix.plan import FixPlan, NewFile, file_holds, file_mode
 from certlint.model import CertSlot, Directive, Finding, Site
 from certlint.pki.chain import ChainAnalysis, describe
 from certlint.pki.verify import is_self_signed
@@ -72,7 +72,7 @@ def _plan(site: Site, slot: CertSlot, certs: list, ctx: Context) -> FixPlan | No
     for n in range(1, 100):
         name = f"{stem}.fullchain.pem" if n == 1 else f"{stem}.fullchain-{n}.pem"
         target = os.path.join(folder, name)
-        if not os.path.lexists(target) or _holds(target, content):
+        if not os.path.lexists(target) or file_holds(target, content):
             break
     else:
         return None
@@ -81,22 +81,7 @@ def _plan(site: Site, slot: CertSlot, certs: list, ctx: Context) -> FixPlan | No
     except Exception:  # noqa: BLE001 - a variable or macro parameter: change it by hand
         return None
     plan = FixPlan(rule="chain-contains-root", site=site.label,
-                   edits=[NewFile(target, content, _mode(slot.cert.path)), edit])
+                   edits=[NewFile(target, content, file_mode(slot.cert.path)), edit])
     plan.notes.append(f"{slot.cert.shown}: serve " + ", ".join(describe(c) for c in certs)
                       + " from SSLCertificateFile; Apache then sends no root")
     return plan
-
-
-def _holds(path: str, content: bytes) -> bool:
-    try:
-        with open(path, "rb") as fh:
-            return fh.read() == content
-    except OSError:
-        return False
-
-
-def _mode(path: str) -> int:
-    try:
-        return os.stat(path).st_mode & 0o777
-    except OSError:
-        return 0o644

@@ -96,7 +96,7 @@ def check(site: Site, ctx: Context):
             continue
         at = (_alias_directive(site, missing) or site.names_directive
               or (site.origin if lender else slot.cert.directive))
-        shown = ", ".join(dns + ips) or "none: the certificate has no Subject Alternative Name"
+        shown = _listed(dns + ips) or "none: the certificate has no Subject Alternative Name"
         borrowed = ""
         if lender is not None:
             d = slot.cert.directive
@@ -105,8 +105,15 @@ def check(site: Site, ctx: Context):
                         f"({os.path.basename(d.path)}:{d.line}): ")
         yield ctx.finding(
             "hostname-mismatch", at,
-            f"{borrowed}{', '.join(missing)} not covered by {describe(leaf)} from "
+            f"{borrowed}{_listed(missing)} not covered by {describe(leaf)} from "
             f"{slot.cert.shown} "
             f"(its names: {shown}); clients connecting to {missing[0]} fail with "
             "'Hostname mismatch' / 'certificate is not valid for' "
             "(browsers: NET::ERR_CERT_COMMON_NAME_INVALID)", site)
+
+
+def _listed(names: list[str], limit: int = 20) -> str:
+    """Names for a message: a server_name of thousands stays one readable line."""
+    if len(names) <= limit:
+        return ", ".join(names)
+    return ", ".join(names[:limit]) + f" and {len(names) - limit} more"

@@ -32,21 +32,30 @@ def lowered_level(site: Site) -> tuple[int, str] | None:
         if m else None
 
 
-def server_side(site: Site, max_level: int, error: str) -> str:
-    """What the server itself does with the weak certificate, given the configured level."""
+DEFAULT_LEVEL = 2  # OpenSSL 3 as built by Debian 12, Ubuntu 22.04+ and RHEL 9
+
+
+def server_side(site: Site, max_level: int, error: str) -> tuple[str, bool]:
+    """What the server itself does with the weak certificate, given the configured level:
+    the words for the message, and whether it refuses to load it (then it will not start)."""
     lowered = lowered_level(site)
     if lowered is not None and lowered[0] <= max_level:
         return (f"the server loads it only because {lowered[1]} lowers OpenSSL's security "
-                f"level (@SECLEVEL={lowered[0]}); clients at their default level still refuse it")
-    return f"{LOADS_ANYWAY}: SSL_CTX_use_certificate(...) failed (... {error})"
+                f"level (@SECLEVEL={lowered[0]}); clients at their default level still refuse "
+                "it"), False
+    if lowered is None and max_level >= DEFAULT_LEVEL:
+        return "the server itself still loads it", False
+    return f"{LOADS_ANYWAY}: SSL_CTX_use_certificate(...) failed (... {error})", True
 
 
-def rsa_loads_up_to(public_key) -> int:
+def loads_up_to(public_key) -> int:
     """The highest OpenSSL security level that accepts this key (1: 80 bits, 2: 112 bits)."""
-    if isinstance(public_key, rsa.RSAPublicKey):
-        return 1 if public_key.key_size >= 1024 else 0
+    if isinstance(public_key, (rsa.RSAPublicKey, dsa.DSAPublicKey)):
+        size = public_key.key_size
+        return 2 if size >= 2048 else 1 if size >= 1024 else 0
     if isinstance(public_key, ec.EllipticCurvePublicKey):
-        return 1 if public_key.key_size >= 160 else 0
+        size = public_key.key_size
+        return 2 if size >= 224 else 1 if size >= 160 else 0
     return 0
 
 
@@ -60,12 +69,14 @@ def check_signature(site: Site, ctx: Context):
             algo = cert.signature_hash_algorithm
             name = algo.name.lower() if algo is not None else ""
             if name in WEAK_HASHES:
+                server, refuses = server_side(site, 0, "ca md too weak")
                 yield ctx.finding(
                     "weak-signature", slot.cert.directive,
                     f"{slot.cert.shown}: {describe(cert)} is signed with {name.upper()}; browsers "
                     "and OpenSSL 3 clients reject it ('CA signature digest algorithm too weak', "
                     "openssl verify error 68), and "
-                    f"{server_side(site, 0, 'ca md too weak')}. Reissue with SHA-256", site)
+                    f"{server}. Reissue with SHA-256", site,
+                    severity="error" if refuses else None)
 
 
 def weakness(public_key) -> str | None:
@@ -85,13 +96,13 @@ def check_key(site: Site, ctx: Context):
             cert = chain.served[i]
             weak = weakness(cert.public_key())
             if weak:
+                server, refuses = server_side(site, loads_up_to(cert.public_key()),
+                                              "ee key too small / ca key too small")
                 yield ctx.finding(
                     "weak-key", slot.cert.directive,
                     f"{slot.cert.shown}: {describe(cert)} has {weak}; OpenSSL 3 clients at the "
                     "default security level refuse it ("
                     + ("'EE certificate key too weak', openssl verify error 66" if i == chain.leaf
                        else "'CA certificate key too weak', openssl verify error 67")
-                    + "), and "
-                    + server_side(site, rsa_loads_up_to(cert.public_key()),
-                                  "ee key too small / ca key too small")
-                    + ". Reissue with RSA 2048+ or ECDSA P-256", site)
+                    + f"), and {server}. Reissue with RSA 2048+ or ECDSA P-256", site,
+                    severity="error" if refuses else None)
