@@ -247,3 +247,47 @@ def test_incomplete_chain_file_is_named_with_the_certificate_file_and_fixed(tmp_
     assert fixed.exit_code == 0, fixed.output
     after = verify("after")
     assert after.ok, after.output
+
+
+def test_debian_site_enabled_without_mod_ssl_is_refused_as_apache_does(tmp_path, certlint):
+    """`a2ensite default-ssl` without `a2enmod ssl`: apache2 refuses the config ("Invalid
+    command 'SSLEngine' ...") at the first SSL line; certlint reports exactly that file:line
+    (it used to report only the snakeoil certificate). After enabling mod_ssl the error goes."""
+    import re
+    import shutil
+
+    import pytest
+
+    from tests.support.apache import ApacheServer, apache_binary
+
+    apache_binary()
+    if not os.path.exists("/etc/apache2/apache2.conf"):
+        if os.environ.get("CI"):
+            pytest.fail("/etc/apache2 missing: .ci/run must install apache2")
+        pytest.skip("no Debian /etc/apache2")
+    tree = tmp_path / "apache2"
+    shutil.copytree("/etc/apache2", tree, symlinks=True)
+    for name in ("ssl.load", "ssl.conf", "socache_shmcb.load"):
+        if (tree / "mods-enabled" / name).is_symlink():
+            (tree / "mods-enabled" / name).unlink()
+    site = tree / "sites-enabled" / "default-ssl.conf"
+    if not site.exists():
+        os.symlink("../sites-available/default-ssl.conf", site)
+    entry = str(tree / "apache2.conf")
+
+    refused = ApacheServer(entry, str(tmp_path / "state")).syntax()
+    assert not refused.ok
+    m = re.search(r"Syntax error on line (\d+) of (\S+):\s*Invalid command '(\w+)'",
+                  refused.output)
+    assert m, refused.output
+    line, path, command = int(m[1]), m[2], m[3]
+    result = certlint("check", "--server", "apache", entry)
+    errors = [ln for ln in result.output.splitlines() if " config-error " in ln]
+    assert len(errors) == 1, result.output
+    assert errors[0].startswith(f"{path}:{line}:1: config-error Invalid command '{command}'")
+    assert "a2enmod ssl" in errors[0]
+
+    for name in ("ssl.load", "ssl.conf", "socache_shmcb.load"):
+        os.symlink(f"../mods-available/{name}", tree / "mods-enabled" / name)
+    assert ApacheServer(entry, str(tmp_path / "state2")).syntax().ok
+    assert "config-error" not in certlint("check", "--server", "apache", entry).output
