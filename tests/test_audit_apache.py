@@ -60,12 +60,13 @@ def leaf_only_vhost(tmp_path) -> str:
 
 
 def test_apache_version_check_advice_and_fix_agree(tmp_path, certlint):
-    """What `check` advises is what `fix` does, on each side of 2.4.8; the form `apache2 -v`
-    prints (`Apache/2.4.58 (Debian)`) is understood."""
+    """What `check` advises is what `fix` does, on each side of 2.4.8; the forms `apache2 -v`
+    (`Apache/2.4.58 (Debian)`) and the package manager (`2.4.62-1~deb12u2`) print work."""
     entry = leaf_only_vhost(tmp_path)
     fix_args = ("--offline", "--intermediates", tmp_path / "inters")
     for version, fullchain in (("2.4.7", False), ("2.4.8", True), ("Apache/2.4.58 (Debian)", True),
-                               ("2.2.34", False)):
+                               ("2.2.34", False), ("2.4.62-1~deb12u2", True),
+                               ("2.4.6-99.el7", False)):
         _code, payload = certlint.json("--apache-version", version, "--ca-bundle",
                                        tmp_path / "root.pem", entry)
         message = " ".join(f["message"] for f in payload["findings"]

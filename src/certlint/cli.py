@@ -38,8 +38,9 @@ def _apache_version(_ctx, _param, value: str) -> str:
     if text.lower().startswith("apache/"):
         text = text[7:]
     text = text.split()[0] if text.split() else ""
-    if re.fullmatch(r"\d+\.\d+\.\d+", text):
-        return text
+    full = re.fullmatch(r"(\d+\.\d+\.\d+)(?:[-+~_][\w.~+-]*)?", text)  # 2.4.62-1~deb12u2
+    if full:
+        return full[1]
     if re.fullmatch(r"\d+\.\d+", text):
         raise click.BadParameter(f"{value!r} is not precise enough: give the full version such "
                                  f"as {DEFAULT_APACHE_VERSION} (`apache2 -v` or `httpd -v` "
