@@ -139,3 +139,17 @@ def test_must_staple_without_stapling_fails_a_client_that_requires_the_staple(tm
     assert findings(stapled, "--ca-bundle", f"{d}/root.pem") == []
     accepted = curl_status(stapled)
     assert accepted.returncode == 0, accepted.stderr
+
+    # issue 5's other stale case: a stapling file made for another certificate is served
+    # forever; certlint says so, and the client that checks the staple refuses it
+    other = inter.leaf("other.test", ocsp=["http://127.0.0.1:9/"])
+    foreign = ocsp.OCSPResponseBuilder().add_response(
+        cert=other.cert, issuer=inter.cert, algorithm=hashes.SHA1(),
+        cert_status=ocsp.OCSPCertStatus.GOOD, this_update=NOW - dt.timedelta(hours=1),
+        next_update=NOW + dt.timedelta(days=3), revocation_time=None, revocation_reason=None,
+    ).responder_id(ocsp.OCSPResponderEncoding.HASH, inter.cert).sign(inter.key, hashes.SHA256())
+    write(f"{d}/staple.der", foreign.public_bytes(serialization.Encoding.DER))
+    got = findings(stapled, "--ca-bundle", f"{d}/root.pem")
+    assert [f["rule"] for f in got] == ["stapling-file-stale"], got
+    wrong = curl_status(stapled)
+    assert wrong.returncode != 0, wrong.stderr
