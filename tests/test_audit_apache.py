@@ -60,12 +60,13 @@ def leaf_only_vhost(tmp_path) -> str:
 
 
 def test_apache_version_check_advice_and_fix_agree(tmp_path, certlint):
-    """What `check` advises is what `fix` does, on each side of 2.4.8; the form `apache2 -v`
-    prints (`Apache/2.4.58 (Debian)`) is understood."""
+    """What `check` advises is what `fix` does, on each side of 2.4.8; the forms `apache2 -v`
+    (`Apache/2.4.58 (Debian)`) and the package manager (`2.4.62-1~deb12u2`) print work."""
     entry = leaf_only_vhost(tmp_path)
     fix_args = ("--offline", "--intermediates", tmp_path / "inters")
     for version, fullchain in (("2.4.7", False), ("2.4.8", True), ("Apache/2.4.58 (Debian)", True),
-                               ("2.2.34", False)):
+                               ("2.2.34", False), ("2.4.62-1~deb12u2", True),
+                               ("2.4.6-99.el7", False)):
         _code, payload = certlint.json("--apache-version", version, "--ca-bundle",
                                        tmp_path / "root.pem", entry)
         message = " ".join(f["message"] for f in payload["findings"]
@@ -200,3 +201,94 @@ def test_certificate_without_sslengine_on_an_https_port_is_reported_as_apache_be
         result = certlint("check", "--server", "apache", "--ca-bundle",
                           os.path.join(pki, "root.pem"), conf)
         assert "SSLEngine is not on" not in result.output, (case, result.output)
+
+
+def test_incomplete_chain_file_is_named_with_the_certificate_file_and_fixed(tmp_path, certlint):
+    """Two intermediates, SSLCertificateChainFile holds only the lower one: Apache sends leaf +
+    I2 and clients fail. The finding says the two files together serve 2 certificates (not
+    that SSLCertificateFile holds 2) and points at the chain file line; after `fix --write`
+    the running config serves a chain `s_client -verify_return_error` accepts."""
+    from tests.support import servers
+    from tests.support.apache import ApacheServer, apache_binary, modules
+    from tests.support.pki import CA, cert_pem, write
+
+    apache_binary()
+    servers.require("openssl")
+    root = CA("Audit Two-Level Root")
+    upper = root.intermediate("Audit Upper CA")
+    lower = upper.intermediate("Audit Lower CA")
+    leaf = lower.leaf("example.test")
+    write(tmp_path / "site.pem", leaf.pem)
+    write(tmp_path / "site.key", leaf.key_pem, 0o600)
+    write(tmp_path / "chain.pem", cert_pem(lower.cert))
+    write(tmp_path / "inters" / "upper.pem", upper.pem)
+    root_pem = write(tmp_path / "root.pem", root.pem)
+    entry = write(tmp_path / "apache2.conf", (
+        modules("mpm_event", "authz_core", "ssl") + "ServerName localhost\nListen 443\n"
+        "<VirtualHost *:443>\n    ServerName example.test\n    SSLEngine on\n"
+        "    SSLCertificateFile site.pem\n    SSLCertificateKeyFile site.key\n"
+        "    SSLCertificateChainFile chain.pem\n</VirtualHost>\n").encode())
+
+    _code, payload = certlint.json("--server", "apache", "--ca-bundle", root_pem, entry)
+    (incomplete,) = [f for f in payload["findings"] if f["rule"] == "chain-incomplete"]
+    assert incomplete["message"].startswith(
+        "site.pem with SSLCertificateChainFile chain.pem serve 2 certificates"), incomplete
+    assert "CN=Audit Upper CA'" in incomplete["message"]
+    chain_line = open(entry).read().splitlines().index("    SSLCertificateChainFile chain.pem")
+    assert incomplete["line"] == chain_line + 1
+
+    def verify(state: str) -> servers.Result:
+        with ApacheServer(entry, str(tmp_path / state)) as server:
+            return servers.s_client(server.port(443), "example.test", root_pem)
+
+    before = verify("before")
+    assert not before.ok and "unable to get local issuer certificate" in before.output
+    fixed = certlint("fix", "--write", "--offline", "--server", "apache", "--intermediates",
+                     tmp_path / "inters", "--ca-bundle", root_pem, entry)
+    assert fixed.exit_code == 0, fixed.output
+    after = verify("after")
+    assert after.ok, after.output
+
+
+def test_debian_site_enabled_without_mod_ssl_is_refused_as_apache_does(tmp_path, certlint):
+    """`a2ensite default-ssl` without `a2enmod ssl`: apache2 refuses the config ("Invalid
+    command 'SSLEngine' ...") at the first SSL line; certlint reports exactly that file:line
+    (it used to report only the snakeoil certificate). After enabling mod_ssl the error goes."""
+    import re
+    import shutil
+
+    import pytest
+
+    from tests.support.apache import ApacheServer, apache_binary
+
+    apache_binary()
+    if not os.path.exists("/etc/apache2/apache2.conf"):
+        if os.environ.get("CI"):
+            pytest.fail("/etc/apache2 missing: .ci/run must install apache2")
+        pytest.skip("no Debian /etc/apache2")
+    tree = tmp_path / "apache2"
+    shutil.copytree("/etc/apache2", tree, symlinks=True)
+    for name in ("ssl.load", "ssl.conf", "socache_shmcb.load"):
+        if (tree / "mods-enabled" / name).is_symlink():
+            (tree / "mods-enabled" / name).unlink()
+    site = tree / "sites-enabled" / "default-ssl.conf"
+    if not site.exists():
+        os.symlink("../sites-available/default-ssl.conf", site)
+    entry = str(tree / "apache2.conf")
+
+    refused = ApacheServer(entry, str(tmp_path / "state")).syntax()
+    assert not refused.ok
+    m = re.search(r"Syntax error on line (\d+) of (\S+):\s*Invalid command '(\w+)'",
+                  refused.output)
+    assert m, refused.output
+    line, path, command = int(m[1]), m[2], m[3]
+    result = certlint("check", "--server", "apache", entry)
+    errors = [ln for ln in result.output.splitlines() if " config-error " in ln]
+    assert len(errors) == 1, result.output
+    assert errors[0].startswith(f"{path}:{line}:1: config-error Invalid command '{command}'")
+    assert "a2enmod ssl" in errors[0]
+
+    for name in ("ssl.load", "ssl.conf", "socache_shmcb.load"):
+        os.symlink(f"../mods-available/{name}", tree / "mods-enabled" / name)
+    assert ApacheServer(entry, str(tmp_path / "state2")).syntax().ok
+    assert "config-error" not in certlint("check", "--server", "apache", entry).output

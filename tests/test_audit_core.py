@@ -315,3 +315,73 @@ def test_a_folder_stands_for_the_entry_point_in_it(tmp_path, certlint):
         assert result.exit_code == 2
         assert "is a folder without an entry point" in result.output
         assert len(result.output.strip().splitlines()) == 1 and "Traceback" not in result.output
+
+
+def test_out_of_range_options_are_usage_errors_not_internal_errors(tmp_path, certlint):
+    """`--expiry-warn-days 100000000000` used to reach the rules and come back as "internal
+    error in rule cert-expiring-soon: OverflowError"; odd dates and day counts are usage
+    errors (exit 2) or work, never an internal error."""
+    pki = StandardPKI.make("example.test")
+    write(tmp_path / "full.pem", pki.fullchain())
+    write(tmp_path / "leaf.key", pki.leaf.key_pem, 0o600)
+    write(tmp_path / "root.pem", pki.root.pem)
+    conf = write(tmp_path / "nginx.conf", b"events {}\nhttp {\n    server {\n"
+                 b"        listen 443 ssl;\n        server_name example.test;\n"
+                 b"        ssl_certificate full.pem;\n        ssl_certificate_key leaf.key;\n"
+                 b"    }\n}\n")
+    for days in ("-5", "100000000000"):
+        result = certlint("check", "--expiry-warn-days", days, conf)
+        assert result.exit_code == 2 and "--expiry-warn-days" in result.output, result.output
+    for args in (("--expiry-warn-days", "36500"), ("--now", "9999-12-31"),
+                 ("--now", "0001-01-01"), ("--expiry-warn-days", "0")):
+        result = certlint("check", "--ca-bundle", tmp_path / "root.pem", *args, conf)
+        assert result.exit_code in (0, 1) and "internal error" not in result.output, (
+            args, result.output)
+    late = certlint("check", "--ca-bundle", tmp_path / "root.pem", "--now", "9999-12-31", conf)
+    assert "cert-expired" in late.output
+
+
+def test_a_certificate_on_a_plain_listen_443_is_reported_as_nginx_serves_it(tmp_path, certlint):
+    """A server with its own certificate but `listen 443;` (no `ssl`): real nginx starts and
+    speaks plain HTTP on the port, every TLS client fails. certlint used to say "All good: 1
+    TLS site"; it now points at the listen line. Quiet look-alikes: `listen 443 ssl`, and
+    another server on the same port with `listen 443 ssl` (nginx makes the socket TLS for
+    both). Live runs use the same config with 443 moved to a free port."""
+    from tests.support import servers
+
+    servers.require("nginx")
+    servers.require("openssl")
+    pki = StandardPKI.make("example.test", "other.test")
+    write(tmp_path / "full.pem", pki.fullchain())
+    write(tmp_path / "leaf.key", pki.leaf.key_pem, 0o600)
+    root = write(tmp_path / "root.pem", pki.root.pem)
+    port = servers.free_port()
+
+    def server(listen: str, name: str = "example.test") -> str:
+        return (f"    server {{\n        {listen};\n        server_name {name};\n"
+                "        ssl_certificate full.pem;\n        ssl_certificate_key leaf.key;\n"
+                "    }\n")
+
+    def check_and_serve(case: str, servers_text: str):
+        conf = write(tmp_path / f"{case}.conf",
+                     servers.nginx_conf(servers_text, str(tmp_path)).encode())
+        result = certlint("check", "--server", "nginx", "--ca-bundle", root, conf)
+        live = write(tmp_path / f"{case}-live.conf", open(conf).read().replace(
+            "listen 443", f"listen 127.0.0.1:{port}").encode())
+        with servers.NginxServer(live, port=port):
+            hello = servers.s_client(port, "example.test", root)
+        return conf, result, hello
+
+    conf, flagged, hello = check_and_serve("plain", server("listen 443"))
+    assert not hello.ok and "wrong version number" in hello.output, hello.output
+    assert flagged.exit_code == 1
+    line = open(conf).read().splitlines().index("        listen 443;") + 1
+    assert f"plain.conf:{line}:1: config-error listen 443 has no `ssl`" in flagged.output
+    assert "write `listen 443 ssl;`" in flagged.output
+
+    for case, text in (("tls", server("listen 443 ssl")),
+                       ("shared", server("listen 443 ssl", "other.test")
+                        + server("listen 443"))):
+        _conf, quiet, hello = check_and_serve(case, text)
+        assert quiet.exit_code == 0 and "has no `ssl`" not in quiet.output, quiet.output
+        assert hello.ok, (case, hello.output)

@@ -254,3 +254,57 @@ def test_resolver_option_only_takes_addresses_nginx_accepts(tmp_path, certlint):
     assert "resolver 127.0.0.1:5353 [::1] localhost valid=300s;" in open(conf).read()
     checked = servers.nginx_test(conf, state_dir=str(tmp_path))
     assert checked.ok, checked.output
+
+
+def test_apache_leaf_only_site_verifies_after_fix_and_a_graceful_reload(tmp_path):
+    """Issue 4: "after `certlint fix --write` and a reload, it passes" — on Apache too: a
+    running apache2 (not restarted) serves the leaf only; after the fix, `apache2 -t` and a
+    graceful restart (SIGUSR1, what `apachectl graceful` sends) it serves the full chain."""
+    import signal
+    import time
+
+    from tests.support.apache import ApacheServer, apache_binary, apache_env, modules, remap_ports
+
+    apache_binary()
+    servers.require("openssl")
+    pki = StandardPKI.make("example.test")
+    write(tmp_path / "site.pem", pki.leaf.pem)
+    write(tmp_path / "site.key", pki.leaf.key_pem, 0o600)
+    write(tmp_path / "inters" / "inter.pem", pki.inter.pem)
+    root = write(tmp_path / "root.pem", pki.root.pem)
+    entry = write(tmp_path / "apache2.conf", (
+        modules("mpm_event", "authz_core", "ssl") + "ServerName localhost\nListen 443\n"
+        "<VirtualHost *:443>\n    ServerName example.test\n    SSLEngine on\n"
+        "    SSLCertificateFile site.pem\n    SSLCertificateKeyFile site.key\n"
+        "</VirtualHost>\n").encode())
+    server = ApacheServer(entry, str(tmp_path / "state"))  # its copy of the config, ports mapped
+    with open(tmp_path / "apache.out", "wb") as out:
+        proc = subprocess.Popen(server.args("-DFOREGROUND"), stdout=out,
+                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                start_new_session=True, env=apache_env(entry, server.state))
+    try:
+        assert servers.wait_port(server.port(443)), open(tmp_path / "apache.out").read()
+        before = servers.s_client(server.port(443), "example.test", root)
+        assert not before.ok and "unable to" in before.output, before.output
+
+        fixed = run_cli("fix", "--write", "--offline", "--intermediates", tmp_path / "inters",
+                        "--ca-bundle", root, entry)
+        assert fixed.returncode == 0, fixed.stdout
+        assert "apachectl configtest && apachectl graceful" in fixed.stdout
+        with open(server.conf, "w") as fh:  # the running server reads its mapped copy
+            fh.write(remap_ports(open(entry).read(), server.ports))
+        assert server.syntax().ok
+        os.kill(proc.pid, signal.SIGUSR1)
+        after = before
+        for _ in range(40):
+            time.sleep(0.25)
+            after = servers.s_client(server.port(443), "example.test", root)
+            if after.ok:
+                break
+        assert after.ok, after.output
+        assert proc.poll() is None  # the same server, reloaded, not restarted
+        assert "graceful restart" in open(server.error_log).read()
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=20)

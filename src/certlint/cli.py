@@ -38,8 +38,9 @@ def _apache_version(_ctx, _param, value: str) -> str:
     if text.lower().startswith("apache/"):
         text = text[7:]
     text = text.split()[0] if text.split() else ""
-    if re.fullmatch(r"\d+\.\d+\.\d+", text):
-        return text
+    full = re.fullmatch(r"(\d+\.\d+\.\d+)(?:[-+~_][\w.~+-]*)?", text)  # 2.4.62-1~deb12u2
+    if full:
+        return full[1]
     if re.fullmatch(r"\d+\.\d+", text):
         raise click.BadParameter(f"{value!r} is not precise enough: give the full version such "
                                  f"as {DEFAULT_APACHE_VERSION} (`apache2 -v` or `httpd -v` "
@@ -105,7 +106,7 @@ def common_options(fn):
         click.option("--ca-bundle", "ca_bundles", multiple=True, type=click.Path(),
                      help="PEM file of extra trusted roots (repeatable)."),
         click.option("--expiry-warn-days", default=30, show_default=True,
-                     type=click.IntRange(min=0),
+                     type=click.IntRange(0, 36500),
                      help="Warn when a certificate expires within N days (or a third of its "
                           "lifetime, whichever is shorter)."),
         click.option("--apache-version", default=DEFAULT_APACHE_VERSION, show_default=True,

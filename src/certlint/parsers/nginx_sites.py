@@ -6,7 +6,7 @@ certificate-less server block is answered with).
 
 from __future__ import annotations
 
-from certlint.model import CertSlot, Directive, ServerConfig, Site
+from certlint.model import CertSlot, ConfigError, Directive, ServerConfig, Site
 
 # top-level blocks whose `server { }` children can serve TLS
 TLS_SERVER_CONTEXTS = ("http", "stream")
@@ -47,6 +47,7 @@ def build_sites(tree: list[Node], config: ServerConfig, file_ref) -> None:
                     if site is not None:
                         config.sites.append(site)
     _mark_default_servers(config.sites)
+    _plain_port_443_with_certificate(config)
 
 
 def _add_global(config: ServerConfig, node: Node, block: str) -> None:
@@ -147,3 +148,29 @@ def _collect(node: Node, out: dict) -> None:
         else:
             _collect(child, out)
 
+
+def _plain_port_443_with_certificate(config: ServerConfig) -> None:
+    """A server naming its own certificate whose `listen 443` lacks `ssl` (and no server on
+    that port has it, no `ssl on`): nginx speaks plain HTTP/TCP there, so every TLS client
+    fails while the config looks like a TLS site (a common slip since `ssl on` was removed)."""
+    def tls(d: Directive) -> bool:
+        return any(a in ("ssl", "quic", "http3") for a in d.args[1:])
+
+    tls_ports = {(site.extra["context"], listen_key(d)[1]) for site in config.sites
+                 if "listen" in site.own for d in site.get_all("listen") if tls(d)}
+    for site in config.sites:
+        if ("ssl_certificate" not in site.own or "listen" not in site.own
+                or site.extra.get("tls_listen")
+                or any(d.flag() for d in site.directives.get("ssl", []))):
+            continue
+        context = site.extra["context"]
+        for d in site.get_all("listen"):
+            if listen_key(d)[1] == "443" and (context, "443") not in tls_ports:
+                plain = "plain HTTP" if context == "http" else "plain TCP"
+                config.errors.append(ConfigError(
+                    f"listen {d.value} has no `ssl`: nginx answers {plain} on port 443 although "
+                    "this server names a certificate, so every TLS client fails (openssl: "
+                    "'wrong version number'; browsers: ERR_SSL_PROTOCOL_ERROR) and the "
+                    f"certificate is never served; write `listen {d.value} ssl;`",
+                    d.path, d.line))
+                break

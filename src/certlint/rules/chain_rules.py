@@ -51,9 +51,12 @@ def check_incomplete(site: Site, ctx: Context):
                 "look. Put that path's certificates first, in order, or drop the others",
                 site)
             continue
+        source = f"{slot.cert.shown} holds"
+        if site.server == "apache" and slot.chain is not None:  # the two files make the chain
+            source = f"{slot.cert.shown} with SSLCertificateChainFile {slot.chain.shown} serve"
         yield ctx.finding(
             "chain-incomplete", chain_directive(site, slot),
-            f"{slot.cert.shown} holds {what} and does not reach a trusted root: the issuer "
+            f"{source} {what} and does not reach a trusted root: the issuer "
             f"{_name(chain.missing_issuer)} of {describe(last)} is missing. {OPENSSL_CLIENTS} "
             "will fail with 'unable to get local issuer certificate' (openssl: verify error 20/21 "
             "'unable to verify the first certificate'); browsers may hide it by fetching the "
