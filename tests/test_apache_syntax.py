@@ -6,6 +6,7 @@ from __future__ import annotations
 import glob
 import os
 import re
+import shutil
 
 import pytest
 
@@ -116,3 +117,55 @@ def test_misspelling_suggests_the_directive(certlint, tmp_path):
                         "by a module not included in the server configuration (did you mean "
                         "SSLCertificateKeyFile?)" + STOPS]
     assert code != 0
+
+
+def test_mod_ssl_not_loaded_reported_once_where_apache_stops(tmp_path):
+    conf = tmp_path / "apache2.conf"
+    conf.write_text(modules("mpm_event", "authz_core") + "ServerName localhost\nListen 443\n"
+                    "<VirtualHost *:443>\nSSLEngine on\nSSLCertificateFile /x.pem\n"
+                    "</VirtualHost>\n<VirtualHost *:443>\nSSLEngine on\n</VirtualHost>\n")
+    line, message = apache_says(str(conf), tmp_path)
+    ours = [(n, m) for n, m in certlint_says(str(conf)) if "Invalid command" in m]
+    assert [n for n, _ in ours] == [line] == [6]
+    assert same_words(ours[0][1], message) and "a2enmod ssl" in ours[0][1]
+
+
+def test_mod_ssl_not_loaded_is_not_blamed_after_an_include_that_failed(tmp_path):
+    # the LoadModule may be in the file certlint could not read
+    conf = tmp_path / "apache2.conf"
+    conf.write_text(modules("mpm_event") + "Include mods/ssl.load\n"
+                    "<VirtualHost *:443>\nSSLEngine on\n</VirtualHost>\n")
+    assert [m for _, m in certlint_says(str(conf)) if "Invalid command" in m] == []
+
+
+def debian_copy(tmp_path, ssl: bool):
+    """/etc/apache2 copied, default-ssl enabled (a2ensite), mod_ssl enabled or not (a2enmod)."""
+    if not os.path.exists("/etc/apache2/sites-available/default-ssl.conf"):
+        pytest.skip("Debian apache2 tree not installed")
+    tree = tmp_path / "apache2"
+    shutil.copytree("/etc/apache2", tree, symlinks=True)
+    site = tree / "sites-enabled" / "default-ssl.conf"
+    if not site.exists():
+        os.symlink("../sites-available/default-ssl.conf", site)
+    for name in ("ssl.load", "ssl.conf", "socache_shmcb.load"):
+        link = tree / "mods-enabled" / name
+        if link.is_symlink() and not ssl:
+            link.unlink()
+        elif ssl and not link.exists():
+            os.symlink(f"../mods-available/{name}", link)
+    return str(tree / "apache2.conf")
+
+
+def test_debian_default_ssl_site_without_a2enmod_ssl_fails_as_apache_says(tmp_path):
+    """`a2ensite default-ssl` without `a2enmod ssl`: Apache stops at the site's SSLEngine."""
+    entry = debian_copy(tmp_path, ssl=False)
+    line, message = apache_says(entry, tmp_path)
+    ours = [(e.path, e.line, e.message) for e in parse_apache(entry).errors]
+    assert [(os.path.basename(p), n) for p, n, _ in ours] == [("default-ssl.conf", line)]
+    assert same_words(ours[0][2], message)
+
+
+def test_debian_tree_with_mod_ssl_has_no_syntax_error(tmp_path):
+    entry = debian_copy(tmp_path, ssl=True)
+    assert apache_says(entry, tmp_path) is None
+    assert certlint_says(entry) == []

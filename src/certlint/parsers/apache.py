@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from certlint.model import ConfigError, Directive, FileRef, ServerConfig
 from certlint.parsers.apache_conditions import if_version, module_names
-from certlint.parsers.apache_syntax import ssl_error
+from certlint.parsers.apache_syntax import check_directive
 from certlint.parsers.common import ConfigFileReader, follow_root_links, map_root, root_hint
 
 MAX_DIRECTORY_ENTRIES = 50_000  # files and folders read through `Include DIR` in one run
@@ -492,9 +492,7 @@ class ApacheParser:
             return self._include(values[0], name == "includeoptional", ln, stack)
         if name == "use":
             return self._use(args, ln, stack)
-        ssl = "ssl_module" in self.state.modules if self.state.modules_known else None
-        if (problem := ssl_error(name, args, ssl)) is not None:
-            self._error(problem, ln.path, ln.line)
+        if check_directive(self, name, args, ln):
             return []
         if name in ONE_ARGUMENT and len(values) != 1:
             from certlint.parsers.apache_names import spelled

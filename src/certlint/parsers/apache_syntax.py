@@ -65,6 +65,7 @@ TAKE1 = {n.lower(): (n, d) for n, d in (
      "SSL dialog mechanism for the pass phrase query ('builtin', '|/path/to/pipe_program', "
      "or 'exec:/path/to/cgi_program')"),
     ("ServerName", "The hostname and port of the server"),
+    ("ServerRoot", "Common directory of server-related files (logs, confs, etc.)"),
 )}
 
 # FLAG directives: "<Name> must be On or Off" for a wrong count or any other word
@@ -114,6 +115,28 @@ KNOWN = {n.lower(): n for n in NAMES}
 REMOVED = {"ssllog": "SSLLog directive is no longer supported - use ErrorLog.",
            "sslloglevel": "SSLLogLevel directive is no longer supported - use LogLevel."}
 STOPS = ": Apache refuses the config and does not start"
+NOT_LOADED = (" (mod_ssl is not loaded where this line is read: add `LoadModule ssl_module "
+              "modules/mod_ssl.so` before it; on Debian/Ubuntu `a2enmod ssl`)")
+
+
+def check_directive(parser, name: str, args: list[str], ln) -> bool:
+    """Record Apache's error for a directive it refuses while reading (the `ApacheParser`
+    hook); True when the directive is to be dropped (it never takes effect)."""
+    state = parser.state
+    ssl = "ssl_module" in state.modules if state.modules_known else None
+    problem = ssl_error(name, args, ssl)
+    if problem is not None:
+        parser._error(problem, ln.path, ln.line)
+        return True
+    if ssl is False and name in KNOWN and not getattr(parser, "_ssl_missing_reported", False) \
+            and all(e.severity == "warning" for e in parser.config.errors):
+        # Apache stops at the first mod_ssl directive; once is enough. After an earlier error
+        # (an include that could not be read) the LoadModule may be in what was not read.
+        parser._ssl_missing_reported = True
+        parser._error(f"Invalid command '{args[0]}', perhaps misspelled or defined by a module "
+                      f"not included in the server configuration{NOT_LOADED}{STOPS}", ln.path,
+                      ln.line)
+    return False
 
 
 def ssl_error(name: str, args: list[str], ssl_loaded: bool | None) -> str | None:
