@@ -169,3 +169,43 @@ def test_debian_tree_with_mod_ssl_has_no_syntax_error(tmp_path):
     entry = debian_copy(tmp_path, ssl=True)
     assert apache_says(entry, tmp_path) is None
     assert certlint_says(entry) == []
+
+
+SECTION_CASES = [
+    ("<Directory /tmp>", "</Directory>", "SSLCertificateFile /x.pem"),
+    ("<location />", "</location>", "SSLEngine on"),
+    ("<FilesMatch x>", "</FilesMatch>", "SSLUseStapling on"),
+    ("<If \"true\">", "</If>", "SSLOCSPEnable on"),
+    ("<LocationMatch />", "</LocationMatch>", "SSLCARevocationCheck chain"),
+    ("<Directory /tmp>", "</Directory>", "SSLPassPhraseDialog builtin"),
+    ("<Files x>", "</Files>", "SSLRandomSeed startup builtin"),
+    ("", "", "SSLSessionCache none"),
+    ("", "", "sslpassphrasedialog builtin"),
+    ("", "", "SSLRandomSeed startup builtin"),
+    ("<Directory /tmp>", "</Directory>", "SSLSessionCache none"),
+]
+
+
+@pytest.mark.parametrize("opened,closed,line", SECTION_CASES)
+def test_directive_in_a_section_that_does_not_take_it(opened, closed, line, tmp_path):
+    conf = tmp_path / "apache2.conf"
+    conf.write_text(HEAD + "\n".join(x for x in (opened, line, closed) if x)
+                    + "\n</VirtualHost>\n")
+    at, message = apache_says(str(conf), tmp_path)
+    ours = certlint_says(str(conf))
+    assert [n for n, _ in ours] == [at], (ours, message)
+    assert same_words(ours[0][1], message), (ours[0][1], message)
+
+
+@pytest.mark.parametrize("opened,closed,line", [
+    ("<Directory /tmp>", "</Directory>", "SSLVerifyClient require"),
+    ("<Location />", "</Location>", "SSLCipherSuite HIGH"),
+    ("", "", "SSLSessionCacheTimeout 300"),
+    ("", "", "SSLStrictSNIVHostCheck on"),
+])
+def test_directive_in_a_section_that_takes_it_is_quiet(opened, closed, line, tmp_path):
+    conf = tmp_path / "apache2.conf"
+    conf.write_text(HEAD + "\n".join(x for x in (opened, line, closed) if x)
+                    + "\n</VirtualHost>\n")
+    assert apache_says(str(conf), tmp_path) is None
+    assert certlint_says(str(conf)) == []

@@ -639,7 +639,9 @@ class ApacheParser:
 
     def _build(self, tree: list[_Node]) -> None:
         from certlint.parsers.apache_sites import build_sites
+        from certlint.parsers.apache_syntax import check_sections
 
+        check_sections(self, tree)
         build_sites(self, tree)
 
 

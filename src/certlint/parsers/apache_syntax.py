@@ -176,3 +176,43 @@ def ssl_error(name: str, args: list[str], ssl_loaded: bool | None) -> str | None
         return (f"Invalid command '{args[0]}', perhaps misspelled or defined by a module not "
                 f"included in the server configuration{hint}{STOPS}")
     return None
+
+
+# where mod_ssl accepts a directive (its req_override), checked with apache2 -t
+SERVER_ONLY = frozenset(n.lower() for n in (  # RSRC_CONF: never inside <Directory>, <If>, ...
+    "SSLCertificateFile", "SSLCertificateKeyFile", "SSLCertificateChainFile",
+    "SSLCARevocationFile", "SSLCARevocationPath", "SSLCARevocationCheck", "SSLEngine",
+    "SSLProtocol", "SSLHonorCipherOrder", "SSLSessionCache", "SSLUseStapling",
+    "SSLStaplingCache", "SSLStaplingResponderTimeout", "SSLStaplingForceURL",
+    "SSLOCSPEnable", "SSLOCSPDefaultResponder", "SSLPassPhraseDialog", "SSLRandomSeed",
+    "SSLCryptoDevice", "SSLFIPS",
+))
+# GLOBAL_ONLY: "cannot occur within <VirtualHost> section" (SSLStaplingCache has its own rule)
+MAIN_ONLY = {n.lower(): n for n in (
+    "SSLSessionCache", "SSLPassPhraseDialog", "SSLRandomSeed", "SSLCryptoDevice", "SSLFIPS",
+)}
+PER_DIR = {n.lower(): n for n in (
+    "Directory", "DirectoryMatch", "Files", "FilesMatch", "Location", "LocationMatch", "If",
+    "ElseIf", "Else",
+)}
+
+
+def check_sections(parser, tree: list) -> None:
+    """Record Apache's error for a mod_ssl directive in a section that does not take it."""
+    stack = [(tree, None, False)]
+    while stack:
+        nodes, per_dir, in_vhost = stack.pop()
+        for node in nodes:
+            if node.children is not None:
+                inner = PER_DIR.get(node.name, per_dir)
+                stack.append((node.children, inner, in_vhost or node.name == "virtualhost"))
+                continue
+            shown = KNOWN.get(node.name)
+            if shown is None:
+                continue
+            if per_dir and node.name in SERVER_ONLY:
+                parser._error(f"{shown} not allowed in <{per_dir}> context{STOPS}", node.path,
+                              node.line)
+            elif in_vhost and not per_dir and node.name in MAIN_ONLY:
+                parser._error(f"{shown} cannot occur within <VirtualHost> section{STOPS}",
+                              node.path, node.line)
