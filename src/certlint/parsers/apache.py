@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 from certlint.model import ConfigError, Directive, FileRef, ServerConfig
 from certlint.parsers.apache_conditions import if_version, module_names
+from certlint.parsers.apache_syntax import check_directive
 from certlint.parsers.common import ConfigFileReader, follow_root_links, map_root, root_hint
 
 MAX_DIRECTORY_ENTRIES = 50_000  # files and folders read through `Include DIR` in one run
@@ -492,6 +493,8 @@ class ApacheParser:
             return self._include(values[0], name == "includeoptional", ln, stack)
         if name == "use":
             return self._use(args, ln, stack)
+        if check_directive(self, name, args, ln):
+            return []
         if name in ONE_ARGUMENT and len(values) != 1:
             from certlint.parsers.apache_names import spelled
 
@@ -658,7 +661,9 @@ class ApacheParser:
 
     def _build(self, tree: list[_Node]) -> None:
         from certlint.parsers.apache_sites import build_sites
+        from certlint.parsers.apache_syntax import check_sections
 
+        check_sections(self, tree)
         build_sites(self, tree)
 
 
