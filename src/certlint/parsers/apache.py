@@ -194,7 +194,6 @@ class ApacheParser:
         self.config = ServerConfig("apache", self.entry, self.server_root)
         self.config.resolver = self.file_ref
         self.state = _State()
-        self._ssl_unloaded_said = False  # "Invalid command SSL..." reported once per run
         # `apache2 -D NAME` names (--define): once given, a name never defined is known unset
         self.command_line = set(defines or ())
         self._aborted = False
@@ -501,15 +500,6 @@ class ApacheParser:
             self._error(f"{spelled(name)} takes one argument, {len(values)} given: Apache stops "
                         "with a syntax error", ln.path, ln.line)
             return []
-        if (name.startswith("ssl") and self.state.modules_known
-                and "ssl_module" not in self.state.modules and not self._ssl_unloaded_said):
-            self._ssl_unloaded_said = True  # once: every later SSL line fails the same way
-            from certlint.parsers.apache_names import spelled
-
-            self._error(f"Invalid command '{spelled(name)}', perhaps misspelled or defined by a "
-                        "module not included in the server configuration: mod_ssl is not "
-                        "loaded here (no LoadModule ssl_module before this line), so Apache "
-                        "refuses to start; enable it (Debian: a2enmod ssl)", ln.path, ln.line)
         if name == "define" and values:
             self.state.defines[values[0]] = values[1] if len(values) > 1 else ""
             if len(values) > 1:
