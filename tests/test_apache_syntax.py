@@ -209,3 +209,10 @@ def test_directive_in_a_section_that_takes_it_is_quiet(opened, closed, line, tmp
                     + "\n</VirtualHost>\n")
     assert apache_says(str(conf), tmp_path) is None
     assert certlint_says(str(conf)) == []
+
+
+def test_apache_2_2_names_are_not_misspellings_there(tmp_path):
+    conf = tmp_path / "apache2.conf"
+    conf.write_text(HEAD + "SSLMutex default\n</VirtualHost>\n")
+    assert [n for n, _ in certlint_says(str(conf))] == [8]  # 2.4 (the default) refuses it
+    assert parse_apache(str(conf), apache_version="2.2.34").errors == []

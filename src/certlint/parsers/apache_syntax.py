@@ -2,18 +2,23 @@
 
 httpd checks each directive as it reads it: a TLS directive with the wrong number of arguments
 ("SSLCertificateFile takes one argument, ..."), a flag that is not On/Off, an unknown keyword,
-or an `SSL...` name mod_ssl does not define ("Invalid command 'SSLCertficateFile', ...") stops
-the server with AH00526 before anything is served. Messages and the directive table below were
-checked against Apache 2.4.71's `apache2 -t` and the names in its mod_ssl.so.
+an `SSL...` name mod_ssl does not define ("Invalid command 'SSLCertficateFile', ..."), a
+directive in a section that does not take it ("SSLEngine not allowed in <Directory> context"),
+or any mod_ssl directive read while mod_ssl is not loaded stops the server with AH00526 before
+anything is served. Messages and tables were checked against Apache 2.4.71's `apache2 -t` and
+the names in its mod_ssl.so (tests/test_apache_syntax.py compares them word for word).
 
 A misspelled name is reported only while mod_ssl is known to be loaded (a `LoadModule
-ssl_module` already read): when no LoadModule was seen (one vhost file linted alone) the name
-may belong to a module certlint cannot see, and a false alarm on a working config is worse.
+ssl_module` already read), a missing mod_ssl only when LoadModule lines were read without it and
+nothing was left unread: when no LoadModule was seen (one vhost file linted alone) the name may
+belong to a module certlint cannot see, and a false alarm on a working config is worse.
 """
 
 from __future__ import annotations
 
 import difflib
+
+from certlint.parsers.apache_conditions import version_at_least
 
 # TAKE1 directives: "<Name> takes one argument, <Apache's description>"
 TAKE1 = {n.lower(): (n, d) for n, d in (
@@ -124,6 +129,8 @@ def check_directive(parser, name: str, args: list[str], ln) -> bool:
     hook); True when the directive is to be dropped (it never takes effect)."""
     state = parser.state
     ssl = "ssl_module" in state.modules if state.modules_known else None
+    if ssl and not version_at_least(parser.version, "2.4"):
+        ssl = None  # 2.2's mod_ssl had other names (SSLMutex): not called misspellings
     problem = ssl_error(name, args, ssl)
     if problem is not None:
         parser._error(problem, ln.path, ln.line)
