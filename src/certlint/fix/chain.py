@@ -42,7 +42,7 @@ from certlint.parsers.common import map_root
 from certlint.pki.aia import AiaFetcher
 from certlint.pki.chain import ChainAnalysis, analyse, describe
 from certlint.pki.load import parse_cert_bytes
-from certlint.rules._util import chain_directive
+from certlint.rules._util import chain_directive, shown_name
 
 _SHA256 = hashes.SHA256()
 SIBLING_HINTS = ("chain", "bundle", "intermediate")
@@ -335,8 +335,9 @@ def replace_file_name(d, new_name: str) -> ReplaceArg:
     raw = raw_value(d)
     base = os.path.basename(d.value)
     if os.path.basename(raw) != base:
-        raise _Unfixable(f"the file name in '{d.name} {raw}' ({d.path}:{d.line}) comes from a "
-                         "variable or macro parameter shared with other sites; change it by hand")
+        raise _Unfixable(f"the file name in '{shown_name(d)} {raw}' ({d.path}:{d.line}) comes "
+                         "from a variable or macro parameter shared with other sites; change it "
+                         "by hand")
     return ReplaceArg(d.path, d.line, d.name, raw, raw[: len(raw) - len(base)] + new_name)
 
 
