@@ -16,11 +16,10 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
 import subprocess
 import time
 
-from tests.support.servers import Result, free_port, require
+from tests.support.servers import Result, free_port, read_log, require, terminate
 
 LISTEN = re.compile(r"^(\s*Listen\s+)(?:\S+:)?(\d+)(.*)$", re.I | re.M)
 VHOST_PORT = re.compile(r"^(\s*<VirtualHost\b[^>]*?):(\d+)", re.I | re.M)
@@ -126,22 +125,12 @@ class ApacheServer:
         return self.ports[configured]
 
     def log(self) -> str:
-        try:
-            with open(self.error_log, encoding="utf-8", errors="replace") as fh:
-                return fh.read()
-        except OSError:
-            return ""
+        return read_log(self.error_log)
 
     def stop(self) -> str:
         if self.proc is None:
             return self.log()
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
+        terminate(self.proc, group=True)
         self.output_file.seek(0)
         out = self.output_file.read().decode(errors="replace")
         self.output_file.close()

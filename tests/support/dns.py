@@ -13,7 +13,7 @@ import struct
 import subprocess
 import time
 
-from tests.support.servers import require
+from tests.support.servers import require, terminate
 
 
 class Dnsmasq:
@@ -56,13 +56,7 @@ class Dnsmasq:
         return self.proc.stdout.read().decode(errors="replace")
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        terminate(self.proc, timeout=5)
         self.proc = None
 
     def __enter__(self) -> Dnsmasq:

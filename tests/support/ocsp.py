@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from tests.support.pki import CA, Issued, cert_pem, key_pem, name, new_key, write
-from tests.support.servers import require
+from tests.support.servers import read_log, require, terminate
 
 
 def index_line(cert: x509.Certificate, revoked: bool = False) -> str:
@@ -95,20 +95,10 @@ class OcspResponder:
         raise RuntimeError("OCSP responder did not start")
 
     def output(self) -> str:
-        try:
-            with open(self.log, errors="replace") as fh:
-                return fh.read()
-        except OSError:
-            return ""
+        return read_log(self.log)
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        terminate(self.proc, timeout=5)
         self.proc = None
         if getattr(self, "_log", None):
             self._log.close()

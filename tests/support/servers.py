@@ -48,6 +48,34 @@ def wait_port(port: int, timeout: float = 10.0) -> bool:
     return False
 
 
+def read_log(path: str) -> str:
+    """A server's log file as text ('' while it does not exist)."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            return fh.read()
+    except OSError:
+        return ""
+
+
+def terminate(proc: subprocess.Popen | None, group: bool = False, timeout: float = 10) -> None:
+    """Stop a test server: SIGTERM (to its process group when `group`), SIGKILL after
+    `timeout` seconds, then reap it."""
+    if proc is None or proc.poll() is not None:
+        return
+    if group:
+        os.killpg(proc.pid, signal.SIGTERM)
+    else:
+        proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        if group:
+            os.killpg(proc.pid, signal.SIGKILL)
+        else:
+            proc.kill()
+        proc.wait()
+
+
 @dataclass
 class Result:
     ok: bool
@@ -100,22 +128,12 @@ class NginxServer:
         time.sleep(1.0)
 
     def log(self) -> str:
-        try:
-            with open(self.error_log, encoding="utf-8", errors="replace") as fh:
-                return fh.read()
-        except OSError:
-            return ""
+        return read_log(self.error_log)
 
     def stop(self) -> str:
         if self.proc is None:
             return ""
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
+        terminate(self.proc, group=True)
         out = self.proc.stdout.read().decode(errors="replace") if self.proc.stdout else ""
         self.proc = None
         return out + self.log()
