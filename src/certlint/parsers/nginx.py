@@ -158,7 +158,8 @@ class NginxParser:
                     message = 'unexpected end of file, expecting ";" or "}": nginx will not start'
                     line = line or text.count("\n") + 1
                 self.config.errors.append(ConfigError(message, shown, line))
-            if not payload["errors"]:
+            if not payload["errors"] and not payload.get("fast"):
+                # the fast path refuses a directive closed by "}"; only crossplane lets it by
                 brace = nginx_syntax.missing_semicolon(text)
                 if brace is not None:
                     self.config.errors.append(ConfigError(
@@ -185,7 +186,7 @@ class NginxParser:
         try:
             fast = nginx_fast.parse(path, text)
             if fast is not None:
-                return {"errors": [], "config": [{"parsed": fast}]}
+                return {"errors": [], "config": [{"parsed": fast}], "fast": True}
             nginx_fast.check_nesting(text)
         except nginx_fast.NestingError as exc:
             self.config.errors.append(ConfigError(str(exc), shown, exc.line))
