@@ -123,7 +123,8 @@ def common_options(fn):
                      help="Apache: a name httpd is started with (-D NAME), repeatable. Given "
                           "once, <IfDefine> of names never defined counts as off (without it, "
                           "both branches are read)."),
-        click.option("--debug", is_flag=True, hidden=True),
+        click.option("--debug", is_flag=True,
+                     help="Show the Python traceback of an internal error (for bug reports)."),
     ]
     for option in reversed(options):
         fn = option(fn)
