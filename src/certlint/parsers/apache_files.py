@@ -49,11 +49,14 @@ def check_files(parser: ApacheParser, tree: list[_Node]) -> None:
     if parser.state.modules_known and "ssl_module" not in parser.state.modules:
         return  # without mod_ssl the directive itself is the error (reported elsewhere)
     judged = judged_by_rules(parser.config.sites)
+    # server-level directives: the main server and each <VirtualHost> (inside <Directory> and
+    # friends Apache refuses the directive itself before it opens anything)
     stack = list(tree)
     while stack:
         node = stack.pop()
         if node.children is not None:
-            stack.extend(node.children)
+            if node.name == "virtualhost":
+                stack.extend(node.children)
             continue
         if node.name not in FILES and node.name not in FOLDERS or not node.args:
             continue
