@@ -127,7 +127,8 @@ def common_options(fn):
                      callback=_remember_env,
                      help="Apache: a variable of httpd's environment for ${NAME} (repeatable). "
                           "certlint never reads its own environment for ${NAME}."),
-        click.option("--debug", is_flag=True, hidden=True),
+        click.option("--debug", is_flag=True,
+                     help="Show the Python traceback of an internal error (for bug reports)."),
     ]
     for option in reversed(options):
         fn = option(fn)

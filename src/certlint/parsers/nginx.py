@@ -73,7 +73,14 @@ class NginxParser:
     def _parse_stdin(self) -> ServerConfig:
         """`-` as the entry point: an `nginx -T` dump piped in (`ssh web1 nginx -T | certlint
         check -`), or a config whose relative paths resolve against the current folder."""
-        data = sys.stdin.buffer.read(MAX_CONFIG_BYTES + 1)
+        try:
+            data = sys.stdin.buffer.read(MAX_CONFIG_BYTES + 1)
+        except (AttributeError, OSError, ValueError) as exc:  # closed (`<&-`) or unreadable
+            why = getattr(exc, "strerror", None) or "closed"
+            self.config.errors.append(ConfigError(
+                f"standard input cannot be read ({why}): pipe a config or an `nginx -T` dump "
+                "into certlint, or name the config file", "<stdin>", 0, fatal=True))
+            return self.config
         if not data.strip() or len(data) > MAX_CONFIG_BYTES or b"\0" in data:
             why = ("nothing on standard input" if not data.strip() else
                    "standard input is binary or larger than certlint reads")
