@@ -118,6 +118,10 @@ def common_options(fn):
                      type=click.Choice(["text", "json", "sarif", "github", "remediation"]),
                      help="Output: text lines, JSON, SARIF 2.1.0, GitHub annotations, or a "
                           "Markdown remediation document for customers."),
+        click.option("--lang", type=click.Choice(["en", "ja"]), default=None,
+                     expose_value=False, callback=_remember_lang,
+                     help="Language of --format remediation (default: ja when the locale "
+                          "(LC_ALL, LC_MESSAGES, LANG) is Japanese, else en)."),
         click.option("--define", metavar="NAME", multiple=True, expose_value=False,
                      callback=_remember_defines,
                      help="Apache: a name httpd is started with (-D NAME), repeatable. Given "
@@ -133,6 +137,18 @@ def common_options(fn):
     for option in reversed(options):
         fn = option(fn)
     return fn
+
+
+def _remember_lang(ctx: click.Context, _param, value) -> None:
+    ctx.meta["certlint.lang"] = value
+
+
+def remediation_args(paths) -> dict:
+    """What the remediation document needs beyond the report: the language and the entry points
+    (its suggested `certlint fix` command repeats them)."""
+    current = click.get_current_context(silent=True)
+    lang = current.meta.get("certlint.lang") if current is not None else None
+    return {"lang": lang, "argv": list(paths)}
 
 
 def _remember_defines(ctx: click.Context, _param, value) -> None:
@@ -233,8 +249,9 @@ def check(paths, server, root, ca_bundles, expiry_warn_days, apache_version, now
     # bytes: a non-UTF-8 file name (kept as surrogates) goes out as it is on disk, whatever
     # the terminal's encoding, instead of failing the whole report; color=: click would strip
     # the codes again whenever stdout is not a terminal (--color)
-    click.echo(render(report, fmt, color=color).encode("utf-8", "surrogateescape"), nl=False,
-               color=color)
+    extra = ({"options": options, **remediation_args(paths)} if fmt == "remediation" else {})
+    click.echo(render(report, fmt, color=color, **extra).encode("utf-8", "surrogateescape"),
+               nl=False, color=color)
     threshold = SEVERITY_RANK[fail_on]
     sys.exit(EXIT_FINDINGS if report.worst() >= threshold else EXIT_OK)
 
@@ -288,7 +305,8 @@ def fix(paths, server, root, ca_bundles, expiry_warn_days, apache_version, now, 
     options.aia_public_only = aia_public_only
     options.use_cache = not no_cache
     options.resolvers = list(resolvers)
-    sys.exit(run_fix_command(list(paths), options, fmt=fmt, write=write, patch_file=patch_file))
+    sys.exit(run_fix_command(list(paths), options, fmt=fmt, write=write, patch_file=patch_file,
+                             remediation=remediation_args(paths)))
 
 
 @cli.command()

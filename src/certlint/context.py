@@ -215,7 +215,7 @@ class Context:
 
     def finding(self, rule: str, at: Directive, message: str, site: Site | None = None,
                 severity: str | None = None, fixable: bool | None = None,
-                fix=None) -> Finding:
+                fix=None, facts: dict | None = None) -> Finding:
         doc = load_docs().get(rule)
         return Finding(
             rule=rule,
@@ -227,4 +227,5 @@ class Context:
             site=site.label if site is not None else "",
             fixable=(doc.fixable if doc else False) if fixable is None else fixable,
             fix=fix,
+            facts=dict(facts) if facts else {},
         )

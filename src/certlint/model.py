@@ -177,7 +177,8 @@ class ServerConfig:
 
 @dataclass
 class Finding:
-    """One problem, located at the directive to change."""
+    """One problem, located at the directive to change. `facts` holds structured values beside
+    the message (subjects, dates, URLs, fingerprints, ...) for documents in any language."""
 
     rule: str
     severity: str
@@ -188,6 +189,7 @@ class Finding:
     site: str = ""
     fixable: bool = False
     fix: Any = None  # a plan for certlint.fix, or None
+    facts: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {

@@ -41,9 +41,13 @@ def _progress(done: int, total: int) -> None:
 
 
 def run_fix_command(paths: list[str], options: Options, fmt: str = "text", write: bool = False,
-                    patch_file: str | None = None) -> int:
-    if fmt not in ("text", "json"):
-        say(f"certlint: fix writes text or json, not {fmt} (use `certlint check "
+                    patch_file: str | None = None, remediation: dict | None = None) -> int:
+    if fmt == "remediation" and (write or patch_file):
+        say("certlint: fix --format remediation describes a dry run: drop --write/--patch",
+            err=True)
+        return EXIT_USAGE
+    if fmt not in ("text", "json", "remediation"):
+        say(f"certlint: fix writes text, json or remediation, not {fmt} (use `certlint check "
                    f"--format {fmt}` for reports)", err=True)
         return EXIT_USAGE
     for folder in options.intermediates:
@@ -87,7 +91,12 @@ def run_fix_command(paths: list[str], options: Options, fmt: str = "text", write
             except EntryPointError as exc:
                 say(f"certlint: cannot check the written tree again: {exc}", err=True)
                 return EXIT_REMAINING
-    if fmt == "json":
+    if fmt == "remediation":
+        from certlint.report.remediation import render
+
+        doc = render(run.report, options, command="fix", fix_run=run, **(remediation or {}))
+        click.echo(doc.encode("utf-8", "surrogateescape"), nl=False)
+    elif fmt == "json":
         click.echo(json.dumps(_as_json(run, written, patch_file), indent=2))
     else:
         _text(run, written, patch_file, base, write)
