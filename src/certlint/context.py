@@ -37,6 +37,7 @@ class Options:
     use_cache: bool = True  # on-disk AIA cache (CERTLINT_CACHE_DIR overrides its place)
     resolvers: list[str] = field(default_factory=list)  # --resolver ADDR for stapling fixes
     defines: list[str] = field(default_factory=list)  # apache2 -D NAME (--define NAME)
+    env: dict[str, str] = field(default_factory=dict)  # httpd's environment (--env NAME=VALUE)
 
 
 @lru_cache(maxsize=16)
