@@ -25,6 +25,7 @@ LISTEN = re.compile(r"^(\s*Listen\s+)(?:(\S+):)?(\d+)(.*)$", re.I | re.M)
 VHOST = re.compile(r"^(\s*<VirtualHost\s+)([^>]*)>", re.I | re.M)
 MODULES = "/usr/lib/apache2/modules"
 WILDCARDS = ("*", "0.0.0.0", "[::]")
+TOKEN = re.compile(r"\S+")
 # mapped port -> its Listen named one address (`Listen 127.0.0.1:443`), not a wildcard one
 _EXPLICIT: dict[int, bool] = {}
 
@@ -69,7 +70,9 @@ def remap_ports(text: str, mapping: dict[int, int]) -> str:
         return f"{host}:{new}"
 
     def vhost(m: re.Match) -> str:
-        return f"{m.group(1)}{' '.join(address(a) for a in m.group(2).split())}>"
+        # token by token, keeping the whitespace (a `<VirtualHost \` continued line stays so)
+        addresses = TOKEN.sub(lambda t: address(t.group(0)), m.group(2))
+        return f"{m.group(1)}{addresses}>"
 
     return VHOST.sub(vhost, text)
 
