@@ -123,6 +123,10 @@ def common_options(fn):
                      help="Apache: a name httpd is started with (-D NAME), repeatable. Given "
                           "once, <IfDefine> of names never defined counts as off (without it, "
                           "both branches are read)."),
+        click.option("--env", "env", metavar="NAME=VALUE", multiple=True, expose_value=False,
+                     callback=_remember_env,
+                     help="Apache: a variable of httpd's environment for ${NAME} (repeatable). "
+                          "certlint never reads its own environment for ${NAME}."),
         click.option("--debug", is_flag=True,
                      help="Show the Python traceback of an internal error (for bug reports)."),
     ]
@@ -160,13 +164,33 @@ def _remember_defines(ctx: click.Context, _param, value) -> None:
     ctx.meta["certlint.defines"] = list(value or ())
 
 
+def _remember_env(ctx: click.Context, _param, value) -> None:
+    """--env NAME=VALUE: the only values of httpd's environment certlint uses (SECURITY.md
+    promise 4)."""
+    env: dict[str, str] = {}
+    for item in value or ():
+        name, sep, text = item.partition("=")
+        if not sep or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+            raise click.BadParameter(f"{item!r} is not NAME=VALUE (e.g. --env "
+                                     "APACHE_LOG_DIR=/var/log/apache2)", param_hint="'--env'")
+        env[name] = text
+    ctx.meta["certlint.env"] = env
+
+
 def make_options(server, root, ca_bundles, expiry_warn_days, apache_version, now, debug
                  ) -> Options:
     current = click.get_current_context(silent=True)
     defines = current.meta.get("certlint.defines", []) if current is not None else []
+    env = current.meta.get("certlint.env", {}) if current is not None else {}
     return Options(now=parse_now(now), expiry_warn_days=expiry_warn_days,
                    ca_bundles=list(ca_bundles), apache_version=apache_version, root=root,
-                   server=server, debug=debug, defines=defines)
+                   server=server, debug=debug, defines=defines, env=env)
+
+
+def _esc(message: str) -> str:
+    from certlint.report.escape import text
+
+    return text(message)
 
 
 def guarded(fn):
@@ -186,8 +210,8 @@ def guarded(fn):
         except Exception as exc:  # noqa: BLE001
             if kwargs.get("debug"):
                 raise
-            click.echo(f"certlint: internal error: {exc.__class__.__name__}: {exc} "
-                       "(run with --debug for details)", err=True)
+            click.echo(_esc(f"certlint: internal error: {exc.__class__.__name__}: {exc} "
+                            "(run with --debug for details)"), err=True)
             sys.exit(EXIT_USAGE)
 
     return wrapper
@@ -227,7 +251,7 @@ def check(paths, server, root, ca_bundles, expiry_warn_days, apache_version, now
     try:
         report = run_check(list(paths), options)
     except EntryPointError as exc:
-        click.echo(f"certlint: {exc}", err=True)
+        click.echo(_esc(f"certlint: {exc}"), err=True)
         sys.exit(EXIT_USAGE)
     if skip:
         report.findings = [f for f in report.findings if f.rule not in skip]

@@ -38,6 +38,7 @@ class Options:
     use_cache: bool = True  # on-disk AIA cache (CERTLINT_CACHE_DIR overrides its place)
     resolvers: list[str] = field(default_factory=list)  # --resolver ADDR for stapling fixes
     defines: list[str] = field(default_factory=list)  # apache2 -D NAME (--define NAME)
+    env: dict[str, str] = field(default_factory=dict)  # httpd's environment (--env NAME=VALUE)
     # network (fix's AIA, probe, check --online): certlint.pki.network
     online: bool = False  # check --online: OCSP and CRL requests as the server would make them
     network_budget: float = 60.0  # --network-budget: seconds of network for the whole run

@@ -133,7 +133,8 @@ def _check_paths(paths: list[str], options: Options, ctx: Context, report: Repor
         if why:
             raise EntryPointError(f"{path}: {why}")
         config = parse_config(path, server=options.server, root=options.root,
-                              apache_version=options.apache_version, defines=options.defines)
+                              apache_version=options.apache_version, defines=options.defines,
+                              env=options.env)
         fatal = [e for e in config.errors if e.fatal]
         if fatal:
             raise EntryPointError(f"{fatal[0].path}: {fatal[0].message}")
