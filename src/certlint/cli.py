@@ -253,6 +253,8 @@ def check(paths, server, root, ca_bundles, expiry_warn_days, apache_version, now
     except EntryPointError as exc:
         click.echo(_esc(f"certlint: {exc}"), err=True)
         sys.exit(EXIT_USAGE)
+    for note in report.notes:
+        click.echo(f"certlint: {note}", err=True)
     if skip:
         report.findings = [f for f in report.findings if f.rule not in skip]
     if color is None:
@@ -320,7 +322,9 @@ def fix(paths, server, root, ca_bundles, expiry_warn_days, apache_version, now, 
 
 @cli.command()
 @click.argument("rule")
-def explain(rule):
+@click.option("--lang", type=click.Choice(["en", "ja"]), default="en", show_default=True,
+              help="Language of the document.")
+def explain(rule, lang):
     """Print a rule's documentation."""
     from certlint.docs import load_docs
 
@@ -334,6 +338,16 @@ def explain(rule):
         click.echo(f"certlint: unknown rule {rule!r}; {hint}`certlint rules` lists them",
                    err=True)
         sys.exit(EXIT_USAGE)
+    if lang == "ja":
+        translated = load_docs("ja").get(doc.name)
+        if translated is not None:
+            fixable = "可" if doc.fixable else "不可"
+            click.echo(f"# {doc.name}\n\n重大度: {doc.severity} · 対象サーバー: "
+                       f"{', '.join(doc.servers)} · certlint fix による修正: {fixable}\n\n"
+                       f"{translated.summary}\n\n{translated.body}", nl=False)
+            return
+        click.echo(f"certlint: no Japanese text for {doc.name!r} yet; showing the English one",
+                   err=True)
     fixable = "yes" if doc.fixable else "no"
     click.echo(f"# {doc.name}\n\nseverity: {doc.severity} · servers: {', '.join(doc.servers)}"
                f" · fixable: {fixable}\n\n{doc.summary}\n\n{doc.body}", nl=False)
