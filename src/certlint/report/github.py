@@ -26,6 +26,6 @@ def render(report) -> str:
     for f in report.findings:
         lines.append(
             f"::{LEVEL[f.severity]} file={_escape(_path(f.path), True)},"
-            f"line={f.line},col={f.column},"
-            f"title={_escape(f.rule, True)}::{_escape(f.message)}")
+            + (f"line={f.line},col={f.column or 1}," if f.line is not None else "")
+            + f"title={_escape(f.rule, True)}::{_escape(f.message)}")
     return "\n".join(lines) + ("\n" if lines else "")

@@ -12,7 +12,7 @@ from certlint.context import Context
 from certlint.model import Site
 from certlint.pki.chain import describe, not_after, not_before
 from certlint.rules._util import analysed_slots, chain_directive
-from certlint.rules.base import rule
+from certlint.rules.base import CHAIN_SOURCES, rule
 
 
 def _day(t: dt.datetime) -> str:
@@ -23,7 +23,7 @@ def _role(i: int, chain) -> str:
     return "leaf certificate" if i == chain.leaf else "intermediate"
 
 
-@rule("cert-expired")
+@rule("cert-expired", sources=CHAIN_SOURCES)
 def check_expired(site: Site, ctx: Context):
     for slot, chain in analysed_slots(site, ctx):
         on_path = set(chain.path)
@@ -49,7 +49,7 @@ def check_expired(site: Site, ctx: Context):
                 yield ctx.finding("cert-expired", at, msg, site, severity="warning")
 
 
-@rule("cert-not-yet-valid")
+@rule("cert-not-yet-valid", sources=CHAIN_SOURCES)
 def check_not_yet_valid(site: Site, ctx: Context):
     for slot, chain in analysed_slots(site, ctx):
         for i in chain.path:
@@ -62,7 +62,7 @@ def check_not_yet_valid(site: Site, ctx: Context):
                     "valid' (openssl verify error 9). Check the clock, or wait", site)
 
 
-@rule("cert-expiring-soon")
+@rule("cert-expiring-soon", sources=CHAIN_SOURCES)
 def check_expiring(site: Site, ctx: Context):
     warn = dt.timedelta(days=ctx.options.expiry_warn_days)
     for slot, chain in analysed_slots(site, ctx):
