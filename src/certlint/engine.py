@@ -29,6 +29,7 @@ class Report:
     findings: list[Finding] = field(default_factory=list)
     configs: list[ServerConfig] = field(default_factory=list)
     probed: int = 0  # certlint probe: how many endpoints / chains were judged
+    notes: list[str] = field(default_factory=list)  # for stderr: e.g. --ca-bundle certs skipped
 
     def count(self, severity: str) -> int:
         return sum(1 for f in self.findings if f.severity == severity)
@@ -51,6 +52,7 @@ def run_check(paths: list[str], options: Options | None = None,
             gc.enable()
     for problem in ctx.trust.errors:
         raise EntryPointError(problem)
+    report.notes.extend(ctx.trust.notes)
     report.findings.sort(key=lambda f: (f.path, f.line, f.column, f.rule, f.site))
     return report
 
@@ -134,7 +136,8 @@ def _check_paths(paths: list[str], options: Options, ctx: Context, report: Repor
         if why:
             raise EntryPointError(f"{path}: {why}")
         config = parse_config(path, server=options.server, root=options.root,
-                              apache_version=options.apache_version, defines=options.defines)
+                              apache_version=options.apache_version, defines=options.defines,
+                              env=options.env)
         fatal = [e for e in config.errors if e.fatal]
         if fatal:
             raise EntryPointError(f"{fatal[0].path}: {fatal[0].message}")

@@ -18,10 +18,16 @@ from certlint.context import Options
 from certlint.engine import EntryPointError
 from certlint.fix.engine import FixRun, plan_fixes, recheck
 from certlint.fix.output import atomic_write, render_diff, render_patch, write_workspace
+from certlint.report.escape import text as esc
 
 EXIT_OK, EXIT_REMAINING, EXIT_USAGE = 0, 1, 2
 PROGRESS_MIN_SITES = 20
 MAX_NOTES = 20  # notes shown in text output; json has them all
+
+
+def say(message: str, err: bool = False) -> None:
+    """One line of output; values from input in it are escaped (SECURITY.md promise 6)."""
+    click.echo(esc(message), err=err)
 
 
 def _stderr_is_tty() -> bool:
@@ -37,22 +43,22 @@ def _progress(done: int, total: int) -> None:
 def run_fix_command(paths: list[str], options: Options, fmt: str = "text", write: bool = False,
                     patch_file: str | None = None) -> int:
     if fmt not in ("text", "json"):
-        click.echo(f"certlint: fix writes text or json, not {fmt} (use `certlint check "
+        say(f"certlint: fix writes text or json, not {fmt} (use `certlint check "
                    f"--format {fmt}` for reports)", err=True)
         return EXIT_USAGE
     for folder in options.intermediates:
         if not os.path.isdir(folder):
-            click.echo(f"certlint: --intermediates {folder}: not a folder", err=True)
+            say(f"certlint: --intermediates {folder}: not a folder", err=True)
             return EXIT_USAGE
     try:
         run = plan_fixes(paths, options,
                          progress=_progress if _stderr_is_tty() else None)
     except EntryPointError as exc:
-        click.echo(f"certlint: {exc}", err=True)
+        say(f"certlint: {exc}", err=True)
         return EXIT_USAGE
     dumps = [c.extra["dump"] for c in run.report.configs if c.extra.get("dump")]
     if write and dumps:
-        click.echo(f"certlint: {dumps[0]} is an `nginx -T` dump, a snapshot: --write changes "
+        say(f"certlint: {dumps[0]} is an `nginx -T` dump, a snapshot: --write changes "
                    "only the config files themselves (run fix on nginx.conf, or use --patch)",
                    err=True)
         return EXIT_USAGE
@@ -63,23 +69,23 @@ def run_fix_command(paths: list[str], options: Options, fmt: str = "text", write
         try:
             atomic_write(patch_file, patch.encode("utf-8", "surrogateescape"))
         except OSError as exc:
-            click.echo(f"certlint: cannot write the patch {patch_file}: "
+            say(f"certlint: cannot write the patch {patch_file}: "
                        f"{exc.strerror or exc}", err=True)
             return EXIT_USAGE
         outside = [p for p in run.workspace.touched() if os.path.relpath(p, base).startswith("..")]
         if outside:
-            click.echo(f"certlint: warning: {outside[0]} lies outside {base}; the patch applies "
+            say(f"certlint: warning: {outside[0]} lies outside {base}; the patch applies "
                        "from a folder holding every changed file (run from the tree's root or "
                        "pass --root)", err=True)
     if write:
         written, write_errors = write_workspace(run.workspace)
         for error in write_errors:
-            click.echo(f"certlint: {error}", err=True)
+            say(f"certlint: {error}", err=True)
         if written or write_errors:
             try:
                 recheck(run, paths, options)
             except EntryPointError as exc:
-                click.echo(f"certlint: cannot check the written tree again: {exc}", err=True)
+                say(f"certlint: cannot check the written tree again: {exc}", err=True)
                 return EXIT_REMAINING
     if fmt == "json":
         click.echo(json.dumps(_as_json(run, written, patch_file), indent=2))
@@ -96,20 +102,22 @@ def _text(run: FixRun, written: list[str], patch_file: str | None, base: str,
           write: bool) -> None:
     if write:
         for path in written:
-            click.echo(f"wrote {os.path.relpath(path, base)}")
+            say(f"wrote {os.path.relpath(path, base)}")
     elif not patch_file:
         click.echo(render_diff(run.workspace, base), nl=False)
     notes = [(plan.site, note) for plan in run.plans for note in plan.notes]
     for site, note in notes[:MAX_NOTES]:
-        click.echo(f"certlint: {site}: {note}", err=True)
+        say(f"certlint: {site}: {note}", err=True)
     if len(notes) > MAX_NOTES:
-        click.echo(f"certlint: ... and {len(notes) - MAX_NOTES} more notes (--format json "
+        say(f"certlint: ... and {len(notes) - MAX_NOTES} more notes (--format json "
                    "lists them all)", err=True)
+    for notice in _network_notices(run):
+        click.echo(f"certlint: note: {notice}", err=True)
     for finding in run.also:
-        click.echo(f"certlint: also resolved: {finding.path}:{finding.line}: {finding.rule} "
+        say(f"certlint: also resolved: {finding.path}:{finding.line}: {finding.rule} "
                    f"({finding.site})", err=True)
     for finding, why in run.remaining:
-        click.echo(f"certlint: not fixed: {finding.path}:{finding.line}: {finding.rule} "
+        say(f"certlint: not fixed: {finding.path}:{finding.line}: {finding.rule} "
                    f"({finding.site}): {why}", err=True)
     if write and written:
         kinds = sorted({c.server for c in run.report.configs})
@@ -126,6 +134,16 @@ def _text(run: FixRun, written: list[str], patch_file: str | None, base: str,
     click.echo(summary, err=True)
 
 
+def _network_notices(run: FixRun) -> list[str]:
+    """Said once per run: a refused cache folder, fetches skipped for the network budget."""
+    notices = list(run.fetcher.notices)
+    skipped = run.fetcher.net.skipped_for_budget
+    if skipped:
+        notices.append(f"{skipped} fetch(es) skipped: the run's network budget of "
+                       f"{run.fetcher.net.budget:g} s was spent (--network-budget)")
+    return notices
+
+
 def _as_json(run: FixRun, written: list[str], patch_file: str | None) -> dict:
     return {
         "version": __version__,
@@ -140,4 +158,5 @@ def _as_json(run: FixRun, written: list[str], patch_file: str | None) -> dict:
         "written": written,
         "patch": patch_file,
         "requests": list(run.fetcher.requests),
+        "network_notices": _network_notices(run),
     }

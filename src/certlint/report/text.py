@@ -3,6 +3,8 @@ site's finding has no line: `target: rule message [site]`."""
 
 from __future__ import annotations
 
+from certlint.report.escape import text as esc
+
 COLORS = {"error": "\033[31m", "warning": "\033[33m", "info": "\033[36m"}
 BOLD, RESET = "\033[1m", "\033[0m"
 
@@ -10,11 +12,12 @@ BOLD, RESET = "\033[1m", "\033[0m"
 def render(report, color: bool = False) -> str:
     lines = []
     for f in report.findings:
-        rule = f"{COLORS[f.severity]}{f.rule}{RESET}" if color else f.rule
-        loc = f"{BOLD}{f.path}{RESET}" if color else f.path
-        site = f" [{f.site}]" if f.site else ""
+        # every value from input through one escape (SECURITY.md promise 6)
+        rule = f"{COLORS[f.severity]}{esc(f.rule)}{RESET}" if color else esc(f.rule)
+        loc = f"{BOLD}{esc(f.path)}{RESET}" if color else esc(f.path)
+        site = f" [{esc(f.site)}]" if f.site else ""
         where = f":{f.line}:{f.column or 1}" if f.line is not None else ""
-        lines.append(f"{loc}{where}: {rule} {f.message}{site}")
+        lines.append(f"{loc}{where}: {rule} {esc(f.message)}{site}")
     lines.append(summary(report))
     return "\n".join(lines) + "\n"
 
