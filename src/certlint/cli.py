@@ -224,6 +224,8 @@ def check(paths, server, root, ca_bundles, expiry_warn_days, apache_version, now
     except EntryPointError as exc:
         click.echo(_esc(f"certlint: {exc}"), err=True)
         sys.exit(EXIT_USAGE)
+    for note in report.notes:
+        click.echo(f"certlint: {note}", err=True)
     if skip:
         report.findings = [f for f in report.findings if f.rule not in skip]
     if color is None:
