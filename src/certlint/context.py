@@ -7,6 +7,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 
 from certlint.docs import load_docs
 from certlint.model import CertSlot, Directive, FileRef, Finding, ServerConfig, Site
@@ -38,6 +39,11 @@ class Options:
     resolvers: list[str] = field(default_factory=list)  # --resolver ADDR for stapling fixes
     defines: list[str] = field(default_factory=list)  # apache2 -D NAME (--define NAME)
     env: dict[str, str] = field(default_factory=dict)  # httpd's environment (--env NAME=VALUE)
+    # network (fix's AIA, probe, check --online): certlint.pki.network
+    online: bool = False  # check --online: OCSP and CRL requests as the server would make them
+    network_budget: float = 60.0  # --network-budget: seconds of network for the whole run
+    timeout: float | None = None  # per fetch (None: certlint.pki.fetch.TIMEOUT)
+    fetcher: Any = field(default=None, repr=False, compare=False)  # the run's Fetcher
 
 
 @lru_cache(maxsize=16)
