@@ -21,7 +21,7 @@ from certlint.pki.verify import is_self_signed
 from certlint.rules._apache_root import _ca_directive
 from certlint.rules._facts import cert_facts, slot_facts, where
 from certlint.rules._util import analysed_slots, chain_directive, shown_name
-from certlint.rules.base import rule
+from certlint.rules.base import CHAIN_SOURCES, rule
 
 
 def _added_by_server(site: Site, slot, chain, ctx: Context):
@@ -61,7 +61,7 @@ def _facts(site: Site, slot, chain, ctx: Context, cert, role: str, index: int | 
     return facts
 
 
-@rule("cert-expired")
+@rule("cert-expired", sources=CHAIN_SOURCES)
 def check_expired(site: Site, ctx: Context):
     for slot, chain in analysed_slots(site, ctx):
         on_path = set(chain.path)
@@ -96,7 +96,7 @@ def check_expired(site: Site, ctx: Context):
                     facts=_facts(site, slot, chain, ctx, cert, "added", at=at))
 
 
-@rule("cert-not-yet-valid")
+@rule("cert-not-yet-valid", sources=CHAIN_SOURCES)
 def check_not_yet_valid(site: Site, ctx: Context):
     for slot, chain in analysed_slots(site, ctx):
         for i in chain.path:
@@ -114,7 +114,7 @@ def check_not_yet_valid(site: Site, ctx: Context):
                     "certificate is not yet valid' (openssl verify error 9"), site, fixable=True)
 
 
-@rule("cert-expiring-soon")
+@rule("cert-expiring-soon", sources=CHAIN_SOURCES)
 def check_expiring(site: Site, ctx: Context):
     warn = dt.timedelta(days=ctx.options.expiry_warn_days)
     for slot, chain in analysed_slots(site, ctx):
