@@ -17,8 +17,11 @@ from tests.support.apache import ApacheServer
 from tests.test_fixtures import FIXTURES, load_expect
 
 # fixture cases that Apache refuses or serves badly before, and that `fix` repairs
-FIXABLE = ["wrong-order-chain-file", "wrong-order-chain-file-same", "wrong-order-old-apache",
-           "listen-https-no-sslengine"]
+FIXABLE = [("wrong-order-chain-file", "example.test"),
+           ("wrong-order-chain-file-same", "example.test"),
+           ("wrong-order-old-apache", "example.test"),
+           ("listen-https-no-sslengine", "example.test"),
+           ("closing-line-extra-words", "www.example.test")]
 
 
 @pytest.fixture(autouse=True)
@@ -40,8 +43,8 @@ def copy_case(case: str, tmp_path) -> tuple[str, str, list[str]]:
     return str(copy / "apache" / case / "apache2.conf"), pki, args
 
 
-@pytest.mark.parametrize("case", FIXABLE)
-def test_after_fix_apache_starts_and_clients_verify(case, tmp_path, certlint):
+@pytest.mark.parametrize("case,name", FIXABLE)
+def test_after_fix_apache_starts_and_clients_verify(case, name, tmp_path, certlint):
     entry, pki, args = copy_case(case, tmp_path)
 
     result = certlint("fix", "--write", "--offline", "--server", "apache", *args, entry)
@@ -51,8 +54,7 @@ def test_after_fix_apache_starts_and_clients_verify(case, tmp_path, certlint):
     started = server.start()
     assert started.ok, started.output
     try:
-        hello = servers.s_client(server.port(443), "example.test",
-                                 os.path.join(pki, "root.pem"))
+        hello = servers.s_client(server.port(443), name, os.path.join(pki, "root.pem"))
     finally:
         server.stop()
     assert hello.ok, hello.output
