@@ -83,3 +83,18 @@ def test_a_plan_without_the_leaf_is_refused_and_nothing_is_written(tmp_path, cer
                "private key" in r for r in reasons), reasons
     assert open(entry, "rb").read() == config
     assert {os.path.join(d, f) for d, _s, fs in os.walk(folder) for f in fs} == before
+
+
+@pytest.mark.parametrize("case", ["wrong-order-chain-file", "wrong-order-chain-file-same"])
+def test_intermediate_first_with_a_chain_file_is_refused_as_certlint_says(case, tmp_path,
+                                                                          certlint):
+    """mod_ssl takes the first certificate of SSLCertificateFile as the server's own even when
+    SSLCertificateChainFile is set: [intermediate, leaf] stops Apache with AH02565, and
+    certlint says chain-wrong-order (the key belongs to certificate #2), not a mismatch."""
+    entry, _pki, args = copy_case(case, tmp_path)
+    code, payload = certlint.json(entry, "--server", "apache", *args)
+    wrong = [f for f in payload["findings"] if f["rule"] == "chain-wrong-order"]
+    assert len(wrong) == 1 and "belongs to certificate #2" in wrong[0]["message"]
+    assert "AH02565" in wrong[0]["message"] and code == 1
+    started = ApacheServer(entry, str(tmp_path / "state")).start()
+    assert not started.ok and "AH02565" in started.output, started.output
