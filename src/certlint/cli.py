@@ -349,6 +349,9 @@ def fix(paths, server, root, ca_bundles, expiry_warn_days, apache_version, now, 
 @click.option("--offline", is_flag=True,
               help="Never fetch (AIA, OCSP, CRL): judge only what was served.")
 @network_options
+@click.option("--bundle-out", type=click.Path(file_okay=False),
+              help="Write NAME.fullchain.pem (leaf, intermediates in issuing order, no root; "
+                   "verified first) and each intermediate as its own PEM file into DIR.")
 @click.option("--format", "fmt", default="text", show_default=True,
               type=click.Choice(["text", "json", "sarif", "github", "remediation"]),
               help="Output: text lines, JSON, SARIF 2.1.0, GitHub annotations, or a "
@@ -363,8 +366,8 @@ def fix(paths, server, root, ca_bundles, expiry_warn_days, apache_version, now, 
               help="Show the Python traceback of an internal error (for bug reports).")
 @guarded
 def probe(targets, targets_file, connect, concurrency, timeout, pem_file, showcerts_file,
-          ca_bundles, expiry_warn_days, now, offline, aia_public_only, network_budget, fmt,
-          fail_on, color, ignored, debug):
+          ca_bundles, expiry_warn_days, now, offline, aia_public_only, network_budget,
+          bundle_out, fmt, fail_on, color, ignored, debug):
     """Judge what live endpoints serve (TARGET: NAME, NAME:PORT, https://NAME[:PORT][/path],
     [IPv6]:PORT; port 443 by default), or a transcript / PEM bundle, with the same rules as
     `check`. An endpoint that cannot be reached is an `endpoint-unreachable` finding."""
@@ -380,7 +383,8 @@ def probe(targets, targets_file, connect, concurrency, timeout, pem_file, showce
     sys.exit(run_probe_command(list(targets), options, fmt=fmt, fail_on=fail_on, ignored=skip,
                                color=color, pem_file=pem_file, showcerts_file=showcerts_file,
                                targets_file=targets_file, connect=connect,
-                               concurrency=concurrency, timeout=timeout))
+                               concurrency=concurrency, timeout=timeout,
+                               bundle_out=bundle_out))
 
 
 @cli.command()

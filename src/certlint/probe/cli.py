@@ -38,6 +38,31 @@ def _targets_from(path: str) -> list[str]:
     return read_targets_file(data.decode("utf-8", errors="replace").splitlines())
 
 
+def _bundle_out(sites, ctx: Context, folder: str, findings) -> None:
+    """Write the deployable chains and say so on standard error; the chain findings of a site
+    get the file in their facts (for the remediation document)."""
+    from certlint.probe.bundle import write_bundles
+
+    try:
+        written = write_bundles(sites, ctx, folder)
+    except OSError as exc:
+        click.echo(f"certlint: --bundle-out {folder}: {exc.strerror or exc}", err=True)
+        return
+    by_site = {w.site: w for w in written}
+    for w in written:
+        if w.fullchain:
+            extra = f" and {len(w.intermediates)} intermediate file(s)" if w.intermediates else ""
+            click.echo(f"certlint: {w.site}: wrote {w.fullchain}{extra} (verified to a trusted "
+                       "root)", err=True)
+        else:
+            click.echo(f"certlint: {w.site}: no bundle written: {w.problem}", err=True)
+    for f in findings:
+        w = by_site.get(f.site)
+        if w is not None and w.fullchain and f.rule.startswith("chain-"):
+            f.facts["bundle_out"] = w.fullchain
+            f.facts["bundle_intermediates"] = list(w.intermediates)
+
+
 def run_probe_command(targets: list[str], options: Options, *, fmt: str, fail_on: str,
                       ignored: set[str], color: bool, pem_file: str | None = None,
                       showcerts_file: str | None = None, targets_file: str | None = None,
@@ -79,6 +104,8 @@ def run_probe_command(targets: list[str], options: Options, *, fmt: str, fail_on
     findings = check_sites(sites, ctx)
     if ctx.trust.errors:
         return usage(ctx.trust.errors[0])
+    if bundle_out:
+        _bundle_out(sites, ctx, bundle_out, findings)
     report = Report()
     report.findings = sorted((f for f in findings if f.rule not in ignored), key=sort_key)
     report.probed = len(sites)
