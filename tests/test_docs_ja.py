@@ -26,7 +26,8 @@ FENCE = re.compile(r"^```.*?^```[ \t]*$", re.M | re.S)
 CODE_SPAN = re.compile(r"`[^`]*`")
 URL = re.compile(r"https?://[^\s`<>（）]*[^\s`<>（）.,:;]")
 ASCII_WORD = re.compile(r"[A-Za-z][A-Za-z'-]+")
-MAX_ASCII_WORDS = 4  # "Linux", "curl:", "Python (requests, httpx, urllib)" are fine
+# "- Node.js: `...`" and "- Java: `...`" are fine; "The server starts anyway." is not
+MAX_ASCII_WORDS = 3
 
 
 def read(path: str) -> str:
@@ -131,6 +132,9 @@ def test_english_prose_detector_catches_a_leftover_paragraph():
            "- https://nginx.org/en/docs/http/configuring_https_servers.html#chains\n")
     assert english_paragraphs(doc) == [
         "- The server starts, but clients fail to verify the chain."]
+    leftover = "The server starts anyway."
+    assert english_paragraphs(f"## 影響\n\n{leftover}\n") == [leftover]
+    assert english_paragraphs("Summary: 中間CA証明書が不足しています。\n") == []
 
 
 def test_load_docs_ja_keeps_the_english_metadata():
