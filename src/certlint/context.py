@@ -213,7 +213,9 @@ class Context:
                      if served else None)
             if (found is not None and self.aia is not None and not found.complete
                     and found.missing_issuer is not None and found.leaf_first):
-                found.fetched = self.aia.complete(found.leaf_cert, have=served)
+                from certlint.pki.completion import complete_over_aia
+
+                complete_over_aia(found, self.aia)
             self._slot_chains[id(slot)] = (site, slot, found)
             return found
         key = (site.server, slot.cert.path, slot.key.path if slot.key else None,

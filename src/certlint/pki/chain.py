@@ -73,19 +73,9 @@ class ChainAnalysis:
     # a probed chain that stops short: what AIA found above its last certificate
     # (a certlint.pki.aia.Completion), None when not looked up (offline, or a config site)
     fetched: object | None = None
-
-    @property
-    def fetched_root(self) -> x509.Certificate | None:
-        """The untrusted self-signed root that AIA served as the missing issuer itself (no
-        intermediate missing in between): a private CA, not a missing intermediate."""
-        found = self.fetched
-        if found is None or getattr(found, "anchor", None) is not None:
-            return None
-        sent = {fingerprint(c) for c in self.served}
-        new = [c for c in getattr(found, "intermediates", []) if fingerprint(c) not in sent]
-        if len(new) == 1 and is_self_signed(new[0]):
-            return new[0]
-        return None
+    # the untrusted self-signed root that AIA served as the missing issuer itself (no
+    # intermediate missing in between): a private CA, not a missing intermediate
+    fetched_root: x509.Certificate | None = None
 
     @property
     def leaf_cert(self) -> x509.Certificate:
