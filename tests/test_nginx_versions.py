@@ -9,6 +9,7 @@ certlint's side only, from the nginx changelog.
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 
@@ -107,3 +108,33 @@ def test_stream_stapling_needs_1_27_2(tmp_path, certlint):
     assert [(f["line"], f["severity"]) for f in found] == [(5, "error")]
     assert 'unknown directive "ssl_stapling"' in found[0]["message"]
     assert config_errors(certlint, str(conf), "1.27.2") == []
+
+
+PKI = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "fixtures", "pki")
+
+
+@pytest.mark.parametrize("verify,ca_directive,starts", [
+    ("on", "ssl_trusted_certificate", False),
+    ("optional", "ssl_trusted_certificate", False),
+    ("optional_no_ca", "ssl_trusted_certificate", True),
+    ("on", "ssl_client_certificate", True),
+])
+def test_client_verification_needs_the_ca_file_this_version_needs(tmp_path, certlint, verify,
+                                                                  ca_directive, starts):
+    version = local_version()
+    body = (f" ssl_certificate {PKI}/fullchain.pem;\n ssl_certificate_key "
+            f"{PKI}/demo-keys/leaf.key;\n ssl_verify_client {verify};\n"
+            f" {ca_directive} {PKI}/root.pem;\n")
+    conf = write(tmp_path, listen_extra=" ssl", body=body)
+    result = servers.nginx_test(conf, state_dir=str(tmp_path))
+    if vt(version) >= vt("1.27.2"):  # pragma: no cover - depends on the installed nginx
+        starts = True
+    assert result.ok == starts, result.output
+    found = config_errors(certlint, conf, version)
+    if starts:
+        assert found == []
+    else:
+        assert "no ssl_client_certificate for ssl_verify_client" in result.output
+        assert len(found) == 1 and found[0]["message"].startswith(
+            "no ssl_client_certificate for ssl_verify_client")
+        assert config_errors(certlint, conf, "1.27.2") == []  # trusted certificate suffices

@@ -11,6 +11,9 @@ nginx changelog and module docs:
 - `ssl_ocsp`, `ssl_ocsp_responder`, `ssl_ocsp_cache` since 1.19.0; `ssl_conf_command` and
   `ssl_reject_handshake` since 1.19.4; `ssl_early_data` since 1.15.3;
   `ssl_certificate_cache` since 1.27.4;
+- `ssl_verify_client on|optional` needs `ssl_client_certificate` before 1.27.2 (`no
+  ssl_client_certificate for ssl_verify_client`, nginx does not start); from 1.27.2
+  `ssl_trusted_certificate` alone will do;
 - in `stream {}`: OCSP stapling (`ssl_stapling*`) and client-certificate OCSP (`ssl_ocsp*`)
   since 1.27.2 (before, `unknown directive` there while http has them for years).
 """
@@ -75,4 +78,29 @@ def version_errors(statements: list[dict], version: str) -> list[tuple[str, int,
                               "write `http2 on;` in the server block)", line, "warning"))
             if "block" in stmt:
                 stack.append((stmt["block"], in_stream or name == "stream"))
+    return found
+
+
+def client_verify_errors(sites, version: str) -> list[tuple[str, object]]:
+    """(message, ssl_verify_client directive) for each TLS server that verifies client
+    certificates without the CA file its nginx version requires (checked per server when
+    nginx merges its SSL settings, so an http-level setting counts for every server)."""
+    have = parse_version(version)
+    if have is None:
+        return []
+    shown = ".".join(map(str, have))
+    found = []
+    for site in sites:
+        verify = site.get("ssl_verify_client")
+        if verify is None or verify.value not in ("on", "optional") or not site.slots:
+            continue
+        if site.get("ssl_client_certificate") is not None:
+            continue
+        if not _at_least(have, "1.27.2"):
+            found.append(("no ssl_client_certificate for ssl_verify_client: nginx "
+                          f"{shown} will not start (ssl_trusted_certificate alone is enough "
+                          "only from 1.27.2)", verify))
+        elif site.get("ssl_trusted_certificate") is None:
+            found.append(("no ssl_client_certificate or ssl_trusted_certificate for "
+                          f"ssl_verify_client: nginx {shown} will not start", verify))
     return found
