@@ -1,8 +1,9 @@
 """Differential test: certlint's verdict against the real servers and clients, on generated PKIs.
 
-Each scenario is a random PKI (1 to 3 intermediates, RSA or EC keys, cross-signed copies,
-expired or future dates, a leaf without serverAuth, a root with pathlen:0, a DSA-free mix of key
-types), served in a random order (correct, intermediates reversed, leaf not first, an
+Each scenario is a random PKI (1 to 3 intermediates, RSA or EC keys, cross-signed copies, one
+flaw or none: an expired or future leaf, an expired intermediate, a leaf or intermediate without
+serverAuth, a root with pathlen:0, name constraints the leaf breaks, an RSA-1024 leaf, an
+expired cross-sign), served in a random order (correct, intermediates reversed, leaf not first, an
 intermediate missing, the root included, an unrelated certificate added) under a random name
 (covered, not covered, covered by a wildcard, or by a one-label `*.test` wildcard OpenSSL
 ignores). It is served by the real nginx or Apache on 127.0.0.1 and checked with
@@ -64,42 +65,53 @@ class Scenario:
     names: str
     depth: int
     key_kinds: list[str]
-    leaf_expired: bool = False
-    inter_expired: bool = False
-    leaf_eku_client: bool = False
-    root_pathlen0: bool = False
-    leaf_future: bool = False
+    flaw: str = "none"  # one of FLAWS: what is wrong besides order and names
     files: dict[str, bytes] = field(default_factory=dict)
     host: str = "site.example.test"
 
     def describe(self) -> str:
-        extra = [k for k in ("leaf_expired", "inter_expired", "leaf_eku_client", "root_pathlen0",
-                             "leaf_future")
-                 if getattr(self, k)]
         return (f"seed={self.seed} {self.server} order={self.order} names={self.names} "
-                f"depth={self.depth} keys={'/'.join(self.key_kinds)} {' '.join(extra)}").strip()
+                f"depth={self.depth} keys={'/'.join(self.key_kinds)} flaw={self.flaw}")
 
     @property
     def fixable_kind(self) -> bool:
         """Problems `fix` can repair alone: order, missing intermediate, root, strays."""
-        return not (self.leaf_expired or self.inter_expired or self.leaf_eku_client
-                    or self.root_pathlen0 or self.leaf_future
-                    or self.names in ("uncovered", "one-label-wildcard", "partial-wildcard"))
+        return self.flaw in ("none", "expired-cross-sign") and self.names not in (
+            "uncovered", "one-label-wildcard", "partial-wildcard")
 
 
-def _leaf(issuer: CA, sans: list[str], kind: str, expired: bool, eku_client: bool,
-          future: bool = False, cn_only: bool = False):
-    key = new_key(kind)
-    start, end = (NOW - 400 * DAY, NOW - 10 * DAY) if expired else (NOW - DAY, NOW + 300 * DAY)
-    if future:
+FLAWS = ["none"] * 10 + ["leaf-expired", "inter-expired", "leaf-future", "leaf-eku-client",
+                         "inter-eku-client", "root-pathlen0", "inter-name-constraints",
+                         "leaf-rsa1024", "expired-cross-sign"]
+
+
+def _reissue(ca: CA, extensions: list) -> None:
+    """Give an intermediate extra extensions (same subject and key, signed again)."""
+    b = (x509.CertificateBuilder().subject_name(ca.subject).issuer_name(ca.parent.subject)
+         .public_key(ca.key.public_key()).serial_number(x509.random_serial_number())
+         .not_valid_before(ca.cert.not_valid_before_utc)
+         .not_valid_after(ca.cert.not_valid_after_utc)
+         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True))
+    for ext, critical in extensions:
+        b = b.add_extension(ext, critical=critical)
+    ca.cert = b.sign(ca.parent.key, hashes.SHA256())
+
+
+def _leaf(issuer: CA, sans: list[str], kind: str, flaw: str, cn_only: bool = False):
+    key = new_key("rsa", 1024) if flaw == "leaf-rsa1024" else new_key(kind)
+    start, end = NOW - DAY, NOW + 300 * DAY
+    if flaw == "leaf-expired":
+        start, end = NOW - 400 * DAY, NOW - 10 * DAY
+    elif flaw == "leaf-future":
         start = NOW + 5 * DAY
-    eku = [ExtendedKeyUsageOID.CLIENT_AUTH if eku_client else ExtendedKeyUsageOID.SERVER_AUTH]
+    usage = (ExtendedKeyUsageOID.CLIENT_AUTH if flaw == "leaf-eku-client"
+             else ExtendedKeyUsageOID.SERVER_AUTH)
     cert = (x509.CertificateBuilder().subject_name(name(sans[0], org=None))
             .issuer_name(issuer.subject).public_key(key.public_key())
             .serial_number(x509.random_serial_number())
             .not_valid_before(start).not_valid_after(end)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(x509.ExtendedKeyUsage(eku), critical=False))
+            .add_extension(x509.ExtendedKeyUsage([usage]), critical=False))
     if not cn_only:
         cert = cert.add_extension(x509.SubjectAlternativeName([x509.DNSName(n) for n in sans]),
                                   critical=False)
@@ -114,23 +126,26 @@ def make(seed: int, server: str) -> Scenario:
     depth = rng.choice([1, 1, 2, 2, 3])
     kinds = [rng.choice(["ec", "ec", "rsa"]) for _ in range(depth + 2)]  # root, inters, leaf
     sc = Scenario(seed, server, rng.choice(ORDERS), rng.choice(NAMES), depth, kinds)
-    flaw = rng.random()
-    sc.leaf_expired = flaw < 0.08
-    sc.inter_expired = 0.08 <= flaw < 0.16
-    sc.leaf_eku_client = 0.16 <= flaw < 0.22
-    sc.root_pathlen0 = 0.22 <= flaw < 0.28 and depth >= 2
-    sc.leaf_future = 0.28 <= flaw < 0.32
-    if sc.order == "missing" and depth < 1:
-        sc.order = "ok"
-
-    root = CA(f"Diff Root {seed}", key_kind=kinds[0], path_length=0 if sc.root_pathlen0 else None)
+    sc.flaw = rng.choice(FLAWS)
+    if sc.flaw == "root-pathlen0" and depth < 2:
+        sc.flaw = "none"
+    if sc.flaw == "expired-cross-sign":
+        sc.order = "cross-signed"
+    root = CA(f"Diff Root {seed}", key_kind=kinds[0],
+              path_length=0 if sc.flaw == "root-pathlen0" else None)
     chain_cas = [root]
     for i in range(depth):
-        expired = sc.inter_expired and i == depth - 1
+        expired = sc.flaw == "inter-expired" and i == depth - 1
         chain_cas.append(chain_cas[-1].intermediate(
             f"Diff Intermediate {seed}.{i}", key_kind=kinds[i + 1],
             not_before=NOW - 800 * DAY if expired else None,
             not_after=NOW - 5 * DAY if expired else None))
+    if sc.flaw == "inter-eku-client":
+        _reissue(chain_cas[-1], [(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]),
+                                  False)])
+    elif sc.flaw == "inter-name-constraints":
+        _reissue(chain_cas[-1], [(x509.NameConstraints([x509.DNSName("elsewhere.test")], None),
+                                  True)])
     issuer = chain_cas[-1]
     sans = {"covered": ["site.example.test", "www.site.example.test"],
             "uncovered": ["other.example.test"],
@@ -139,8 +154,7 @@ def make(seed: int, server: str) -> Scenario:
             "partial-wildcard": ["s*.example.test"],
             "cn-only": ["site.example.test"]}[sc.names]
     sc.host = "site.example.test" if sc.names != "one-label-wildcard" else "site.test"
-    leaf, leaf_key = _leaf(issuer, sans, kinds[-1], sc.leaf_expired, sc.leaf_eku_client,
-                           sc.leaf_future, cn_only=sc.names == "cn-only")
+    leaf, leaf_key = _leaf(issuer, sans, kinds[-1], sc.flaw, cn_only=sc.names == "cn-only")
     inters = [ca.cert for ca in reversed(chain_cas[1:])]  # issuer of the leaf first
 
     served = [leaf] + inters
@@ -157,7 +171,10 @@ def make(seed: int, server: str) -> Scenario:
         served = [leaf] + inters + [CA(f"Stray Root {seed}").intermediate("Stray").cert]
     elif sc.order == "cross-signed":
         other = CA(f"Other Root {seed}", key_kind=rng.choice(["ec", "rsa"]))
-        served = [leaf] + inters + [other.cross_sign(chain_cas[1])]
+        old = sc.flaw == "expired-cross-sign"
+        cross = other.cross_sign(chain_cas[1], not_before=NOW - 900 * DAY if old else None,
+                                 not_after=NOW - 30 * DAY if old else None)
+        served = [leaf] + inters + [cross]
 
     sc.files = {"fullchain.pem": cert_pem(*served), "leaf.key": key_pem(leaf_key),
                 "root.pem": cert_pem(root.cert)}
