@@ -90,7 +90,7 @@ def test_the_fixer_also_loads_each_file_once_per_run(tmp_path, certlint, monkeyp
                       tmp_path / "inters", "--ca-bundle", tmp_path / "root.pem", conf)
 
     assert result.exit_code == 1, result.output  # dry run: 40 fixes pending
-    assert "40 problem(s) fixable" in result.stderr
+    assert "certlint: 40 fixable" in result.stderr
     assert opened["pki/leaf.pem"] == 1, opened
     assert opened["pki/leaf.key"] == 1, opened
     assert opened["inters/inter.pem"] == 1, opened

@@ -114,10 +114,12 @@ def common_options(fn):
                      help="Apache version to give advice for (as `apache2 -v` prints it)."),
         click.option("--now", "now", default=None,
                      help="Judge validity as of this date (YYYY-MM-DD or ISO time)."),
-        click.option("--format", "fmt", default="text", show_default=True,
-                     type=click.Choice(["text", "json", "sarif", "github", "remediation"]),
-                     help="Output: text lines, JSON, SARIF 2.1.0, GitHub annotations, or a "
-                          "Markdown remediation document for customers."),
+        click.option("--ignore", "ignored", multiple=True, metavar="RULE[,RULE]",
+                     help="Do not report these rules (repeatable), e.g. cert-file-missing in a "
+                          "repo that holds configs but not the keys."),
+        click.option("--fail-on", default="error", show_default=True,
+                     type=click.Choice(["error", "warning", "info"]),
+                     help="Lowest severity that makes the exit code 1."),
         click.option("--define", metavar="NAME", multiple=True, expose_value=False,
                      callback=_remember_defines,
                      help="Apache: a name httpd is started with (-D NAME), repeatable. Given "
@@ -137,13 +139,14 @@ def _remember_defines(ctx: click.Context, _param, value) -> None:
     ctx.meta["certlint.defines"] = list(value or ())
 
 
-def make_options(server, root, ca_bundles, expiry_warn_days, apache_version, now, debug
-                 ) -> Options:
+def make_options(server, root, ca_bundles, expiry_warn_days, apache_version, now, debug,
+                 ignored=()) -> Options:
     current = click.get_current_context(silent=True)
     defines = current.meta.get("certlint.defines", []) if current is not None else []
     return Options(now=parse_now(now), expiry_warn_days=expiry_warn_days,
                    ca_bundles=list(ca_bundles), apache_version=apache_version, root=root,
-                   server=server, debug=debug, defines=defines)
+                   server=server, debug=debug, defines=defines,
+                   ignore=_ignored_rules(ignored))
 
 
 def guarded(fn):
@@ -178,13 +181,11 @@ def cli():
 
 @cli.command()
 @common_options
-@click.option("--fail-on", default="error", show_default=True,
-              type=click.Choice(["error", "warning", "info"]),
-              help="Lowest severity that makes the exit code 1.")
+@click.option("--format", "fmt", default="text", show_default=True,
+              type=click.Choice(["text", "json", "sarif", "github", "remediation"]),
+              help="Output: text lines, JSON, SARIF 2.1.0, GitHub annotations, or a "
+                   "Markdown remediation document for customers.")
 @click.option("--color/--no-color", default=None, help="Colour text output (default: on a TTY).")
-@click.option("--ignore", "ignored", multiple=True, metavar="RULE[,RULE]",
-              help="Do not report these rules (repeatable), e.g. cert-file-missing in a repo "
-                   "that holds configs but not the keys.")
 @guarded
 def check(paths, server, root, ca_bundles, expiry_warn_days, apache_version, now, fmt, debug,
           fail_on, color, ignored=()):
@@ -193,15 +194,13 @@ def check(paths, server, root, ca_bundles, expiry_warn_days, apache_version, now
     from certlint.engine import EntryPointError, run_check
     from certlint.report import render
 
-    options = make_options(server, root, ca_bundles, expiry_warn_days, apache_version, now, debug)
-    skip = _ignored_rules(ignored)
+    options = make_options(server, root, ca_bundles, expiry_warn_days, apache_version, now, debug,
+                           ignored)
     try:
         report = run_check(list(paths), options)
     except EntryPointError as exc:
         click.echo(f"certlint: {exc}", err=True)
         sys.exit(EXIT_USAGE)
-    if skip:
-        report.findings = [f for f in report.findings if f.rule not in skip]
     if color is None:
         color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
     # bytes: a non-UTF-8 file name (kept as surrogates) goes out as it is on disk, whatever
@@ -234,6 +233,10 @@ def _ignored_rules(values) -> set[str]:
 
 @cli.command()
 @common_options
+@click.option("--format", "fmt", default="text", show_default=True,
+              type=click.Choice(["text", "json", "remediation"]),
+              help="Output: the diff and a summary (text), JSON, or a Markdown remediation "
+                   "document for what the fix changes.")
 @click.option("--write", is_flag=True, help="Apply the fixes (atomic writes; nothing deleted).")
 @click.option("--patch", "patch_file", type=click.Path(dir_okay=False),
               help="Save one `git apply`-able patch (new files and config edits) to FILE.")
@@ -248,21 +251,25 @@ def _ignored_rules(values) -> set[str]:
                    "or host name, optionally with :port.")
 @guarded
 def fix(paths, server, root, ca_bundles, expiry_warn_days, apache_version, now, fmt, debug,
-        write, patch_file, offline, intermediates, aia_public_only, no_cache, resolvers):
+        fail_on, write, patch_file, offline, intermediates, aia_public_only, no_cache, resolvers,
+        ignored=()):
     """Plan fixes; show a diff (default), --write to apply, --patch FILE to save a patch.
 
-    Exit code: 0 when everything fixable was fixed (a dry run: nothing to change), 1 when
-    problems remain (a dry run: changes are pending), 2 usage.
+    Exit code: 0 when nothing at or above --fail-on remains (a dry run: and nothing to change),
+    1 when such problems remain, fixable or not (a dry run: also when changes are pending),
+    2 usage.
     """
     from certlint.fix.cli import run_fix_command
 
-    options = make_options(server, root, ca_bundles, expiry_warn_days, apache_version, now, debug)
+    options = make_options(server, root, ca_bundles, expiry_warn_days, apache_version, now, debug,
+                           ignored)
     options.offline = offline
     options.intermediates = list(intermediates)
     options.aia_public_only = aia_public_only
     options.use_cache = not no_cache
     options.resolvers = list(resolvers)
-    sys.exit(run_fix_command(list(paths), options, fmt=fmt, write=write, patch_file=patch_file))
+    sys.exit(run_fix_command(list(paths), options, fmt=fmt, write=write, patch_file=patch_file,
+                             fail_on=fail_on))
 
 
 @cli.command()

@@ -37,6 +37,9 @@ class Options:
     use_cache: bool = True  # on-disk AIA cache (CERTLINT_CACHE_DIR overrides its place)
     resolvers: list[str] = field(default_factory=list)  # --resolver ADDR for stapling fixes
     defines: list[str] = field(default_factory=list)  # apache2 -D NAME (--define NAME)
+    ignore: set[str] = field(default_factory=set)  # --ignore RULE: not reported
+    # per-path-ignores of the project config: (absolute glob, rules) pairs
+    per_path_ignores: list[tuple[str, frozenset[str]]] = field(default_factory=list)
 
 
 @lru_cache(maxsize=16)

@@ -6,6 +6,7 @@ Config problems (missing includes, loops, syntax) become `config-error` findings
 
 from __future__ import annotations
 
+import fnmatch
 import gc
 import os
 import re
@@ -50,8 +51,21 @@ def run_check(paths: list[str], options: Options | None = None,
             gc.enable()
     for problem in ctx.trust.errors:
         raise EntryPointError(problem)
+    if options.ignore or options.per_path_ignores:
+        report.findings = [f for f in report.findings if not ignored(f, options)]
     report.findings.sort(key=lambda f: (f.path, f.line, f.column, f.rule, f.site))
     return report
+
+
+def ignored(finding: Finding, options: Options) -> bool:
+    """--ignore RULE, or a `per-path-ignores` glob of the project config matching the file."""
+    if finding.rule in options.ignore:
+        return True
+    for pattern, rules in options.per_path_ignores:
+        if (finding.rule in rules or "all" in rules) and fnmatch.fnmatchcase(finding.path,
+                                                                             pattern):
+            return True
+    return False
 
 
 ENTRY_NAMES = {"nginx": ("nginx.conf",),

@@ -241,6 +241,7 @@ class Completion:
     anchor: x509.Certificate | None = None
     problem: str | None = None
     fetched: list[str] = field(default_factory=list)  # URLs whose answer was used
+    origins: list[str] = field(default_factory=list)  # where each intermediate came from
 
     @property
     def ok(self) -> bool:
@@ -263,6 +264,7 @@ class AiaFetcher:
         self._from_cache: set[str] = set()  # URLs whose answer this run came from the disk cache
         self.requests: list[str] = []  # URLs really requested over the network, in order
         self.local: list[x509.Certificate] = []
+        self.local_origin: dict[bytes, str] = {}  # fingerprint -> "--intermediates DIR/NAME"
         self.errors: list[str] = []  # problems with --intermediates folders
         for folder in intermediates or []:
             self._load_folder(folder)
@@ -289,13 +291,20 @@ class AiaFetcher:
             loaded = parse_cert_bytes(path, data)
             certs = loaded.certs if loaded.certs else parse_response(data)
             self.local.extend(certs)
+            for cert in certs:
+                self.local_origin.setdefault(fingerprint(cert), f"--intermediates {path}")
 
     # -- path building ---------------------------------------------------------------------
 
     def complete(self, leaf: x509.Certificate,
-                 have: list[x509.Certificate] | None = None) -> Completion:
-        """The path from `leaf` to a trust anchor, from `have`, local folders, then AIA."""
+                 have: list[x509.Certificate] | None = None,
+                 labels: dict[bytes, str] | None = None) -> Completion:
+        """The path from `leaf` to a trust anchor, from `have`, local folders, then AIA.
+
+        `labels` says where certificates of `have` came from (fingerprint -> words); the
+        completion's `origins` says it for every intermediate it uses."""
         result = Completion()
+        labels = dict(labels or {})
         pool = list(have or []) + self.local
         seen = {fingerprint(leaf)}
         current = leaf
@@ -314,10 +323,13 @@ class AiaFetcher:
                 break
             issuer = self._pick([c for c in pool if fingerprint(c) not in seen
                                  and issued_by(current, c)])
+            origin = None if issuer is None else (labels.get(fingerprint(issuer))
+                                                  or self.local_origin.get(fingerprint(issuer)))
             if issuer is None or not valid_at(issuer, self.now):
                 fetched, problem = self._fetch_issuer(current, seen, result)
                 if fetched is not None and (issuer is None or valid_at(fetched, self.now)):
                     issuer = fetched
+                    origin = f"AIA {result.fetched[-1]}"
                 if issuer is None:
                     result.problem = problem
                     return result
@@ -333,6 +345,7 @@ class AiaFetcher:
                 return result
             seen.add(fingerprint(issuer))
             result.intermediates.append(issuer)
+            result.origins.append(origin or "the served chain")
             current = issuer
         result.problem = f"no trusted root within {MAX_DEPTH} intermediates"
         return result
