@@ -98,7 +98,7 @@ def _resolvers(_ctx, _param, values) -> tuple[str, ...]:
 def common_options(fn):
     """Options shared by `check` and `fix`."""
     options = [
-        click.argument("paths", nargs=-1, required=True, type=click.Path()),
+        click.argument("paths", nargs=-1, type=click.Path()),
         click.option("--server", type=click.Choice(["nginx", "apache"]),
                      help="Server kind of the entry points (default: detected)."),
         click.option("--root", type=click.Path(exists=True, file_okay=False),
@@ -143,10 +143,12 @@ def make_options(server, root, ca_bundles, expiry_warn_days, apache_version, now
                  ignored=()) -> Options:
     current = click.get_current_context(silent=True)
     defines = current.meta.get("certlint.defines", []) if current is not None else []
+    project = current.meta.get("certlint.project") if current is not None else None
     return Options(now=parse_now(now), expiry_warn_days=expiry_warn_days,
                    ca_bundles=list(ca_bundles), apache_version=apache_version, root=root,
                    server=server, debug=debug, defines=defines,
-                   ignore=_ignored_rules(ignored))
+                   ignore=_ignored_rules(ignored),
+                   per_path_ignores=list(project.per_path_ignores) if project else [])
 
 
 def guarded(fn):
@@ -175,8 +177,41 @@ def guarded(fn):
 
 @click.group()
 @click.version_option(__version__, prog_name="certlint")
-def cli():
-    """Lint and fix the TLS certificate setup of nginx and Apache httpd configs."""
+@click.pass_context
+def cli(ctx: click.Context):
+    """Lint and fix the TLS certificate setup of nginx and Apache httpd configs.
+
+    Settings come from the command line, then from the nearest `.certlint.toml` (or
+    `[tool.certlint]` in pyproject.toml) above the current folder; `certlint config` shows them.
+    """
+    if ctx.invoked_subcommand not in ("check", "fix", "config"):
+        return
+    from certlint import project
+
+    try:
+        found = project.find()
+        config = project.load(found) if found else None
+    except project.ProjectConfigError as exc:
+        click.echo(f"certlint: {exc}", err=True)
+        ctx.exit(EXIT_USAGE)
+    ctx.meta["certlint.project"] = config
+    if config is not None:
+        ctx.default_map = {name: config.default_map(name) for name in ("check", "fix", "config")}
+
+
+def _project():
+    current = click.get_current_context(silent=True)
+    return current.meta.get("certlint.project") if current is not None else None
+
+
+def _entry_paths(paths) -> list[str]:
+    """The entry points named on the command line, else the config file's `paths`."""
+    if paths:
+        return list(paths)
+    config = _project()
+    where = f"in {config.path}" if config is not None else "in a .certlint.toml"
+    raise click.UsageError(f"no config to check: name the entry point(s) (nginx.conf, "
+                           f"apache2.conf, ...) or set `paths` {where}")
 
 
 @cli.command()
@@ -197,7 +232,7 @@ def check(paths, server, root, ca_bundles, expiry_warn_days, apache_version, now
     options = make_options(server, root, ca_bundles, expiry_warn_days, apache_version, now, debug,
                            ignored)
     try:
-        report = run_check(list(paths), options)
+        report = run_check(_entry_paths(paths), options)
     except EntryPointError as exc:
         click.echo(f"certlint: {exc}", err=True)
         sys.exit(EXIT_USAGE)
@@ -268,8 +303,72 @@ def fix(paths, server, root, ca_bundles, expiry_warn_days, apache_version, now, 
     options.aia_public_only = aia_public_only
     options.use_cache = not no_cache
     options.resolvers = list(resolvers)
-    sys.exit(run_fix_command(list(paths), options, fmt=fmt, write=write, patch_file=patch_file,
+    sys.exit(run_fix_command(_entry_paths(paths), options, fmt=fmt, write=write, patch_file=patch_file,
                              fail_on=fail_on))
+
+
+@cli.command("config")
+@common_options
+@click.option("--format", "fmt", default="text", show_default=True,
+              type=click.Choice(["text", "json", "sarif", "github", "remediation"]),
+              help="The output format check would use.")
+@guarded
+def show_config(paths, server, root, ca_bundles, expiry_warn_days, apache_version, now, fmt,
+                debug, fail_on, ignored=()):
+    """Print the settings in effect and where each came from (command line, config file,
+    default). Takes check's options, to show what a command line would change."""
+    from click.core import ParameterSource
+
+    from certlint.project import FIX_ONLY, KEYS, PARAMS
+
+    ctx = click.get_current_context()
+    project = _project()
+    origin = project.path if project is not None else None
+    click.echo(f"# config file: {origin or 'none found (looked for .certlint.toml and '}"
+               + ("" if origin else "[tool.certlint] in pyproject.toml from here up)"))
+    values = {"paths": list(paths), "root": root, "ca-bundle": list(ca_bundles),
+              "ignore": sorted(_ignored_rules(ignored)), "fail-on": fail_on,
+              "expiry-warn-days": expiry_warn_days, "apache-version": apache_version,
+              "server": server, "define": list(ctx.meta.get("certlint.defines", [])),
+              "format": fmt}
+    width = 0
+    lines = []
+    for key in KEYS:
+        if key == "per-path-ignores":
+            value = ({os.path.relpath(g, project.folder): sorted(r)
+                      for g, r in project.per_path_ignores} if project else {})
+            source = origin if project and project.per_path_ignores else "default"
+        elif key in values:
+            value = values[key]
+            kind = ctx.get_parameter_source(PARAMS[key])
+            source = {ParameterSource.COMMANDLINE: "command line",
+                      ParameterSource.DEFAULT_MAP: origin,
+                      ParameterSource.ENVIRONMENT: "environment"}.get(kind, "default")
+        elif project is not None and key in project.values:
+            value, source = project.values[key], origin
+        else:
+            value, source = ({"offline": False, "aia-public-only": False,
+                              "intermediates": []}.get(key), "default")
+        if key in FIX_ONLY:
+            source += " (fix only)"
+        text = f"{key} = {_toml_value(value)}"
+        width = max(width, len(text))
+        lines.append((text, source))
+    for text, source in lines:
+        click.echo(f"{text:<{width}}  # {source}")
+
+
+def _toml_value(value) -> str:
+    import json
+
+    if value is None:
+        return "(unset)"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{json.dumps(k)} = {json.dumps(v)}"
+                               for k, v in value.items()) + "}"
+    return json.dumps(value)
 
 
 @cli.command()
