@@ -303,8 +303,8 @@ def fix(paths, server, root, ca_bundles, expiry_warn_days, apache_version, now, 
     options.aia_public_only = aia_public_only
     options.use_cache = not no_cache
     options.resolvers = list(resolvers)
-    sys.exit(run_fix_command(_entry_paths(paths), options, fmt=fmt, write=write, patch_file=patch_file,
-                             fail_on=fail_on))
+    sys.exit(run_fix_command(_entry_paths(paths), options, fmt=fmt, write=write,
+                             patch_file=patch_file, fail_on=fail_on))
 
 
 @cli.command("config")
