@@ -236,6 +236,8 @@ def check(paths, server, root, ca_bundles, expiry_warn_days, apache_version, now
     except EntryPointError as exc:
         click.echo(f"certlint: {exc}", err=True)
         sys.exit(EXIT_USAGE)
+    for note in report.notes:
+        click.echo(f"certlint: {note}", err=True)
     if color is None:
         color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
     # bytes: a non-UTF-8 file name (kept as surrogates) goes out as it is on disk, whatever

@@ -29,6 +29,7 @@ class EntryPointError(Exception):
 class Report:
     findings: list[Finding] = field(default_factory=list)
     configs: list[ServerConfig] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # for standard error (an inferred --root)
 
     def count(self, severity: str) -> int:
         return sum(1 for f in self.findings if f.severity == severity)
@@ -127,7 +128,12 @@ def _entry_under_root(path: str, root: str | None) -> str:
     if os.path.commonpath([root, os.path.abspath(path)]) == root:
         return path
     inside = os.path.join(root, os.path.normpath(path).lstrip("/"))
-    return inside if os.path.exists(inside) else path
+    if not os.path.exists(inside):
+        # never this machine's file instead: its includes would be read from the checkout
+        raise EntryPointError(f"{path}: not in the tree under --root {root} ({inside} does not "
+                              "exist); name the entry point inside the checkout, or pass "
+                              "--root / to check this machine's config")
+    return inside
 
 
 def _check_paths(paths: list[str], options: Options, ctx: Context, report: Report) -> None:
@@ -146,13 +152,45 @@ def _check_paths(paths: list[str], options: Options, ctx: Context, report: Repor
         why = _not_a_config(path)
         if why:
             raise EntryPointError(f"{path}: {why}")
-        config = parse_config(path, server=options.server, root=options.root,
-                              apache_version=options.apache_version, defines=options.defines)
+        config = _parse(path, options, report)
         fatal = [e for e in config.errors if e.fatal]
         if fatal:
             raise EntryPointError(f"{fatal[0].path}: {fatal[0].message}")
         report.configs.append(config)
         report.findings.extend(check_config(config, ctx))
+
+
+def _parse(path: str, options: Options, report: Report) -> ServerConfig:
+    """Parse one entry point; without --root, a checkout's entry point that names absolute
+    paths gets its root inferred (said in `report.notes`) or is refused (exit 2), so that this
+    machine's files are never read by accident."""
+    def parse(root):
+        return parse_config(path, server=options.server, root=root,
+                            apache_version=options.apache_version, defines=options.defines)
+
+    if options.root is not None or path == "-":
+        return parse(options.root)
+    from certlint import hostpaths
+    from certlint.parsers.common import recording
+
+    with recording() as absolute:
+        config = parse(None)
+    if config.extra.get("dump") or any(e.fatal for e in config.errors):
+        return config
+    verdict = hostpaths.judge(path, absolute, config.files)
+    if verdict.root is not None:
+        options.root = verdict.root
+        report.notes.append(
+            f"{path} names {verdict.because}: reading it and every absolute path under "
+            f"{verdict.root} (the root inferred from where {os.path.basename(path)} lies; "
+            "pass --root to choose another)")
+        return parse(verdict.root)
+    if verdict.foreign is not None:
+        raise EntryPointError(
+            f"{path} names {verdict.foreign}, which would be read from this machine, not from "
+            f"the tree {path} lies in: pass --root DIR (the folder that stands for / in the "
+            "checkout), or --root / to read this machine's files")
+    return config
 
 
 def check_config(config: ServerConfig, ctx: Context) -> list[Finding]:

@@ -53,6 +53,8 @@ def run_fix_command(paths: list[str], options: Options, fmt: str = "text", write
     except EntryPointError as exc:
         click.echo(f"certlint: {exc}", err=True)
         return EXIT_USAGE
+    for note in run.report.notes:
+        click.echo(f"certlint: {note}", err=True)
     dumps = [c.extra["dump"] for c in run.report.configs if c.extra.get("dump")]
     if write and dumps:
         click.echo(f"certlint: {dumps[0]} is an `nginx -T` dump, a snapshot: --write changes "

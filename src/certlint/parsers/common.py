@@ -10,12 +10,30 @@ from certlint.model import ConfigError, ServerConfig
 MAX_CONFIG_BYTES = 64 * 1024 * 1024
 
 
+# absolute paths the parsers resolved without --root (see `recording`): None when nobody asks
+_ABSOLUTE: list[list[str]] = []
+
+
 def map_root(path: str, root: str | None) -> str:
     """An absolute path from a config, placed under `--root` when one is given."""
     path = os.path.normpath(path)
     if root:
         return os.path.join(root, path.lstrip("/"))
+    if _ABSOLUTE:
+        _ABSOLUTE[-1].append(path)
     return path
+
+
+class recording:
+    """`with recording() as seen:` collects every absolute path a parse resolves without
+    --root (includes, ServerRoot, certificate and key files): which host files it would read."""
+
+    def __enter__(self) -> list[str]:
+        _ABSOLUTE.append([])
+        return _ABSOLUTE[-1]
+
+    def __exit__(self, *_exc) -> None:
+        _ABSOLUTE.pop()
 
 
 def follow_root_links(path: str, root: str | None) -> str:
