@@ -277,15 +277,8 @@ class ApacheParser:
                 self.config.comments.setdefault(ln.path, {})[ln.line] = text
                 continue
             if text.startswith("</"):
-                name = text[2:].rstrip(">").strip().lower()
-                if opened is not None and name == tag:
+                if self._closes(text, ln, opened, tag):
                     return nodes, pos
-                if opened is None:
-                    self._error(f"</{text[2:].rstrip('>').strip()}> without matching "
-                                f"<{text[2:].rstrip('>').strip()}> section", ln.path, ln.line)
-                else:
-                    self._error(f"Expected </{tag_shown(opened)}> but saw {text}", ln.path,
-                                ln.line)
                 continue
             if text.startswith("<") and text[1:2].lower() == "m" and \
                     text[1:].split(None, 1)[0].rstrip(">").lower() == "macro":
@@ -298,10 +291,32 @@ class ApacheParser:
             args = split_args(text)
             name = args[0].lower()
             nodes.extend(self._directive(name, args, ln, stack))
-        if opened is not None:
+        if opened is not None and tag not in CONDITIONALS:
+            # an active <IfModule>/<IfDefine>/<IfVersion> simply ends with its file (checked
+            # with apache2 -t); any other section must be closed
             self._error(f"<{tag_shown(opened)}> was not closed before the end of the file; "
                         "Apache refuses the config", opened.path, opened.line)
         return nodes, pos
+
+    def _closes(self, text: str, ln: _Line, opened: _Line | None, tag: str) -> bool:
+        """Does this `</...` line close the section being read? As httpd's config.c decides:
+        an active conditional section ends only at a line that is exactly `</IfModule>` (any
+        case; ap_build_cont_config compares the whole line); any other section ends at a line
+        whose FIRST word closes it, the rest of the line being ignored (so `</VirtualHost>
+        </IfModule>` closes the virtual host and nothing else)."""
+        if opened is not None and tag in CONDITIONALS and text.lower() == f"</{tag}>":
+            return True
+        first = text.split(None, 1)[0]
+        if opened is None or tag in CONDITIONALS:
+            self._error(f"{first} without matching <{first[2:]} section", ln.path, ln.line)
+            return False
+        if not first.endswith(">"):
+            self._error(f"{first}> directive missing closing '>'", ln.path, ln.line)
+            return first[2:].lower() == tag
+        if first[2:-1].lower() == tag:
+            return True
+        self._error(f"Expected </{tag_shown(opened)}> but saw {first}", ln.path, ln.line)
+        return False
 
     def _expand_vars(self, text: str, ln: _Line) -> str:
         if "${" not in text:
@@ -354,22 +369,34 @@ class ApacheParser:
         return pos
 
     def _skip(self, lines: list[_Line], pos: int, opened: _Line, tag: str) -> int:
-        """Skip an inactive section up to its close, counting nested sections (no expansion)."""
-        depth = [tag]
+        """Skip an inactive section up to its close, counting nested sections (no expansion),
+        as httpd's ap_soak_end_container does: only the first word of a line counts, and a
+        closing word loses its last character (`</VirtualHost> </IfModule>` closes the
+        virtual host only)."""
+        depth = [(tag, tag_shown(opened))]
         while pos < len(lines):
-            text = lines[pos].text
+            ln = lines[pos]
+            text = ln.text
             pos += 1
-            if text.startswith("</"):
-                name = text[2:].rstrip(">").strip().lower()
-                if name == depth[-1]:
-                    depth.pop()
-                    if not depth:
-                        return pos
-            elif text.startswith("<") and not text.startswith("<!"):
-                word = text[1:].split(None, 1)
-                if word:
-                    depth.append(word[0].rstrip(">").lower())
-        self._error(f"<{tag_shown(opened)}> was not closed before the end of the file; Apache "
+            if not text.startswith("<"):
+                continue
+            words = text.split(None, 1)
+            first = words[0]
+            if first.startswith("</"):
+                if first[2:-1].lower() != depth[-1][0]:
+                    # httpd blames the line of the section it was skipping
+                    self._error(f"Expected </{depth[-1][1]}> but saw </{first[2:-1]}>",
+                                opened.path, opened.line)
+                depth.pop()
+                if not depth:
+                    return pos
+            else:
+                name = first[1:]
+                if len(words) == 1 and name.endswith(">"):
+                    name = name[:-1]
+                depth.append((name.lower(), name))
+        self._error(f"<{tag_shown(opened)}> was not closed before the end of the file (Apache: "
+                    f"Expected </{tag_shown(opened)}> before end of configuration); Apache "
                     "refuses the config", opened.path, opened.line)
         return pos
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from certlint.model import CertSlot, ConfigError, Directive, Site
+from certlint.parsers.apache_files import check_files
 
 if TYPE_CHECKING:
     from certlint.parsers.apache import ApacheParser, _Node
@@ -46,6 +47,7 @@ def build_sites(parser: ApacheParser, tree: list[_Node]) -> None:
     main_site = _main_server(parser, main, vhost_addrs)
     if main_site is not None:
         config.sites.insert(0, main_site)
+    check_files(parser, tree)
 
 
 def merge(main: dict[str, list[Directive]], own: dict[str, list[Directive]]
