@@ -238,6 +238,9 @@ def check(paths, server, root, ca_bundles, expiry_warn_days, apache_version, now
         sys.exit(EXIT_USAGE)
     for note in report.notes:
         click.echo(f"certlint: {note}", err=True)
+    from certlint.locations import relocate
+
+    relocate(report.findings, options.root)
     if color is None:
         color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
     # bytes: a non-UTF-8 file name (kept as surrogates) goes out as it is on disk, whatever

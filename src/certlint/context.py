@@ -194,6 +194,16 @@ class Context:
 
     # -- findings ------------------------------------------------------------------------
 
+    def _column(self, at: Directive) -> int:
+        """The directive name's real column (not for an `nginx -T` dump: its files are gone,
+        and the same path on this machine is another file)."""
+        if at.column != 1 or self.config is None or self.config.extra.get("dump"):
+            return at.column
+        from certlint.locations import column
+
+        return column(at.path, at.line, at.name, self.config.server == "apache",
+                      self.options.root)
+
     def finding(self, rule: str, at: Directive, message: str, site: Site | None = None,
                 severity: str | None = None, fixable: bool | None = None,
                 fix=None) -> Finding:
@@ -203,7 +213,7 @@ class Context:
             severity=severity or (doc.severity if doc else "error"),
             path=at.path,
             line=at.line,
-            column=at.column,
+            column=self._column(at),
             message=message,
             site=site.label if site is not None else "",
             fixable=(doc.fixable if doc else False) if fixable is None else fixable,

@@ -196,9 +196,13 @@ def _parse(path: str, options: Options, report: Report) -> ServerConfig:
 def check_config(config: ServerConfig, ctx: Context) -> list[Finding]:
     ctx.config = config
     findings: list[Finding] = []
+    from certlint.locations import column
+
+    dump = bool(config.extra.get("dump"))
     for error in config.errors:
         findings.append(Finding("config-error", error.severity, error.path, error.line or 1,
-                                error.message))
+                                error.message, column=1 if dump else column(
+                                    error.path, error.line, root=ctx.options.root)))
     disabled = {id(site): _block_disabled(site, config) for site in config.sites}
     for rule in all_rules().values():
         if config.server not in rule.servers:

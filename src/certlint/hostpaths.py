@@ -49,8 +49,17 @@ def judge(entry: str, absolute: list[str], files: list[str]) -> Verdict:
         return Verdict()
     # /etc/ssl/..., /usr/local/...: this machine's own files, never what a checkout means;
     # a path into another user folder (/home, /srv/certs/...) was named on purpose
-    system = [p for p in foreign if _top(p) in HOST_TOPS]
+    # (only paths that are there: a missing one is read from nowhere and becomes a finding)
+    system = [p for p in foreign if _top(p) in HOST_TOPS and _exists(p)]
     return Verdict(foreign=system[0]) if system else Verdict()
+
+
+def _exists(path: str) -> bool:
+    if any(c in path for c in "*?["):
+        import glob
+
+        return bool(glob.glob(path))
+    return os.path.lexists(path)
 
 
 def _top(path: str) -> str:

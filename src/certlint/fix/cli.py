@@ -18,6 +18,7 @@ from certlint.context import Options
 from certlint.engine import EntryPointError
 from certlint.fix.engine import FixRun, plan_fixes, recheck
 from certlint.fix.output import atomic_write, render_diff, render_patch, write_workspace
+from certlint.locations import relocate
 from certlint.model import SEVERITY_RANK, Finding
 
 EXIT_OK, EXIT_REMAINING, EXIT_USAGE = 0, 1, 2
@@ -86,6 +87,7 @@ def run_fix_command(paths: list[str], options: Options, fmt: str = "text", write
             except EntryPointError as exc:
                 click.echo(f"certlint: cannot check the written tree again: {exc}", err=True)
                 return EXIT_REMAINING
+    relocate(run.report.findings, options.root)  # the file each change edits, not its link
     left = remaining_findings(run)
     blocking = [f for f in left if SEVERITY_RANK[f.severity] >= SEVERITY_RANK[fail_on]]
     if fmt == "json":
