@@ -182,7 +182,8 @@ def test_directory_where_a_file_belongs(tmp_path):
 
 
 @pytest.mark.parametrize("text,message,line", [
-    ("events {}\nhttp {\n  server {\n    listen 443 ssl;\n", 'expecting "}"', 4),
+    # nginx -t: unexpected end of file, expecting "}" in nginx.conf:5 (the line after the last)
+    ("events {}\nhttp {\n  server {\n    listen 443 ssl;\n", 'expecting "}"', 5),
     ("events {}\nhttp {\n}\n}\n", 'unexpected "}"', 4),
     ('events {}\nhttp {\n  server_name "unterminated;\n}\n', "unexpected end of file", None),
 ])

@@ -10,10 +10,10 @@ from functools import lru_cache
 
 from certlint.docs import load_docs
 from certlint.model import CertSlot, Directive, FileRef, Finding, ServerConfig, Site
-from certlint.pki.chain import ChainAnalysis, analyse
+from certlint.pki.chain import ChainAnalysis, analyse, is_ca
 from certlint.pki.load import CertFile, KeyFile, PkiStore
 from certlint.pki.trust import TrustStore
-from certlint.pki.verify import fingerprint, is_self_signed, issued_by
+from certlint.pki.verify import cert_spki, fingerprint, is_self_signed, issued_by
 
 DEFAULT_APACHE_VERSION = "2.4.62"
 HASHED_NAME = re.compile(r"^[0-9a-f]{8}\.\d+$")  # `openssl rehash` names in a CA path
@@ -100,6 +100,12 @@ class Context:
         `SSLCertificateChainFile` sends the first certificate of `SSLCertificateFile` plus the
         chain file; without one, the whole file. Apache (no SSL_MODE_NO_AUTO_CHAIN) also
         completes the chain from `SSLCACertificateFile`.
+
+        Either way mod_ssl takes the FIRST certificate of the file as the server's own and
+        refuses to start when the key belongs to another one (AH02565, checked with apache2 and
+        [intermediate, leaf] + SSLCertificateChainFile). The rest of the file is then kept in
+        the list, so the analysis sees where the leaf really is (chain-wrong-order) and a fix
+        starts from that leaf, not from the certificate Apache would have used.
         """
         cert_file = self.cert_file(slot.cert)
         if cert_file is None or not cert_file.ok:
@@ -112,14 +118,27 @@ class Context:
                 extra = list(chain_file.certs) if chain_file and chain_file.ok else []
                 if slot.chain.path == slot.cert.path:
                     extra = extra[1:]  # mod_ssl skips the leaf when both name the same file
-                served = served[:1] + extra
+                served = (served[:1] if self._first_is_leaf(slot, served) else served) + extra
             elif not _apache_reads_chain(self.options.apache_version):
-                served = served[:1]  # before 2.4.8 SSLCertificateFile gives the leaf only
+                # before 2.4.8 SSLCertificateFile gives the leaf only
+                served = served[:1] if self._first_is_leaf(slot, served) else served
             # OpenSSL builds the chain from the CA store only when none is configured at all
             # (SSLCertificateFile holds just the leaf and no SSLCertificateChainFile is set)
             if self.config is not None and slot.chain is None and len(served) == 1:
                 pool = self._apache_ca_store(site)
         return served, pool
+
+    def _first_is_leaf(self, slot: CertSlot, certs: list) -> bool:
+        """Is the file's first certificate the server's own? By the key when it can be read;
+        else not when it is a CA certificate and a later one is not (a leaf further down)."""
+        if len(certs) < 2:
+            return True
+        key = self.slot_key(slot)
+        if key is not None and key.ok:
+            if cert_spki(certs[0]) == key.public:
+                return True
+            return not any(cert_spki(c) == key.public for c in certs[1:])
+        return not (is_ca(certs[0]) and any(not is_ca(c) for c in certs[1:]))
 
     def auto_chained(self, site: Site, slot: CertSlot) -> list:
         """What Apache appends from its CA store beyond the chain analysis: OpenSSL's auto-chain

@@ -16,6 +16,7 @@ from certlint.context import Context, Options
 from certlint.engine import Report, run_check
 from certlint.fix.apply import EditError, Workspace
 from certlint.fix.chain import ChainPlanner, index_findings, slot_findings
+from certlint.fix.guard import check_plan
 from certlint.fix.plan import FixPlan
 from certlint.model import Finding, ServerConfig
 from certlint.pki.aia import AiaFetcher
@@ -78,7 +79,10 @@ def plan_fixes(paths: list[str], options: Options,
                 covered.update(id(f) for f in findings)
                 try:
                     outcome = planner.plan(site, slot, findings)
-                    entry = (outcome.plan, outcome.problem, findings)
+                    refused = (check_plan(ctx, site, outcome.plan)
+                               if outcome.plan is not None else None)
+                    entry = ((None, refused, findings) if refused is not None
+                             else (outcome.plan, outcome.problem, findings))
                 except Exception as exc:  # noqa: BLE001 - one odd site must not stop the run
                     if options.debug:
                         raise

@@ -158,20 +158,12 @@ class NginxParser:
         if data is not None:
             text = data.decode("utf-8", "replace")
             payload = self._statements(path, text, shown)
-            for err in payload["errors"]:
-                message = re.sub(r"\s+in \S+:\d+$", "", err["error"])
-                line = err.get("line") or 0
-                if not message:  # crossplane's bare error: the file ends inside a statement
-                    message = 'unexpected end of file, expecting ";" or "}": nginx will not start'
-                    line = line or text.count("\n") + 1
-                self.config.errors.append(ConfigError(message, shown, line))
-            if not payload["errors"] and not payload.get("fast"):
-                # the fast path refuses a directive closed by "}"; only crossplane lets it by
-                brace = nginx_syntax.missing_semicolon(text)
-                if brace is not None:
-                    self.config.errors.append(ConfigError(
-                        'unexpected "}" (the directive before it lacks its ";"): nginx will not '
-                        "start", shown, brace))
+            if not payload.get("fast") and payload.get("config") is not None:
+                # crossplane's lexer differs from nginx's (`${uri}/`, `"a"-b`, `a}b`): the
+                # file's syntax errors are the ones nginx's own rules find (nginx_lexer.py)
+                lexical = nginx_syntax.lexical_error(text)
+                if lexical is not None:
+                    self.config.errors.append(ConfigError(lexical[0], shown, lexical[1]))
             if payload["config"]:
                 statements = payload["config"][0]["parsed"]
                 for message, line in nginx_syntax.argument_errors(statements):

@@ -31,6 +31,7 @@ TOKEN = re.compile(r"""
   | (?P<special>[{};])
   | (?P<word>(?!["'])(?:\\.|[^\s{};\\])+)
 """, re.X | re.S)
+AFTER_QUOTE = " \t\r\n;{)"  # nginx wants one of these after a closing quote
 LUA_HINT = re.compile("|".join(re.escape(k) for k in EXTERNAL_LEXERS) or r"(?!x)x")
 
 
@@ -136,6 +137,8 @@ def tokens(text: str) -> list[tuple[str, int, bool]]:
             quote = '"' if kind == "dq" else "'"
             body = m.group(kind)
             token = body.replace("\\" + quote, quote)
+            if m.end() < end and text[m.end()] not in AFTER_QUOTE:
+                raise _Fallback  # nginx: unexpected "-" after "quoted"-suffix (nginx_lexer)
             if lua and directive_next and token in EXTERNAL_LEXERS:
                 raise _Fallback  # a quoted Lua directive name: leave it to crossplane
             out.append((token, line, True))

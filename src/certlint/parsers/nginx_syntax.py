@@ -8,7 +8,7 @@ previous one's arguments, so these become config errors with nginx's own words.
 
 from __future__ import annotations
 
-from certlint.parsers import nginx_fast
+from certlint.parsers import nginx_lexer
 
 # directives certlint reads whose argument count nginx fixes (ngx_conf_t flags TAKE1/FLAG)
 TAKE1 = frozenset((
@@ -19,26 +19,24 @@ TAKE1 = frozenset((
 ))
 
 
-def missing_semicolon(text: str) -> int | None:
-    """The line of a `}` that closes a directive which lacks its `;` (nginx: unexpected "}"),
-    or None. Files the fast tokenizer cannot read are left to crossplane's own errors."""
-    try:
-        toks = nginx_fast.tokens(text.replace("\r\n", "\n"))
-    except Exception:  # noqa: BLE001 - unusual lexing: crossplane reports what it finds
+def lexical_error(text: str) -> tuple[str, int] | None:
+    """nginx's own syntax error for a file (its message, with a hint, and its line), or None.
+
+    crossplane's lexer differs from nginx's in both directions (it refuses `${uri}/` and
+    `a}b`, and accepts `"quoted"-suffix` and a directive closed by `}`), so the verdict comes
+    from nginx's rules (nginx_lexer.py)."""
+    found = nginx_lexer.first_error(text.replace("\r\n", "\n"))
+    if found is None:
         return None
-    in_statement = False
-    for token, line, quoted in toks:
-        if quoted or token.startswith("#"):
-            in_statement = in_statement or quoted
-            continue
-        if token in (";", "{"):
-            in_statement = False
-        elif token == "}":
-            if in_statement:
-                return line
-        else:
-            in_statement = True
-    return None
+    message, line = found
+    hint = HINTS.get(message, "")
+    return f"{message}{hint}: nginx will not start", line
+
+
+HINTS = {
+    'unexpected "}"': ' (a directive before it lacks its ";", or a "}" too many)',
+    'unexpected ";"': " (a \";\" with no directive before it)",
+}
 
 
 def argument_errors(statements: list[dict]) -> list[tuple[str, int]]:

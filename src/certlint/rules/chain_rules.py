@@ -3,9 +3,12 @@ chain-untrusted-root. All read the one chain analysis of each certificate slot."
 
 from __future__ import annotations
 
+from cryptography.hazmat.primitives import serialization
+
 from certlint.context import Context
 from certlint.model import Site
 from certlint.pki.chain import describe
+from certlint.pki.load import describe_key
 from certlint.pki.verify import cert_spki, is_self_signed, subject_der
 from certlint.rules._apache_root import auto_chained_root
 from certlint.rules._util import (
@@ -77,8 +80,8 @@ def check_order(site: Site, ctx: Context):
                 "chain-wrong-order", at,
                 f"{slot.cert.shown}: the first certificate is not the leaf ({why}, "
                 f"{describe(leaf)}). The server takes the first certificate as its own, so "
-                f"{server_refuses(site)}. Put the leaf first, then the intermediates",
-                site, severity="error")
+                f"{_leaf_not_first_consequence(site, slot, chain, ctx)}. Put the leaf first, "
+                "then the intermediates", site, severity="error")
         elif chain.misordered:
             order = ", ".join(f"#{i + 1}" for i in chain.path)
             yield ctx.finding(
@@ -87,6 +90,33 @@ def check_order(site: Site, ctx: Context):
                 f"{order} in file positions). TLS 1.2 requires each certificate to certify the "
                 "one before it; strict clients reject the chain and SSL Labs reports "
                 "'Incorrect order'", site, severity="warning")
+
+
+def _key_kind(public_key) -> str:
+    return describe_key(public_key).split(" ", 1)[0]
+
+
+def _leaf_not_first_consequence(site: Site, slot, chain, ctx: Context) -> str:
+    """nginx checks the key only against the certificate of the key's own type: with an RSA
+    certificate first and an EC key (or the reverse) OpenSSL files the key in the other slot,
+    nginx starts, and every handshake fails. Same types: "key values mismatch" at start.
+    Apache checks the pair itself (AH02565) either way."""
+    key = ctx.slot_key(slot)
+    if site.server != "nginx" or key is None or key.public is None:
+        return server_refuses(site)
+    first = _key_kind(chain.served[0].public_key())
+    mine = _key_kind(serialization.load_der_public_key(key.public))
+    if first == mine:
+        return server_refuses(site)
+    return (f"with {first} certificate #1 and {_article(mine)} {mine} key OpenSSL files the key "
+            f"in the {mine} slot, which has no certificate: nginx starts without a word, but "
+            f"the {first} certificate has no key and the leaf is sent as a chain certificate, "
+            "so every handshake fails (clients: 'sslv3 alert handshake failure'; nginx logs "
+            "'no shared cipher')")
+
+
+def _article(kind: str) -> str:
+    return "an" if kind[:1] in "AEIOU" or kind.startswith(("RSA", "EC")) else "a"
 
 
 @rule("chain-contains-root")

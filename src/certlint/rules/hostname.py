@@ -1,4 +1,6 @@
-"""hostname-mismatch: a name the site answers to is not covered by the leaf's SAN.
+"""hostname-mismatch: a name the site answers to is not covered by the leaf's SAN, as OpenSSL
+matches names (certlint.pki.names: RFC 6125 wildcards as OpenSSL honours them, A-labels, the CN
+only without DNS SANs, and then said apart: OpenSSL clients accept it, browsers and Go do not).
 
 nginx names: `.example.com` means example.com and *.example.com; `_`, regex (`~`) and names with
 variables are skipped; `*.example.com` needs a wildcard SAN; `www.*` is skipped. Apache names:
@@ -7,14 +9,12 @@ ServerName (scheme and port stripped) and ServerAlias (wildcards as in nginx).
 
 from __future__ import annotations
 
-import ipaddress
 import os
-
-from cryptography import x509
 
 from certlint.context import Context
 from certlint.model import Site
 from certlint.pki.chain import describe
+from certlint.pki.names import a_label, name_index
 from certlint.rules._util import analysed_slots, borrowed_from
 from certlint.rules.base import rule
 
@@ -35,6 +35,7 @@ def names_to_check(site: Site) -> list[str]:
             continue
         if "?" in name or "*" in name.removeprefix("*."):
             continue  # an Apache ServerAlias glob (www?.example.com, *example.com): no one name
+        name = a_label(name)  # clients send SNI in A-label form
         if name.startswith("."):
             out.extend([name[1:], "*" + name])
         else:
@@ -56,30 +57,6 @@ def _alias_directive(site: Site, missing: list[str]):
     return None
 
 
-def san_names(cert: x509.Certificate) -> tuple[list[str], list[str]]:
-    try:
-        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-    except x509.ExtensionNotFound:
-        return [], []
-    dns = [n.lower().rstrip(".") for n in san.get_values_for_type(x509.DNSName)]
-    ips = [str(ip) for ip in san.get_values_for_type(x509.IPAddress)]
-    return dns, ips
-
-
-def covered(name: str, dns: list[str], ips: list[str]) -> bool:
-    if ":" in name or name.replace(".", "").isdigit():
-        try:
-            return str(ipaddress.ip_address(name)) in ips
-        except ValueError:
-            pass
-    if name in dns:
-        return True
-    if name.startswith("*."):
-        return False  # a wildcard server name needs the identical wildcard SAN
-    host, _, parent = name.partition(".")
-    return bool(parent) and f"*.{parent}" in dns
-
-
 @rule("hostname-mismatch")
 def check(site: Site, ctx: Context):
     names = names_to_check(site)
@@ -90,26 +67,49 @@ def check(site: Site, ctx: Context):
         if not chain.leaf_first:
             continue
         leaf = chain.leaf_cert
-        dns, ips = san_names(leaf)
-        missing = [n for n in names if not covered(n, dns, ips)]
-        if not missing:
-            continue
-        at = (_alias_directive(site, missing) or site.names_directive
+        index = name_index(leaf)
+        missing = [n for n in names if not index.covers(n)]
+        at = (_alias_directive(site, missing or names) or site.names_directive
               or (site.origin if lender else slot.cert.directive))
-        shown = _listed(dns + ips) or "none: the certificate has no Subject Alternative Name"
         borrowed = ""
         if lender is not None:
             d = slot.cert.directive
             borrowed = ("this server block has no ssl_certificate of its own, so nginx answers "
                         "it with the default server's certificate "
                         f"({os.path.basename(d.path)}:{d.line}): ")
+        if index.from_cn:
+            uncovered = set(missing)
+            by_cn = [n for n in names if n not in uncovered]
+            if by_cn:
+                yield ctx.finding(
+                    "hostname-mismatch", at,
+                    f"{borrowed}{_listed(by_cn)} only in the Common Name of {describe(leaf)} "
+                    f"from {slot.cert.shown}: the certificate has no DNS Subject Alternative "
+                    "Name. OpenSSL-based clients (curl, Python, openssl s_client) still accept "
+                    "it; Chrome, Firefox, Safari and Go reject it (Chrome: "
+                    "NET::ERR_CERT_COMMON_NAME_INVALID; Go: 'x509: certificate relies on "
+                    "legacy Common Name field, use SANs instead'). Reissue with the names in "
+                    "the SAN", site)
+        if not missing:
+            continue
+        names_shown = _listed(index.dns + sorted(index.ips))
+        if index.from_cn:
+            shown = f"none in the SAN; Common Name {names_shown}"
+        else:
+            shown = names_shown or "none: the certificate has no Subject Alternative Name"
+        ignored = ""
+        if index.ignored_wildcards:
+            ignored = (f"; {_listed(index.ignored_wildcards)} is no wildcard to OpenSSL and "
+                       "curl (RFC 6125 as OpenSSL applies it: one '*' at the start or end of "
+                       "the first label, no IDNA label, and at least two labels after it), "
+                       "so it only matches itself")
         yield ctx.finding(
             "hostname-mismatch", at,
             f"{borrowed}{_listed(missing)} not covered by {describe(leaf)} from "
             f"{slot.cert.shown} "
-            f"(its names: {shown}); clients connecting to {missing[0]} fail with "
+            f"(its names: {shown}){ignored}; clients connecting to {missing[0]} fail with "
             "'Hostname mismatch' / 'certificate is not valid for' "
-            "(browsers: NET::ERR_CERT_COMMON_NAME_INVALID)", site)
+            "(openssl: verify error 62; browsers: NET::ERR_CERT_COMMON_NAME_INVALID)", site)
 
 
 def _listed(names: list[str], limit: int = 20) -> str:
