@@ -376,7 +376,7 @@ def test_a_certificate_on_a_plain_listen_443_is_reported_as_nginx_serves_it(tmp_
     assert not hello.ok and "wrong version number" in hello.output, hello.output
     assert flagged.exit_code == 1
     line = open(conf).read().splitlines().index("        listen 443;") + 1
-    assert f"plain.conf:{line}:1: config-error listen 443 has no `ssl`" in flagged.output
+    assert f"plain.conf:{line}:9: config-error listen 443 has no `ssl`" in flagged.output
     assert "write `listen 443 ssl;`" in flagged.output
 
     for case, text in (("tls", server("listen 443 ssl")),

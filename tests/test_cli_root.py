@@ -41,15 +41,16 @@ def test_root_inferred_from_a_checkout_of_etc_and_said_on_stderr(tmp_path, certl
 
 
 def test_checkout_entry_naming_system_paths_elsewhere_is_exit_2_naming_root(tmp_path, certlint):
-    # /etc/ssl/certs exists on this machine: without the check certlint would read it
-    assert os.path.isdir("/etc/ssl/certs")
+    # /etc/ssl/certs/ca-certificates.crt is on this machine: certlint would read it
+    assert os.path.isfile("/etc/ssl/certs/ca-certificates.crt")
     conf = write(tmp_path / "repo" / "nginx.conf", (
         b"events {}\nhttp {\n    server {\n        listen 443 ssl;\n"
-        b"        ssl_certificate /etc/ssl/certs/site.pem;\n"
+        b"        ssl_certificate /etc/ssl/certs/ca-certificates.crt;\n"
         b"        ssl_certificate_key /etc/ssl/private/site.key;\n    }\n}\n"))
     result = certlint("check", conf)
     assert result.exit_code == 2
-    assert result.stderr.startswith(f"certlint: {conf} names /etc/ssl/certs/site.pem, which "
+    assert result.stderr.startswith(f"certlint: {conf} names "
+                                    "/etc/ssl/certs/ca-certificates.crt, which "
                                     "would be read from this machine")
     assert "pass --root DIR" in result.stderr and "--root / to read this machine's files" in (
         result.stderr)
