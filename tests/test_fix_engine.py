@@ -269,6 +269,9 @@ def test_attached_plans_apply_every_edit_kind(tree, certlint, monkeypatch):
     def plan(site):
         return FixPlan("test-attached-fix", site.label, [
             NewFile(str(folder / "nginx" / "resolver.conf"), b"resolver 127.0.0.53;\n"),
+            # the renamed certificate file exists: the last check reads it back
+            NewFile(str(folder / "pki" / "fullchain copy.pem"),
+                    (folder / "pki" / "fullchain.pem").read_bytes()),
             ReplaceArg(conf, cert_line, "ssl_certificate", "../pki/fullchain.pem",
                        "../pki/fullchain copy.pem"),
             InsertDirective(conf, cert_line, "ssl_stapling on;"),

@@ -40,7 +40,7 @@ from certlint.fix.plan import (
 from certlint.model import CertSlot, Finding, Site
 from certlint.parsers.common import map_root
 from certlint.pki.aia import AiaFetcher
-from certlint.pki.chain import ChainAnalysis, analyse, describe
+from certlint.pki.chain import ChainAnalysis, analyse, describe, valid_at
 from certlint.pki.load import parse_cert_bytes
 from certlint.rules._util import chain_directive, shown_name
 
@@ -50,6 +50,8 @@ SIBLING_EXTS = (".pem", ".crt", ".cer", ".ca-bundle", ".bundle")
 MAX_SIBLINGS = 20
 CHAIN_RULES = ("chain-incomplete", "apache-chain-file-missing", "chain-wrong-order",
                "chain-contains-root", "chain-unrelated-cert")
+# out-of-date certificates Apache adds from its CA store: fixed by serving a current chain
+ADDED_VALIDITY_RULES = ("cert-expired", "cert-not-yet-valid")
 
 
 @dataclass
@@ -67,10 +69,12 @@ def pem(*certs: x509.Certificate) -> bytes:
     return b"".join(c.public_bytes(serialization.Encoding.PEM) for c in certs)
 
 
-def has_problem(chain: ChainAnalysis | None, rule: str) -> bool:
+def has_problem(chain: ChainAnalysis | None, rule: str, now=None) -> bool:
     """Does this slot's own chain show what the rule reports? (Two slots may share a line.)"""
     if chain is None:
         return False
+    if rule in ADDED_VALIDITY_RULES:
+        return now is not None and any(not valid_at(c, now) for c in chain.auto_added)
     if rule in ("chain-incomplete", "apache-chain-file-missing"):
         return not chain.complete and chain.missing_issuer is not None
     if rule == "chain-wrong-order":
@@ -86,17 +90,21 @@ def index_findings(findings: list[Finding]) -> dict[tuple[str, int], list[Findin
     """Chain findings by the (path, line) they point at."""
     out: dict[tuple[str, int], list[Finding]] = {}
     for f in findings:
-        if f.rule in CHAIN_RULES:
+        if f.rule in CHAIN_RULES or (f.rule in ADDED_VALIDITY_RULES and f.fixable):
             out.setdefault((f.path, f.line), []).append(f)
     return out
 
 
 def slot_findings(site: Site, slot: CertSlot, index: dict[tuple[str, int], list[Finding]],
-                  chain: ChainAnalysis | None) -> list[Finding]:
-    """The chain findings that point at this slot's directives and match its own chain."""
+                  chain: ChainAnalysis | None, now=None) -> list[Finding]:
+    """The chain findings that point at this slot's directives (or at the CA directives Apache
+    completes its chain from) and match its own chain."""
     at = {(d.path, d.line) for d in (slot.cert.directive, chain_directive(site, slot))}
+    if site.server == "apache":
+        at |= {(d.path, d.line) for name in ("sslcacertificatefile", "sslcacertificatepath")
+               for d in site.get_all(name)}
     return [f for place in at for f in index.get(place, ())
-            if f.site == site.label and has_problem(chain, f.rule)]
+            if f.site == site.label and has_problem(chain, f.rule, now)]
 
 
 def version_tuple(version: str) -> tuple[int, ...]:

@@ -65,15 +65,17 @@ def plan_fixes(paths: list[str], options: Options,
     index = index_findings(report.findings)
     total = run.sites
     done = 0
+    where: dict[str, tuple] = {}  # site label -> (config, site), for the last check
     for config in report.configs:
         ctx.config = config
         for site in config.sites:
+            where.setdefault(site.label, (config, site))
             done += 1
             if progress is not None:
                 progress(done, total)
             for slot in site.slots:
                 # not exclusive: two slots on one line may share a finding (each is fixed)
-                findings = slot_findings(site, slot, index, ctx.chain(site, slot))
+                findings = slot_findings(site, slot, index, ctx.chain(site, slot), ctx.now)
                 if not findings:
                     continue
                 covered.update(id(f) for f in findings)
@@ -93,7 +95,12 @@ def plan_fixes(paths: list[str], options: Options,
         if id(finding) in covered:
             continue
         if finding.fix is not None:
-            groups.setdefault(finding.site, []).append((finding.fix, None, [finding]))
+            refused = None
+            if finding.site in where:
+                ctx.config, site = where[finding.site]
+                refused = check_plan(ctx, site, finding.fix)
+            entry = (None, refused, [finding]) if refused else (finding.fix, None, [finding])
+            groups.setdefault(finding.site, []).append(entry)
         elif finding.fixable:
             run.remaining.append((finding, "no automatic fix for this case"))
     for entries in groups.values():
