@@ -13,7 +13,7 @@ import sys
 import click
 
 from certlint import __version__
-from certlint.context import DEFAULT_APACHE_VERSION, Options
+from certlint.defaults import DEFAULT_APACHE_VERSION
 from certlint.model import SEVERITY_RANK
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
@@ -125,6 +125,9 @@ def common_options(fn):
                      help="Apache: a name httpd is started with (-D NAME), repeatable. Given "
                           "once, <IfDefine> of names never defined counts as off (without it, "
                           "both branches are read)."),
+        click.option("--no-cache", is_flag=True,
+                     help="Do not use the on-disk caches (check: results of earlier runs; fix: "
+                          "AIA downloads)."),
         click.option("--debug", is_flag=True,
                      help="Show the Python traceback of an internal error (for bug reports)."),
     ]
@@ -140,7 +143,9 @@ def _remember_defines(ctx: click.Context, _param, value) -> None:
 
 
 def make_options(server, root, ca_bundles, expiry_warn_days, apache_version, now, debug,
-                 ignored=()) -> Options:
+                 ignored=()):
+    from certlint.context import Options
+
     current = click.get_current_context(silent=True)
     defines = current.meta.get("certlint.defines", []) if current is not None else []
     project = current.meta.get("certlint.project") if current is not None else None
@@ -223,24 +228,53 @@ def _entry_paths(paths) -> list[str]:
 @click.option("--color/--no-color", default=None, help="Colour text output (default: on a TTY).")
 @guarded
 def check(paths, server, root, ca_bundles, expiry_warn_days, apache_version, now, fmt, debug,
-          fail_on, color, ignored=()):
+          fail_on, color, no_cache=False, ignored=()):
     """Lint config entry points (nginx.conf, apache2.conf/httpd.conf, a folder holding one, or
     an `nginx -T` dump)."""
+    from certlint import cache
+
+    entries = _entry_paths(paths)
+    cache_key = None
+    if not no_cache and fmt != "remediation" and cache.enabled(entries):
+        project = _project()
+        current = click.get_current_context()
+        cache_key = cache.key({
+            "entries": [os.path.abspath(p) for p in entries], "server": server,
+            "root": os.path.abspath(root) if root else None,
+            "ca_bundles": [os.path.abspath(p) for p in ca_bundles],
+            "expiry_warn_days": expiry_warn_days, "apache_version": apache_version, "now": now,
+            "ignore": sorted(ignored), "defines": current.meta.get("certlint.defines", []),
+            "per_path_ignores": sorted((g, sorted(r)) for g, r in project.per_path_ignores)
+            if project else []})
+        hit = cache.lookup(cache_key)
+        if hit is not None:
+            _output(hit, fmt, color, fail_on)
+    from certlint import reads
     from certlint.engine import EntryPointError, run_check
-    from certlint.report import render
+    from certlint.locations import relocate
+    from certlint.parallel import cpu_count
 
     options = make_options(server, root, ca_bundles, expiry_warn_days, apache_version, now, debug,
                            ignored)
+    options.jobs = cpu_count()  # big trees: every core checks a share of the sites
     try:
-        report = run_check(_entry_paths(paths), options)
+        with reads.recording() as seen:
+            report = run_check(entries, options)
     except EntryPointError as exc:
         click.echo(f"certlint: {exc}", err=True)
         sys.exit(EXIT_USAGE)
+    relocate(report.findings, options.root)
+    if cache_key is not None:
+        cache.store(cache_key, seen, report, options.root, options.expiry_warn_days)
+    _output(report, fmt, color, fail_on)
+
+
+def _output(report, fmt: str, color, fail_on: str):
+    """Notes on stderr, the report on stdout, and the exit code."""
+    from certlint.report import render
+
     for note in report.notes:
         click.echo(f"certlint: {note}", err=True)
-    from certlint.locations import relocate
-
-    relocate(report.findings, options.root)
     if color is None:
         color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
     # bytes: a non-UTF-8 file name (kept as surrogates) goes out as it is on disk, whatever
@@ -285,14 +319,13 @@ def _ignored_rules(values) -> set[str]:
               help="Folder of PEM intermediates consulted before the network (repeatable).")
 @click.option("--aia-public-only", is_flag=True,
               help="Refuse AIA URLs on private or loopback hosts.")
-@click.option("--no-cache", is_flag=True, help="Do not use the on-disk AIA cache.")
 @click.option("--resolver", "resolvers", multiple=True, callback=_resolvers,
               help="DNS resolver address for stapling fixes (repeatable): an IP address "
                    "or host name, optionally with :port.")
 @guarded
 def fix(paths, server, root, ca_bundles, expiry_warn_days, apache_version, now, fmt, debug,
-        fail_on, write, patch_file, offline, intermediates, aia_public_only, no_cache, resolvers,
-        ignored=()):
+        fail_on, write, patch_file, offline, intermediates, aia_public_only, resolvers,
+        no_cache=False, ignored=()):
     """Plan fixes; show a diff (default), --write to apply, --patch FILE to save a patch.
 
     Exit code: 0 when nothing at or above --fail-on remains (a dry run: and nothing to change),
@@ -319,7 +352,7 @@ def fix(paths, server, root, ca_bundles, expiry_warn_days, apache_version, now, 
               help="The output format check would use.")
 @guarded
 def show_config(paths, server, root, ca_bundles, expiry_warn_days, apache_version, now, fmt,
-                debug, fail_on, ignored=()):
+                debug, fail_on, no_cache=False, ignored=()):
     """Print the settings in effect and where each came from (command line, config file,
     default). Takes check's options, to show what a command line would change."""
     from click.core import ParameterSource

@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from certlint.defaults import DEFAULT_APACHE_VERSION
 from certlint.docs import load_docs
 from certlint.model import CertSlot, Directive, FileRef, Finding, ServerConfig, Site
 from certlint.pki.chain import ChainAnalysis, analyse, is_ca
@@ -15,7 +16,6 @@ from certlint.pki.load import CertFile, KeyFile, PkiStore
 from certlint.pki.trust import TrustStore
 from certlint.pki.verify import cert_spki, fingerprint, is_self_signed, issued_by
 
-DEFAULT_APACHE_VERSION = "2.4.62"
 HASHED_NAME = re.compile(r"^[0-9a-f]{8}\.\d+$")  # `openssl rehash` names in a CA path
 
 
@@ -37,6 +37,7 @@ class Options:
     use_cache: bool = True  # on-disk AIA cache (CERTLINT_CACHE_DIR overrides its place)
     resolvers: list[str] = field(default_factory=list)  # --resolver ADDR for stapling fixes
     defines: list[str] = field(default_factory=list)  # apache2 -D NAME (--define NAME)
+    jobs: int = 1  # processes that check sites (check: every core, for big trees)
     ignore: set[str] = field(default_factory=set)  # --ignore RULE: not reported
     # per-path-ignores of the project config: (absolute glob, rules) pairs
     per_path_ignores: list[tuple[str, frozenset[str]]] = field(default_factory=list)
@@ -182,6 +183,9 @@ class Context:
         ca_path = site.get("sslcacertificatepath")
         ref = self.config.file_ref(ca_path) if ca_path is not None else None
         if ref is not None and ref.path and os.path.isdir(ref.path):
+            from certlint import reads
+
+            reads.listed(ref.path)
             for name in sorted(os.listdir(ref.path)):
                 if HASHED_NAME.match(name):
                     loaded = self.store.cert_file(os.path.join(ref.path, name))

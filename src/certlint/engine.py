@@ -204,26 +204,46 @@ def check_config(config: ServerConfig, ctx: Context) -> list[Finding]:
                                 error.message, column=1 if dump else column(
                                     error.path, error.line, root=ctx.options.root)))
     disabled = {id(site): _block_disabled(site, config) for site in config.sites}
-    for rule in all_rules().values():
-        if config.server not in rule.servers:
-            continue
-        targets = [config] if rule.scope == "config" else config.sites
-        for target in targets:
-            if rule.scope == "site" and _matches(rule.name, disabled[id(target)]):
+    rules = [r for r in all_rules().values() if config.server in r.servers]
+    for rule in rules:
+        if rule.scope == "config":
+            findings.extend(_run_rule(rule, config, config, ctx))
+
+    def check_sites(sites) -> list[Finding]:
+        out: list[Finding] = []
+        for rule in rules:
+            if rule.scope == "config":
                 continue
-            try:
-                findings.extend(rule.check(target, ctx))
-            except Exception as exc:  # noqa: BLE001 - one broken rule must not stop the run
-                origin = getattr(target, "origin", None)
-                findings.append(Finding(
-                    rule.name, "error", origin.path if origin else config.entry,
-                    origin.line if origin else 1,
-                    f"internal error in rule {rule.name}: {exc.__class__.__name__}: {exc} "
-                    "(please report this; other rules still ran)",
-                ))
-                if ctx.options.debug:
-                    traceback.print_exc()
+            for site in sites:
+                if not _matches(rule.name, disabled[id(site)]):
+                    out.extend(_run_rule(rule, site, config, ctx))
+        if workers > 1:
+            for finding in out:
+                finding.fix = None  # `check` shares its work; fix plans stay with `fix`
+        return out
+
+    from certlint.parallel import map_shares, workers_for
+
+    workers = workers_for(len(config.sites), ctx.options.jobs)
+    if workers > 1:
+        ctx.trust.warm()  # load the trust store once, before the workers share it
+    findings.extend(map_shares(config.sites, check_sites, workers))
     return _dedupe([f for f in findings if not _line_disabled(f, config)])
+
+
+def _run_rule(rule, target, config: ServerConfig, ctx: Context) -> list[Finding]:
+    try:
+        return list(rule.check(target, ctx))
+    except Exception as exc:  # noqa: BLE001 - one broken rule must not stop the run
+        origin = getattr(target, "origin", None)
+        if ctx.options.debug:
+            traceback.print_exc()
+        return [Finding(
+            rule.name, "error", origin.path if origin else config.entry,
+            origin.line if origin else 1,
+            f"internal error in rule {rule.name}: {exc.__class__.__name__}: {exc} "
+            "(please report this; other rules still ran)",
+        )]
 
 
 def _block_disabled(site, config: ServerConfig) -> set[str]:

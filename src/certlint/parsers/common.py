@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import stat
 
+from certlint import reads
 from certlint.model import ConfigError, ServerConfig
 
 MAX_CONFIG_BYTES = 64 * 1024 * 1024
@@ -103,6 +104,7 @@ class ConfigFileReader:
             with open(path, "rb") as fh:
                 data = fh.read()
         except OSError as exc:
+            reads.read(path, None, exc.strerror or str(exc))
             reason = exc.strerror or str(exc)
             config.errors.append(ConfigError(f"cannot read config file: {reason}", shown, 0,
                                              fatal))
@@ -112,6 +114,7 @@ class ConfigFileReader:
                 "the config file is empty: nothing to check (nginx -t would fail: no \"events\" "
                 "section in configuration)", shown, 0, fatal))
             return None
+        reads.read(path, data)
         if b"\0" in data:
             config.errors.append(ConfigError(
                 "binary file, not a text config (it holds NUL bytes)", shown, 0, fatal))
