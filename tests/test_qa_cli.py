@@ -184,4 +184,5 @@ def test_non_utf8_path_under_a_strict_utf8_terminal(tmp_path):
                              capture_output=True, env=env, cwd=str(tmp_path), timeout=60)
         assert run.returncode == 1, (args, run.stderr)
         assert b"internal error" not in run.stderr
-        assert b"lat\xe9" in run.stdout
+        # the fix diff names files as git does (SECURITY.md promise 2): C-quoted octal bytes
+        assert (b'"a/lat\\351/nginx.conf"' if args[0] == "fix" else b"lat\xe9") in run.stdout

@@ -128,6 +128,10 @@ def common_options(fn):
         click.option("--no-cache", is_flag=True,
                      help="Do not use the on-disk caches (check: results of earlier runs; fix: "
                           "AIA downloads)."),
+        click.option("--env", "env", metavar="NAME=VALUE", multiple=True, expose_value=False,
+                     callback=_remember_env,
+                     help="Apache: a variable of httpd's environment for ${NAME} (repeatable). "
+                          "certlint never reads its own environment for ${NAME}."),
         click.option("--debug", is_flag=True,
                      help="Show the Python traceback of an internal error (for bug reports)."),
     ]
@@ -142,18 +146,38 @@ def _remember_defines(ctx: click.Context, _param, value) -> None:
     ctx.meta["certlint.defines"] = list(value or ())
 
 
+def _remember_env(ctx: click.Context, _param, value) -> None:
+    """--env NAME=VALUE: the only values of httpd's environment certlint uses (SECURITY.md
+    promise 4)."""
+    env: dict[str, str] = {}
+    for item in value or ():
+        name, sep, text = item.partition("=")
+        if not sep or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+            raise click.BadParameter(f"{item!r} is not NAME=VALUE (e.g. --env "
+                                     "APACHE_LOG_DIR=/var/log/apache2)", param_hint="'--env'")
+        env[name] = text
+    ctx.meta["certlint.env"] = env
+
+
 def make_options(server, root, ca_bundles, expiry_warn_days, apache_version, now, debug,
                  ignored=()):
     from certlint.context import Options
 
     current = click.get_current_context(silent=True)
     defines = current.meta.get("certlint.defines", []) if current is not None else []
+    env = current.meta.get("certlint.env", {}) if current is not None else {}
     project = current.meta.get("certlint.project") if current is not None else None
     return Options(now=parse_now(now), expiry_warn_days=expiry_warn_days,
                    ca_bundles=list(ca_bundles), apache_version=apache_version, root=root,
-                   server=server, debug=debug, defines=defines,
+                   server=server, debug=debug, defines=defines, env=env,
                    ignore=_ignored_rules(ignored),
                    per_path_ignores=list(project.per_path_ignores) if project else [])
+
+
+def _esc(message: str) -> str:
+    from certlint.report.escape import text
+
+    return text(message)
 
 
 def guarded(fn):
@@ -173,8 +197,8 @@ def guarded(fn):
         except Exception as exc:  # noqa: BLE001
             if kwargs.get("debug"):
                 raise
-            click.echo(f"certlint: internal error: {exc.__class__.__name__}: {exc} "
-                       "(run with --debug for details)", err=True)
+            click.echo(_esc(f"certlint: internal error: {exc.__class__.__name__}: {exc} "
+                            "(run with --debug for details)"), err=True)
             sys.exit(EXIT_USAGE)
 
     return wrapper
@@ -261,7 +285,7 @@ def check(paths, server, root, ca_bundles, expiry_warn_days, apache_version, now
         with reads.recording() as seen:
             report = run_check(entries, options)
     except EntryPointError as exc:
-        click.echo(f"certlint: {exc}", err=True)
+        click.echo(_esc(f"certlint: {exc}"), err=True)
         sys.exit(EXIT_USAGE)
     relocate(report.findings, options.root)
     if cache_key is not None:
@@ -274,7 +298,7 @@ def _output(report, fmt: str, color, fail_on: str):
     from certlint.report import render
 
     for note in report.notes:
-        click.echo(f"certlint: {note}", err=True)
+        click.echo(_esc(f"certlint: {note}"), err=True)
     if color is None:
         color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
     # bytes: a non-UTF-8 file name (kept as surrogates) goes out as it is on disk, whatever
@@ -411,7 +435,9 @@ def _toml_value(value) -> str:
 
 @cli.command()
 @click.argument("rule")
-def explain(rule):
+@click.option("--lang", type=click.Choice(["en", "ja"]), default="en", show_default=True,
+              help="Language of the document.")
+def explain(rule, lang):
     """Print a rule's documentation."""
     from certlint.docs import load_docs
 
@@ -425,6 +451,16 @@ def explain(rule):
         click.echo(f"certlint: unknown rule {rule!r}; {hint}`certlint rules` lists them",
                    err=True)
         sys.exit(EXIT_USAGE)
+    if lang == "ja":
+        translated = load_docs("ja").get(doc.name)
+        if translated is not None:
+            fixable = "可" if doc.fixable else "不可"
+            click.echo(f"# {doc.name}\n\n重大度: {doc.severity} · 対象サーバー: "
+                       f"{', '.join(doc.servers)} · certlint fix による修正: {fixable}\n\n"
+                       f"{translated.summary}\n\n{translated.body}", nl=False)
+            return
+        click.echo(f"certlint: no Japanese text for {doc.name!r} yet; showing the English one",
+                   err=True)
     fixable = "yes" if doc.fixable else "no"
     click.echo(f"# {doc.name}\n\nseverity: {doc.severity} · servers: {', '.join(doc.servers)}"
                f" · fixable: {fixable}\n\n{doc.summary}\n\n{doc.body}", nl=False)

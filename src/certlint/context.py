@@ -41,6 +41,7 @@ class Options:
     ignore: set[str] = field(default_factory=set)  # --ignore RULE: not reported
     # per-path-ignores of the project config: (absolute glob, rules) pairs
     per_path_ignores: list[tuple[str, frozenset[str]]] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)  # httpd's environment (--env NAME=VALUE)
 
 
 @lru_cache(maxsize=16)
@@ -109,13 +110,15 @@ class Context:
         starts from that leaf, not from the certificate Apache would have used.
         """
         cert_file = self.cert_file(slot.cert)
-        if cert_file is None or not cert_file.ok:
-            return None, []
+        if cert_file is None or not cert_file.ok or cert_file.unreadable:
+            return None, []  # certificates only OpenSSL reads: no chain to judge without them
         served = list(cert_file.certs)
         pool = []
         if site.server == "apache":
             if slot.chain is not None:
                 chain_file = self.cert_file(slot.chain)
+                if chain_file is not None and chain_file.unreadable:
+                    return None, []
                 extra = list(chain_file.certs) if chain_file and chain_file.ok else []
                 if slot.chain.path == slot.cert.path:
                     extra = extra[1:]  # mod_ssl skips the leaf when both name the same file

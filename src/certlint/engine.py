@@ -29,7 +29,7 @@ class EntryPointError(Exception):
 class Report:
     findings: list[Finding] = field(default_factory=list)
     configs: list[ServerConfig] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)  # for standard error (an inferred --root)
+    notes: list[str] = field(default_factory=list)  # stderr: an inferred --root, skipped certs
 
     def count(self, severity: str) -> int:
         return sum(1 for f in self.findings if f.severity == severity)
@@ -54,6 +54,7 @@ def run_check(paths: list[str], options: Options | None = None,
         raise EntryPointError(problem)
     if options.ignore or options.per_path_ignores:
         report.findings = [f for f in report.findings if not ignored(f, options)]
+    report.notes.extend(ctx.trust.notes)
     report.findings.sort(key=lambda f: (f.path, f.line, f.column, f.rule, f.site))
     return report
 
@@ -166,7 +167,8 @@ def _parse(path: str, options: Options, report: Report) -> ServerConfig:
     machine's files are never read by accident."""
     def parse(root):
         return parse_config(path, server=options.server, root=root,
-                            apache_version=options.apache_version, defines=options.defines)
+                            apache_version=options.apache_version, defines=options.defines,
+                            env=options.env)
 
     if options.root is not None or path == "-":
         return parse(options.root)

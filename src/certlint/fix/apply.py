@@ -56,7 +56,7 @@ class FileEdits:
     @property
     def lines(self) -> list[str]:
         if self._lines is None:
-            self._lines = self.original.splitlines(keepends=True)
+            self._lines = split_lines(self.original)
         return self._lines
 
     def ops(self) -> list[tuple[str, str]]:
@@ -92,6 +92,16 @@ class FileEdits:
 
     def render(self) -> str:
         return "".join(text for kind, text in self.ops() if kind != "-")
+
+
+def split_lines(text: str) -> list[str]:
+    """Lines ending at `\\n` only, as the parsers count them and git applies them
+    (`str.splitlines` would also split at form feeds, `\\x1c` and U+2028)."""
+    lines = text.split("\n")
+    out = [line + "\n" for line in lines[:-1]]
+    if lines[-1]:
+        out.append(lines[-1])
+    return out
 
 
 def _with_newline(text: str, newline: str) -> str:
@@ -250,7 +260,7 @@ def _file_lines(path: str, _mtime_ns: int, _size: int) -> tuple[list[str], bool]
     """A config file's lines (and whether it reads like nginx), once per version of the file."""
     try:
         with open(path, encoding="utf-8", errors="replace") as fh:
-            lines = fh.read().splitlines(keepends=True)
+            lines = split_lines(fh.read())
     except OSError:
         return [], False
     return lines, _looks_nginx(lines)

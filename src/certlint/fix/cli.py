@@ -20,12 +20,18 @@ from certlint.fix.engine import FixRun, plan_fixes, recheck
 from certlint.fix.output import atomic_write, render_diff, render_patch, write_workspace
 from certlint.locations import relocate
 from certlint.model import SEVERITY_RANK, Finding
+from certlint.report.escape import text as esc
 
 EXIT_OK, EXIT_REMAINING, EXIT_USAGE = 0, 1, 2
 PROGRESS_MIN_SITES = 20
 MAX_NOTES = 20  # notes shown in text output; json has them all
 MAX_LISTED = 10  # findings named in the summary line
 NO_AUTOMATIC_FIX = "certlint has no automatic fix for this rule"
+
+
+def say(message: str, err: bool = False) -> None:
+    """One line of output; values from input in it are escaped (SECURITY.md promise 6)."""
+    click.echo(esc(message), err=err)
 
 
 def _stderr_is_tty() -> bool:
@@ -41,24 +47,24 @@ def _progress(done: int, total: int) -> None:
 def run_fix_command(paths: list[str], options: Options, fmt: str = "text", write: bool = False,
                     patch_file: str | None = None, fail_on: str = "error") -> int:
     if fmt not in ("text", "json", "remediation"):
-        click.echo(f"certlint: fix writes text, json or remediation, not {fmt} (use "
+        say(f"certlint: fix writes text, json or remediation, not {fmt} (use "
                    f"`certlint check --format {fmt}` for reports)", err=True)
         return EXIT_USAGE
     for folder in options.intermediates:
         if not os.path.isdir(folder):
-            click.echo(f"certlint: --intermediates {folder}: not a folder", err=True)
+            say(f"certlint: --intermediates {folder}: not a folder", err=True)
             return EXIT_USAGE
     try:
         run = plan_fixes(paths, options,
                          progress=_progress if _stderr_is_tty() else None)
     except EntryPointError as exc:
-        click.echo(f"certlint: {exc}", err=True)
+        say(f"certlint: {exc}", err=True)
         return EXIT_USAGE
     for note in run.report.notes:
-        click.echo(f"certlint: {note}", err=True)
+        say(f"certlint: {note}", err=True)
     dumps = [c.extra["dump"] for c in run.report.configs if c.extra.get("dump")]
     if write and dumps:
-        click.echo(f"certlint: {dumps[0]} is an `nginx -T` dump, a snapshot: --write changes "
+        say(f"certlint: {dumps[0]} is an `nginx -T` dump, a snapshot: --write changes "
                    "only the config files themselves (run fix on nginx.conf, or use --patch)",
                    err=True)
         return EXIT_USAGE
@@ -69,23 +75,23 @@ def run_fix_command(paths: list[str], options: Options, fmt: str = "text", write
         try:
             atomic_write(patch_file, patch.encode("utf-8", "surrogateescape"))
         except OSError as exc:
-            click.echo(f"certlint: cannot write the patch {patch_file}: "
+            say(f"certlint: cannot write the patch {patch_file}: "
                        f"{exc.strerror or exc}", err=True)
             return EXIT_USAGE
         outside = [p for p in run.workspace.touched() if os.path.relpath(p, base).startswith("..")]
         if outside:
-            click.echo(f"certlint: warning: {outside[0]} lies outside {base}; the patch applies "
+            say(f"certlint: warning: {outside[0]} lies outside {base}; the patch applies "
                        "from a folder holding every changed file (run from the tree's root or "
                        "pass --root)", err=True)
     if write:
         written, write_errors = write_workspace(run.workspace)
         for error in write_errors:
-            click.echo(f"certlint: {error}", err=True)
+            say(f"certlint: {error}", err=True)
         if written or write_errors:
             try:
                 recheck(run, paths, options)
             except EntryPointError as exc:
-                click.echo(f"certlint: cannot check the written tree again: {exc}", err=True)
+                say(f"certlint: cannot check the written tree again: {exc}", err=True)
                 return EXIT_REMAINING
     relocate(run.report.findings, options.root)  # the file each change edits, not its link
     left = remaining_findings(run)
@@ -140,27 +146,27 @@ def _summary(run: FixRun, write: bool, patch_file: str | None, base: str,
         summary += f"; {lower} below --fail-on {fail_on}"
     if patch_file:
         summary += f"; patch saved to {patch_file}"
-    click.echo(summary, err=True)
+    say(summary, err=True)
 
 
 def _text(run: FixRun, written: list[str], patch_file: str | None, base: str,
           write: bool) -> None:
     if write:
         for path in written:
-            click.echo(f"wrote {os.path.relpath(path, base)}")
+            say(f"wrote {os.path.relpath(path, base)}")
     elif not patch_file:
         click.echo(render_diff(run.workspace, base), nl=False)
     notes = [(plan.site, note) for plan in run.plans for note in plan.notes]
     for site, note in notes[:MAX_NOTES]:
-        click.echo(f"certlint: {site}: {note}", err=True)
+        say(f"certlint: {site}: {note}", err=True)
     if len(notes) > MAX_NOTES:
-        click.echo(f"certlint: ... and {len(notes) - MAX_NOTES} more notes (--format json "
+        say(f"certlint: ... and {len(notes) - MAX_NOTES} more notes (--format json "
                    "lists them all)", err=True)
     for finding in run.also:
-        click.echo(f"certlint: also resolved: {finding.path}:{finding.line}: {finding.rule} "
+        say(f"certlint: also resolved: {finding.path}:{finding.line}: {finding.rule} "
                    f"({finding.site})", err=True)
     for finding, why in run.remaining:
-        click.echo(f"certlint: not fixed: {finding.path}:{finding.line}: {finding.rule} "
+        say(f"certlint: not fixed: {finding.path}:{finding.line}: {finding.rule} "
                    f"({finding.site}): {why}", err=True)
     if write and written:
         kinds = sorted({c.server for c in run.report.configs})

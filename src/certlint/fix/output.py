@@ -12,7 +12,8 @@ import os
 import stat
 import tempfile
 
-from certlint.fix.apply import Workspace
+from certlint.fix.apply import Workspace, split_lines
+from certlint.report.escape import text as esc
 
 
 def _rel(path: str, base: str) -> str:
@@ -20,8 +21,39 @@ def _rel(path: str, base: str) -> str:
     return rel.replace(os.sep, "/")
 
 
+_C_ESCAPES = {7: "\\a", 8: "\\b", 9: "\\t", 10: "\\n", 11: "\\v", 12: "\\f", 13: "\\r",
+              34: '\\"', 92: "\\\\"}
+
+
+def git_quote(name: str) -> str:
+    """A path as git writes it in a patch (quote_c_style with core.quotePath): in double quotes
+    with C escapes and octal bytes when it holds a control character, `"`, `\\` or a non-ASCII
+    byte; else as it is. A name can then never add a line to a patch (SECURITY.md promise 2)."""
+    raw = name.encode("utf-8", "surrogateescape")
+    if not any(b < 0x20 or b >= 0x7f or b in (34, 92) for b in raw):
+        return name
+    out = []
+    for b in raw:
+        if b in _C_ESCAPES:
+            out.append(_C_ESCAPES[b])
+        elif b < 0x20 or b >= 0x7f:
+            out.append(f"\\{b:03o}")
+        else:
+            out.append(chr(b))
+    return '"' + "".join(out) + '"'
+
+
+def _names(rel: str) -> tuple[str, str, str]:
+    """(`diff --git` names, `---` name, `+++` name) for a path relative to the patch base: git
+    ends an unquoted ---/+++ name holding a space with a tab, so the name is read whole."""
+    a, b = git_quote(f"a/{rel}"), git_quote(f"b/{rel}")
+    tab = "\t" if " " in rel and not a.startswith('"') else ""
+    return f"{a} {b}", a + tab, b + tab
+
+
 def _split(text: str) -> list[str]:
-    return text.splitlines(keepends=True)
+    """Lines as git sees them: split at `\\n` only (a form feed or U+2028 is no line end)."""
+    return split_lines(text)
 
 
 def _line(prefix: str, text: str) -> str:
@@ -30,7 +62,18 @@ def _line(prefix: str, text: str) -> str:
     return f"{prefix}{text}\n\\ No newline at end of file\n"
 
 
-def _hunks(ops: list[tuple[str, str]], a: str, b: str, context: int = 3) -> list[str]:
+def _shown_line(prefix: str, text: str) -> str:
+    """A diff line for people (the dry run): control characters in the config line made
+    visible (SECURITY.md promise 6); `--patch` keeps the exact bytes git applies."""
+    body = text[:-1] if text.endswith("\n") else text
+    ending = text[len(body):]
+    if body.endswith("\r"):
+        body, ending = body[:-1], "\r" + ending
+    return _line(prefix, esc(body) + ending)
+
+
+def _hunks(ops: list[tuple[str, str]], a: str, b: str, context: int = 3,
+           line=_line) -> list[str]:
     """A unified diff from known line operations (no diff algorithm needed: the edits say
     exactly which lines changed, so this stays linear however many sites a file holds)."""
     changed = [i for i, (kind, _t) in enumerate(ops) if kind != "="]
@@ -47,7 +90,7 @@ def _hunks(ops: list[tuple[str, str]], a: str, b: str, context: int = 3) -> list
     for i, (kind, _t) in enumerate(ops):
         old_before[i + 1] = old_before[i] + (kind != "+")
         new_before[i + 1] = new_before[i] + (kind != "-")
-    out = [f"--- {a}\n", f"+++ {b}\n"]
+    out = [f"--- {a}\n", f"+++ {b}\n"]  # a, b: names as _names gives them
     for first, last in groups:
         start, end = max(0, first - context), min(len(ops), last + context + 1)
         old_n = old_before[end] - old_before[start]
@@ -56,7 +99,7 @@ def _hunks(ops: list[tuple[str, str]], a: str, b: str, context: int = 3) -> list
         new_s = new_before[start] + (1 if new_n else 0)
         out.append(f"@@ -{old_s},{old_n} +{new_s},{new_n} @@\n")
         for kind, text in ops[start:end]:
-            out.append(_line(" " if kind == "=" else kind, text))
+            out.append(line(" " if kind == "=" else kind, text))
     return out
 
 
@@ -64,13 +107,13 @@ def render_diff(ws: Workspace, base: str) -> str:
     """Config edits as a unified diff, then the files that would be created."""
     out: list[str] = []
     for path, ops in ws.diffs():
-        rel = _rel(path, base)
-        out.extend(_hunks(ops, f"a/{rel}", f"b/{rel}"))
+        _both, a, b = _names(_rel(path, base))
+        out.extend(_hunks(ops, a, b, line=_shown_line))
     for path in sorted(ws.new_files):
         nf = ws.new_files[path]
         count = nf.content.count(b"-----BEGIN CERTIFICATE-----")
         what = f"{count} certificate(s)" if count else f"{len(nf.content)} bytes"
-        out.append(f"would create {_rel(path, base)} ({what}, mode {nf.mode:o})\n")
+        out.append(f"would create {git_quote(_rel(path, base))} ({what}, mode {nf.mode:o})\n")
     return "".join(out)
 
 
@@ -78,17 +121,17 @@ def render_patch(ws: Workspace, base: str) -> str:
     """One `git apply`-able patch holding the config edits and the new files."""
     out: list[str] = []
     for path, ops in ws.diffs():
-        rel = _rel(path, base)
-        out.append(f"diff --git a/{rel} b/{rel}\n")
-        out.extend(_hunks(ops, f"a/{rel}", f"b/{rel}"))
+        both, a, b = _names(_rel(path, base))
+        out.append(f"diff --git {both}\n")
+        out.extend(_hunks(ops, a, b))
     for path in sorted(ws.new_files):
         nf = ws.new_files[path]
-        rel = _rel(path, base)
+        both, _a, b = _names(_rel(path, base))
         text = nf.content.decode("utf-8")
         lines = _split(text)
         mode = "100755" if nf.mode & 0o111 else "100644"
-        out.append(f"diff --git a/{rel} b/{rel}\nnew file mode {mode}\n--- /dev/null\n"
-                   f"+++ b/{rel}\n@@ -0,0 +1,{len(lines)} @@\n")
+        out.append(f"diff --git {both}\nnew file mode {mode}\n--- /dev/null\n"
+                   f"+++ {b}\n@@ -0,0 +1,{len(lines)} @@\n")
         for line in lines:
             out.append("+" + line if line.endswith("\n")
                        else f"+{line}\n\\ No newline at end of file\n")

@@ -3,7 +3,8 @@
 It reads the tree as httpd does: one directive per logical line (`\\` continues a line; findings
 point at its first line), case-insensitive names, `"quoted args"` with `\\"` escapes, `${VAR}`
 expanded over the whole line before tokenizing (Define first, then Debian's `envvars` beside
-apache2.conf, then the environment), `Include`/`IncludeOptional` (globs, whole directories,
+apache2.conf, then `--env NAME=VALUE`; never certlint's own environment: SECURITY.md promise
+4), `Include`/`IncludeOptional` (globs, whole directories,
 ServerRoot-relative), conditional sections evaluated where the answer is knowable (else assumed
 active), and `<Macro>`/`Use` expanded. Every problem becomes a `ConfigError` with file:line.
 Sites are the `<VirtualHost>`s that enable TLS, with the main server's SSL settings merged in as
@@ -22,12 +23,22 @@ from certlint import reads
 from certlint.model import ConfigError, Directive, FileRef, ServerConfig
 from certlint.parsers.apache_conditions import if_version, module_names
 from certlint.parsers.apache_syntax import check_directive
-from certlint.parsers.common import ConfigFileReader, follow_root_links, map_root, root_hint
+from certlint.parsers.common import (
+    ConfigFileReader,
+    excerpt,
+    follow_root_links,
+    map_root,
+    root_hint,
+    section_name,
+)
 
 MAX_DIRECTORY_ENTRIES = 50_000  # files and folders read through `Include DIR` in one run
 MAX_INCLUDE_DEPTH = 128  # httpd: "Exceeded maximum include depth of 128"
 MAX_NESTING = 100  # sections inside sections; deeper is hostile input, not a config
+MAX_ERRORS_PER_FILE = 20  # config errors reported per file before certlint goes quiet
 MAX_LINES = 500_000  # expanded lines (macros) before we stop: a macro bomb is not a config
+MAX_EXPANDED_LINE = 64 * 1024  # a line after ${VAR} expansion; Define chains double it per level
+MAX_VARIABLE = MAX_EXPANDED_LINE
 VAR = re.compile(r"\$\{([^}:]*)\}")
 GLOB_CHARS = re.compile(r"[*?\[]")
 CONDITIONALS = ("ifmodule", "ifdefine", "ifversion", "iffile", "ifdirective", "ifsection")
@@ -38,6 +49,10 @@ STATIC_MODULES = ("core", "so", "watchdog", "http", "log_config", "logio", "vers
 ENVVARS_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$")
 SHELL_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)")
 PLAIN_WORD = re.compile(r"[^ \t\r\f\v]+")  # an unquoted word, when a line has no quote or \\
+
+
+class _TooLong(Exception):
+    """A line grows past MAX_EXPANDED_LINE while its variables are expanded."""
 
 
 @dataclass
@@ -141,8 +156,10 @@ def split_args(text: str) -> list[str]:
     return args
 
 
-def read_envvars(path: str) -> dict[str, str]:
-    """`export NAME=value` lines of Debian's envvars (shell `$VAR` expanded from earlier ones)."""
+def read_envvars(path: str, env: dict[str, str] | None = None) -> dict[str, str]:
+    """`export NAME=value` lines of Debian's envvars (shell `$VAR` expanded from earlier ones and
+    from `--env`, never from certlint's own environment)."""
+    env = env or {}
     values: dict[str, str] = {}
     try:  # non-blocking open + fstat: a FIFO or device named envvars is skipped, never read
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
@@ -163,8 +180,8 @@ def read_envvars(path: str) -> dict[str, str]:
         if "${" in value and "}" in value and re.search(r"\$\{[^}]*[#%:/]", value):
             value = ""  # shell string operations (SUFFIX tricks): not ours to evaluate
         values[m.group(1)] = SHELL_VAR.sub(
-            lambda v: values.get(v.group(1) or v.group(2), os.environ.get(
-                v.group(1) or v.group(2), "")), value)
+            lambda v: values.get(v.group(1) or v.group(2), env.get(v.group(1) or v.group(2), "")),
+            value)[:MAX_VARIABLE]
     return values
 
 
@@ -184,7 +201,7 @@ class ApacheParser:
     """Parse one Apache entry point (apache2.conf / httpd.conf) into a `ServerConfig`."""
 
     def __init__(self, entry: str, root: str | None = None, apache_version: str | None = None,
-                 defines: list[str] | None = None):
+                 defines: list[str] | None = None, env: dict[str, str] | None = None):
         from certlint.context import DEFAULT_APACHE_VERSION
 
         self.entry = os.path.abspath(entry)
@@ -197,10 +214,12 @@ class ApacheParser:
         self.state = _State()
         # `apache2 -D NAME` names (--define): once given, a name never defined is known unset
         self.command_line = set(defines or ())
+        self.env = dict(env or {})  # --env NAME=VALUE: httpd's environment as the user states it
         self._aborted = False
         self._nesting = 0
         self._texts: dict[str, list[_Line]] = {}  # logical lines of each file read
         self._real_dirs: dict[str, str] = {}  # folder -> its realpath
+        self._errors_in: dict[str, int] = {}  # config errors reported per file
 
     # -- entry ---------------------------------------------------------------------------
 
@@ -214,7 +233,7 @@ class ApacheParser:
             folder = self.server_root = self.config.prefix = parent
         envvars = os.path.join(folder, "envvars")
         if os.path.isfile(envvars):
-            self.state.envvars = read_envvars(envvars)
+            self.state.envvars = read_envvars(envvars, self.env)
             self.config.extra["envvars"] = envvars
             # Debian's apache2ctl starts httpd with ${APACHE_ARGUMENTS} from envvars
             self.command_line |= command_line_defines(
@@ -239,6 +258,16 @@ class ApacheParser:
         return self.config
 
     def _error(self, message: str, path: str, line: int) -> None:
+        # a file that is no config (an XML file with credentials, a binary blob) must not
+        # fill the report: like httpd, which stops at the first error, say so and go quiet
+        count = self._errors_in.get(path, 0) + 1
+        self._errors_in[path] = count
+        if count > MAX_ERRORS_PER_FILE:
+            if count == MAX_ERRORS_PER_FILE + 1:
+                self.config.errors.append(ConfigError(
+                    f"more than {MAX_ERRORS_PER_FILE} problems in this file (is it an Apache "
+                    "config at all?): certlint reports no more of them", path, line))
+            return
         self.config.errors.append(ConfigError(message, path, line))
 
     # -- reading -------------------------------------------------------------------------
@@ -308,41 +337,55 @@ class ApacheParser:
         if opened is not None and tag in CONDITIONALS and text.lower() == f"</{tag}>":
             return True
         first = text.split(None, 1)[0]
+        shown = excerpt(first)  # a short excerpt, never a whole foreign line (promise 5)
         if opened is None or tag in CONDITIONALS:
-            self._error(f"{first} without matching <{first[2:]} section", ln.path, ln.line)
+            self._error(f"{shown} without matching <{shown[2:]} section", ln.path, ln.line)
             return False
         if not first.endswith(">"):
-            self._error(f"{first}> directive missing closing '>'", ln.path, ln.line)
+            self._error(f"{shown}> directive missing closing '>'", ln.path, ln.line)
             return first[2:].lower() == tag
         if first[2:-1].lower() == tag:
             return True
-        self._error(f"Expected </{tag_shown(opened)}> but saw {first}", ln.path, ln.line)
+        self._error(f"Expected </{tag_shown(opened)}> but saw {shown}", ln.path, ln.line)
         return False
 
     def _expand_vars(self, text: str, ln: _Line) -> str:
         if "${" not in text:
             return text
+        budget = [MAX_EXPANDED_LINE - len(text)]
 
         def value(m: re.Match) -> str:
             name = m.group(1)
-            if name in self.state.variables:
-                return self.state.variables[name]
-            if name in self.state.envvars:
-                return self.state.envvars[name]
-            if name in os.environ:
-                return os.environ[name]
+            found = self.state.variables.get(name, self.state.envvars.get(name))
+            if found is not None:
+                budget[0] -= len(found)
+                if budget[0] < 0:  # stop before building it (Define chains double per level)
+                    raise _TooLong
+                return found
+            if name in self.env:
+                budget[0] -= len(self.env[name])
+                if budget[0] < 0:
+                    raise _TooLong
+                return self.env[name]
             self.config.errors.append(ConfigError(
-                f"AH00111: Config variable ${{{name}}} is not defined (Apache warns and keeps "
-                "the text literally)", ln.path, ln.line, severity="warning"))
+                f"AH00111: Config variable ${{{excerpt(name)}}} is not defined (Apache warns and "
+                "keeps the text literally; certlint reads Define, envvars and --env NAME=VALUE, "
+                "never its own environment)", ln.path, ln.line, severity="warning"))
             return m.group(0)
 
-        return VAR.sub(value, text)
+        try:
+            return VAR.sub(value, text)
+        except _TooLong:
+            self._error(f"expanding the ${{...}} variables of this line makes it longer than "
+                        f"{MAX_EXPANDED_LINE} characters (Define values that expand each "
+                        "other): certlint keeps it unexpanded", ln.path, ln.line)
+            return text
 
     def _section(self, lines: list[_Line], pos: int, ln: _Line, text: str,
                  nodes: list[_Node], stack: list[str]) -> int:
         if not text.endswith(">"):
-            name = text[1:].split(None, 1)[0] if len(text) > 1 else ""
-            self._error(f"<{name} directive missing closing '>'", ln.path, ln.line)
+            self._error(f"<{excerpt(section_name(text))} directive missing closing '>'",
+                        ln.path, ln.line)
             text = text + ">"
         inner = text[1:text.rindex(">")]
         parts = inner.split(None, 1)
@@ -407,8 +450,8 @@ class ApacheParser:
         if name == "ifversion":
             result = if_version(args, self.version)
             if result is None:
-                self._error(f"<IfVersion {rest}>: cannot understand the version test", ln.path,
-                            ln.line)
+                self._error(f"<IfVersion {excerpt(rest)}>: cannot understand the version test",
+                            ln.path, ln.line)
                 return True
             return result
         if not args:
@@ -467,8 +510,8 @@ class ApacheParser:
                     break
             body.append(cur)
         else:
-            self._error(f"<Macro {' '.join(args[:1])}> was not closed before the end of the "
-                        "file; Apache refuses the config", ln.path, ln.line)
+            self._error(f"<Macro {excerpt(' '.join(args[:1]))}> was not closed before the end "
+                        "of the file; Apache refuses the config", ln.path, ln.line)
         if not args:
             self._error("<Macro> needs a name", ln.path, ln.line)
             return pos
@@ -481,7 +524,8 @@ class ApacheParser:
             return []
         macro = self.state.macros.get(args[1].lower())
         if macro is None:
-            self._error(f"Use: macro '{args[1]}' is not defined (mod_macro)", ln.path, ln.line)
+            self._error(f"Use: macro '{excerpt(args[1])}' is not defined (mod_macro)", ln.path,
+                        ln.line)
             return []
         values = args[2:]
         if len(values) != len(macro.params):
@@ -688,14 +732,14 @@ class ApacheParser:
 
 
 def tag_shown(opened: _Line) -> str:
-    """The section name as written on its opening line, for messages."""
-    word = opened.text[1:].split(None, 1)
-    return word[0].rstrip(">") if word else ""
+    """The section name as written on its opening line, for messages (a short excerpt)."""
+    return excerpt(section_name(opened.text))
 
 
 def parse_apache(path: str, root: str | None = None, **options) -> ServerConfig:
     """Parse an Apache entry point; errors are kept as data (`config.errors`)."""
-    return ApacheParser(path, root, options.get("apache_version"), options.get("defines")).parse()
+    return ApacheParser(path, root, options.get("apache_version"), options.get("defines"),
+                        options.get("env")).parse()
 
 
 __all__ = ["parse_apache", "ApacheParser", "split_args"]

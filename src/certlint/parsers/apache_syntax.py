@@ -19,6 +19,7 @@ from __future__ import annotations
 import difflib
 
 from certlint.parsers.apache_conditions import version_at_least
+from certlint.parsers.common import excerpt
 
 # TAKE1 directives: "<Name> takes one argument, <Apache's description>"
 TAKE1 = {n.lower(): (n, d) for n, d in (
@@ -140,9 +141,9 @@ def check_directive(parser, name: str, args: list[str], ln) -> bool:
         # Apache stops at the first mod_ssl directive; once is enough. After an earlier error
         # (an include that could not be read) the LoadModule may be in what was not read.
         parser._ssl_missing_reported = True
-        parser._error(f"Invalid command '{args[0]}', perhaps misspelled or defined by a module "
-                      f"not included in the server configuration{NOT_LOADED}{STOPS}", ln.path,
-                      ln.line)
+        parser._error(f"Invalid command '{excerpt(args[0])}', perhaps misspelled or defined by "
+                      f"a module not included in the server configuration{NOT_LOADED}{STOPS}",
+                      ln.path, ln.line)
     return False
 
 
@@ -165,23 +166,23 @@ def ssl_error(name: str, args: list[str], ssl_loaded: bool | None) -> str | None
         return f"{FLAG[name]} must be On or Off{STOPS}"
     if name == "sslengine" and values[0].isalpha() and \
             values[0].lower() not in ("on", "off", "optional"):
-        return f"Argument must be On or Off (SSLEngine {values[0]}){STOPS}"
+        return f"Argument must be On or Off (SSLEngine {excerpt(values[0])}){STOPS}"
     if name == "sslverifyclient" and values[0].lower() not in VERIFY_CLIENT:
-        return f"SSLVerifyClient: Invalid argument '{values[0]}'{STOPS}"
+        return f"SSLVerifyClient: Invalid argument '{excerpt(values[0])}'{STOPS}"
     if name in MODES:
         shown, modes, flags = MODES[name]
         first = values[0] if values else ""
         bad = first if first.lower() not in modes else next(
             (v for v in values[1:] if v.lower() not in flags), None)
         if bad is not None:
-            return f"{shown}: Invalid argument '{bad}'{STOPS}"
+            return f"{shown}: Invalid argument '{excerpt(bad)}'{STOPS}"
     if name in REMOVED:
         return REMOVED[name] + STOPS
     if ssl_loaded and name.startswith("ssl") and name not in KNOWN:
         close = difflib.get_close_matches(name, KNOWN, 1, 0.85)
         hint = f" (did you mean {KNOWN[close[0]]}?)" if close else ""
-        return (f"Invalid command '{args[0]}', perhaps misspelled or defined by a module not "
-                f"included in the server configuration{hint}{STOPS}")
+        return (f"Invalid command '{excerpt(args[0])}', perhaps misspelled or defined by a "
+                f"module not included in the server configuration{hint}{STOPS}")
     return None
 
 

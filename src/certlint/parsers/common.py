@@ -11,6 +11,28 @@ from certlint.model import ConfigError, ServerConfig
 MAX_CONFIG_BYTES = 64 * 1024 * 1024
 
 
+EXCERPT = 40  # characters of foreign text a config-error may quote (SECURITY.md promise 5)
+
+
+def excerpt(value: str, limit: int = EXCERPT) -> str:
+    """A short, sanitised excerpt of text from a file for a config-error message: control
+    characters made visible, cut after `limit` characters. Messages quote a directive name or a
+    word, never whole lines (a file that is no config at all may hold credentials)."""
+    from certlint.report.escape import text
+
+    value = text(value)
+    return value if len(value) <= limit else value[:limit] + "..."
+
+
+def section_name(text: str) -> str:
+    """The name of a `<Name args>` / `</Name>` tag line: up to the first blank or `>`."""
+    body = text.lstrip("<").lstrip("/")
+    for i, ch in enumerate(body):
+        if ch in " \t>":
+            return body[:i]
+    return body
+
+
 # absolute paths the parsers resolved without --root (see `recording`): None when nobody asks
 _ABSOLUTE: list[list[str]] = []
 

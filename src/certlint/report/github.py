@@ -4,14 +4,9 @@ from __future__ import annotations
 
 import os
 
+from certlint.report.escape import github_data, github_property
+
 LEVEL = {"error": "error", "warning": "warning", "info": "notice"}
-
-
-def _escape(value: str, prop: bool = False) -> str:
-    value = value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-    if prop:
-        value = value.replace(":", "%3A").replace(",", "%2C")
-    return value
 
 
 def _path(path: str) -> str:
@@ -25,7 +20,7 @@ def render(report) -> str:
     lines = []
     for f in report.findings:
         lines.append(
-            f"::{LEVEL[f.severity]} file={_escape(_path(f.path), True)},"
+            f"::{LEVEL[f.severity]} file={github_property(_path(f.path))},"
             f"line={f.line},col={f.column},"
-            f"title={_escape(f.rule, True)}::{_escape(f.message)}")
+            f"title={github_property(f.rule)}::{github_data(f.message)}")
     return "\n".join(lines) + ("\n" if lines else "")

@@ -7,9 +7,11 @@ import datetime as dt
 import re
 
 import jinja2
+from markupsafe import Markup
 
 from certlint import __version__
 from certlint.docs import load_docs
+from certlint.report.escape import markdown, markdown_code
 
 SECTION = re.compile(r"^## (.+?)\s*$", re.M)
 SERVER_LABEL = {"nginx": "nginx", "apache": "Apache httpd"}
@@ -21,11 +23,29 @@ def sections(body: str) -> dict[str, str]:
     return {parts[i].strip().lower(): parts[i + 1].strip() for i in range(1, len(parts) - 1, 2)}
 
 
-def render(report) -> str:
+def _finalize(value):
+    """Every value printed by the template is Markdown-escaped (SECURITY.md promise 6), except
+    the trusted rule documents (wrapped in `Markup`) and what the `code` filter made."""
+    if isinstance(value, Markup) or not isinstance(value, str):
+        return value
+    return markdown(value)
+
+
+def _code(value, table: bool = False) -> Markup:
+    return Markup(markdown_code(value, table))
+
+
+def environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("certlint", "templates"),
         autoescape=False, trim_blocks=True, lstrip_blocks=True,
-        undefined=jinja2.StrictUndefined)
+        undefined=jinja2.StrictUndefined, finalize=_finalize)
+    env.filters["code"] = _code
+    return env
+
+
+def render(report) -> str:
+    env = environment()
     docs = load_docs()
     servers = {c.server for c in report.configs}
     report_server = servers.pop() if len(servers) == 1 else None
@@ -39,7 +59,7 @@ def render(report) -> str:
     rows = []
     for f in report.findings:
         doc = docs.get(f.rule)
-        title = (doc.summary if doc and doc.summary else f.rule).rstrip(".")
+        title = Markup((doc.summary if doc and doc.summary else f.rule).rstrip("."))
         rows.append({**f.as_dict(), "title": title})
         group = groups.get(f.rule)
         if group is None:
@@ -54,7 +74,7 @@ def render(report) -> str:
                 fix = "\n\n".join(v for k, v in text.items() if k.startswith("how to fix"))
             group = groups[f.rule] = {
                 "rule": f.rule, "title": title, "severity": f.severity,
-                "why": text.get("what breaks", ""), "fix": fix, "findings": [],
+                "why": Markup(text.get("what breaks", "")), "fix": Markup(fix), "findings": [],
                 "fixable": False, "server_label": SERVER_LABEL.get(server, "nginx and Apache"),
             }
         group["findings"].append(f.as_dict())

@@ -9,6 +9,7 @@ import urllib.parse
 
 from certlint import __version__
 from certlint.docs import load_docs
+from certlint.report.escape import text as esc
 
 LEVEL = {"error": "error", "warning": "warning", "info": "note"}
 
@@ -32,7 +33,8 @@ def render(report) -> str:
             "ruleId": f.rule,
             "ruleIndex": index[f.rule],
             "level": LEVEL[f.severity],
-            "message": {"text": f.message},
+            # json.dumps escapes for JSON; the message is also shown to people by SARIF viewers
+            "message": {"text": esc(f.message)},
             "locations": [{"physicalLocation": {
                 "artifactLocation": {"uri": _uri(f.path)},
                 "region": {"startLine": max(f.line, 1), "startColumn": max(f.column, 1)},

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from certlint.report.escape import text as esc
+
 COLORS = {"error": "\033[31m", "warning": "\033[33m", "info": "\033[36m"}
 BOLD, RESET = "\033[1m", "\033[0m"
 
@@ -9,10 +11,11 @@ BOLD, RESET = "\033[1m", "\033[0m"
 def render(report, color: bool = False) -> str:
     lines = []
     for f in report.findings:
-        rule = f"{COLORS[f.severity]}{f.rule}{RESET}" if color else f.rule
-        loc = f"{BOLD}{f.path}{RESET}" if color else f.path
-        site = f" [{f.site}]" if f.site else ""
-        lines.append(f"{loc}:{f.line}:{f.column}: {rule} {f.message}{site}")
+        # every value from input through one escape (SECURITY.md promise 6)
+        rule = f"{COLORS[f.severity]}{esc(f.rule)}{RESET}" if color else esc(f.rule)
+        loc = f"{BOLD}{esc(f.path)}{RESET}" if color else esc(f.path)
+        site = f" [{esc(f.site)}]" if f.site else ""
+        lines.append(f"{loc}:{f.line}:{f.column}: {rule} {esc(f.message)}{site}")
     lines.append(summary(report))
     return "\n".join(lines) + "\n"
 
