@@ -262,14 +262,19 @@ def check(paths, server, root, ca_bundles, expiry_warn_days, apache_version, now
     if not no_cache and fmt != "remediation" and cache.enabled(entries):
         project = _project()
         current = click.get_current_context()
-        cache_key = cache.key({
-            "entries": [os.path.abspath(p) for p in entries], "server": server,
-            "root": os.path.abspath(root) if root else None,
-            "ca_bundles": [os.path.abspath(p) for p in ca_bundles],
-            "expiry_warn_days": expiry_warn_days, "apache_version": apache_version, "now": now,
-            "ignore": sorted(ignored), "defines": current.meta.get("certlint.defines", []),
-            "per_path_ignores": sorted((g, sorted(r)) for g, r in project.per_path_ignores)
-            if project else []})
+        # every option that can change a finding (all but how the report is shown), also
+        # options other commands add later; paths as absolute paths
+        settings = {name: value for name, value in current.params.items()
+                    if name not in ("fmt", "color", "fail_on", "debug", "no_cache", "paths")}
+        settings.update(
+            entries=[os.path.abspath(p) for p in entries],
+            root=os.path.abspath(root) if root else None,
+            ca_bundles=[os.path.abspath(p) for p in ca_bundles],
+            ignored=sorted(ignored), defines=current.meta.get("certlint.defines", []),
+            env=sorted(current.meta.get("certlint.env", {}).items()),
+            per_path_ignores=sorted((g, sorted(r)) for g, r in project.per_path_ignores)
+            if project else [])
+        cache_key = cache.key(settings)
         hit = cache.lookup(cache_key)
         if hit is not None:
             _output(hit, fmt, color, fail_on)
