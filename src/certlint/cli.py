@@ -3,6 +3,7 @@ the exit code (0 clean, 1 findings at or above --fail-on, 2 usage or unreadable 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import gc
@@ -287,7 +288,7 @@ def check(paths, server, root, ca_bundles, expiry_warn_days, apache_version, now
                            ignored)
     options.jobs = cpu_count()  # big trees: every core checks a share of the sites
     try:
-        with reads.recording() as seen:
+        with reads.recording() if cache_key else contextlib.nullcontext() as seen:
             report = run_check(entries, options)
     except EntryPointError as exc:
         click.echo(_esc(f"certlint: {exc}"), err=True)

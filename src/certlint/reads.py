@@ -17,6 +17,7 @@ class Reads:
         self.uncacheable: str | None = None  # why this run must not be cached
         # (not before, not after) of every certificate judged, as POSIX timestamps
         self.validity: set[tuple[float, float]] = set()
+        self.looked: set[str] = set()  # paths already seen by looked_up
 
     def export(self) -> tuple:
         return self.files, self.folders, self.uncacheable, self.validity
@@ -65,12 +66,19 @@ def certificates(certs) -> None:
 
 def looked_up(path: str) -> None:
     """A path was looked for (an include, maybe a glob): its folder's entries matter."""
-    if _ACTIVE:
-        folder = os.path.abspath(path)
+    if not _ACTIVE:
+        return
+    rec = _ACTIVE[-1]
+    if path in rec.looked:  # an include repeated by every server: once
+        return
+    rec.looked.add(path)
+    folder = os.path.abspath(path)
+    if any(c in folder for c in "*?["):
         while any(c in folder for c in "*?["):
             folder = os.path.dirname(folder)
-        _ACTIVE[-1].folders.add(os.path.dirname(folder) if folder == os.path.abspath(path)
-                                else folder)
+        rec.folders.add(folder)
+    else:
+        rec.folders.add(os.path.dirname(folder))
 
 
 def listed(folder: str) -> None:
