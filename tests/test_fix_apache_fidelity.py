@@ -17,12 +17,14 @@ from tests.support.apache import ApacheServer
 from tests.test_fixtures import FIXTURES, load_expect
 
 # fixture cases that Apache refuses or serves badly before, and that `fix` repairs
-FIXABLE = ["wrong-order-chain-file", "wrong-order-chain-file-same", "wrong-order-old-apache"]
+FIXABLE = ["wrong-order-chain-file", "wrong-order-chain-file-same", "wrong-order-old-apache",
+           "listen-https-no-sslengine"]
 
 
 @pytest.fixture(autouse=True)
-def _cache(tmp_path, monkeypatch):
+def _cache(tmp_path, monkeypatch, certlint):
     monkeypatch.setenv("CERTLINT_CACHE_DIR", str(tmp_path / "aia-cache"))
+    certlint.workstation()  # loopback AIA allowed, as outside CI (tests/test_fetch.py: in CI)
 
 
 def copy_case(case: str, tmp_path) -> tuple[str, str, list[str]]:

@@ -24,8 +24,9 @@ FIXTURE_PKI = os.path.join(os.path.dirname(os.path.dirname(__file__)), "fixtures
 
 
 @pytest.fixture(autouse=True)
-def _cache(tmp_path, monkeypatch):
+def _cache(tmp_path, monkeypatch, certlint):
     monkeypatch.setenv("CERTLINT_CACHE_DIR", str(tmp_path / "aia-cache"))
+    certlint.workstation()  # loopback AIA allowed, as outside CI (tests/test_fetch.py: in CI)
 
 
 def snapshot(folder) -> dict[str, tuple[bytes, int]]:

@@ -10,12 +10,16 @@ import gc
 import os
 import re
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
 from certlint import __version__
 from certlint.defaults import DEFAULT_APACHE_VERSION
 from certlint.model import SEVERITY_RANK
+
+if TYPE_CHECKING:  # the CLI imports no PKI code before a command needs it
+    from certlint.context import Options
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 
@@ -141,6 +145,29 @@ def common_options(fn):
     return fn
 
 
+def network_options(fn):
+    """Options of every command that may use the network (fix, check --online, probe)."""
+    options = [
+        click.option("--aia-public-only/--aia-private", "aia_public_only", default=None,
+                     help="Refuse (or allow) AIA, OCSP and CRL URLs on private or loopback "
+                          "hosts. Default: refused when the CI variable is set, else allowed."),
+        click.option("--network-budget", default=60.0, show_default=True, metavar="SECONDS",
+                     type=click.FloatRange(0, 86400),
+                     help="Seconds of network for the whole run; later fetches are skipped "
+                          "with a message."),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def apply_network_options(options: Options, aia_public_only, network_budget) -> None:
+    from certlint.pki.network import public_only_default
+
+    options.aia_public_only = public_only_default(aia_public_only)
+    options.network_budget = network_budget
+
+
 def _remember_defines(ctx: click.Context, _param, value) -> None:
     """--define reaches Options through the click context (check and fix keep their
     parameter lists)."""
@@ -251,16 +278,22 @@ def _entry_paths(paths) -> list[str]:
               help="Output: text lines, JSON, SARIF 2.1.0, GitHub annotations, or a "
                    "Markdown remediation document for customers.")
 @click.option("--color/--no-color", default=None, help="Colour text output (default: on a TTY).")
+@click.option("--online", is_flag=True,
+              help="Also do what the server does on the network: OCSP requests for stapling "
+                   "sites (through the configured nginx resolver), CRLs of client CAs.")
+@network_options
 @guarded
 def check(paths, server, root, ca_bundles, expiry_warn_days, apache_version, now, fmt, debug,
-          fail_on, color, no_cache=False, ignored=()):
+          fail_on, color, no_cache=False, ignored=(), online=False, aia_public_only=None,
+          network_budget=60.0):
     """Lint config entry points (nginx.conf, apache2.conf/httpd.conf, a folder holding one, or
     an `nginx -T` dump)."""
     from certlint import cache
 
     entries = _entry_paths(paths)
     cache_key = None
-    if not no_cache and fmt != "remediation" and cache.enabled(entries):
+    # --online asks the network now: its answers are never served from the cache
+    if not no_cache and not online and fmt != "remediation" and cache.enabled(entries):
         project = _project()
         current = click.get_current_context()
         # every option that can change a finding (all but how the report is shown), also
@@ -287,6 +320,8 @@ def check(paths, server, root, ca_bundles, expiry_warn_days, apache_version, now
     options = make_options(server, root, ca_bundles, expiry_warn_days, apache_version, now, debug,
                            ignored)
     options.jobs = cpu_count()  # big trees: every core checks a share of the sites
+    options.online = online
+    apply_network_options(options, aia_public_only, network_budget)
     try:
         with reads.recording() if cache_key else contextlib.nullcontext() as seen:
             report = run_check(entries, options)
@@ -347,15 +382,14 @@ def _ignored_rules(values) -> set[str]:
 @click.option("--offline", is_flag=True, help="Never use the network (AIA downloads).")
 @click.option("--intermediates", multiple=True, type=click.Path(file_okay=False),
               help="Folder of PEM intermediates consulted before the network (repeatable).")
-@click.option("--aia-public-only", is_flag=True,
-              help="Refuse AIA URLs on private or loopback hosts.")
+@network_options
 @click.option("--resolver", "resolvers", multiple=True, callback=_resolvers,
               help="DNS resolver address for stapling fixes (repeatable): an IP address "
                    "or host name, optionally with :port.")
 @guarded
 def fix(paths, server, root, ca_bundles, expiry_warn_days, apache_version, now, fmt, debug,
-        fail_on, write, patch_file, offline, intermediates, aia_public_only, resolvers,
-        no_cache=False, ignored=()):
+        fail_on, write, patch_file, offline, intermediates, aia_public_only, network_budget,
+        resolvers, no_cache=False, ignored=()):
     """Plan fixes; show a diff (default), --write to apply, --patch FILE to save a patch.
 
     Exit code: 0 when nothing at or above --fail-on remains (a dry run: and nothing to change),
@@ -368,7 +402,7 @@ def fix(paths, server, root, ca_bundles, expiry_warn_days, apache_version, now, 
                            ignored)
     options.offline = offline
     options.intermediates = list(intermediates)
-    options.aia_public_only = aia_public_only
+    apply_network_options(options, aia_public_only, network_budget)
     options.use_cache = not no_cache
     options.resolvers = list(resolvers)
     sys.exit(run_fix_command(_entry_paths(paths), options, fmt=fmt, write=write,
@@ -437,6 +471,51 @@ def _toml_value(value) -> str:
         return "{" + ", ".join(f"{json.dumps(k)} = {json.dumps(v)}"
                                for k, v in value.items()) + "}"
     return json.dumps(value)
+
+
+@cli.command()
+@click.argument("targets", nargs=-1, required=True)
+@click.option("--pem-file", type=click.Path(dir_okay=False),
+              help="Judge a PEM bundle exactly as a server would send it (TARGET names the "
+                   "site).")
+@click.option("--showcerts-file", type=click.Path(dir_okay=False),
+              help="Judge an `openssl s_client -showcerts [-status]` transcript instead of "
+                   "connecting (TARGET names the site).")
+@click.option("--ca-bundle", "ca_bundles", multiple=True, type=click.Path(),
+              help="PEM file of extra trusted roots (repeatable).")
+@click.option("--expiry-warn-days", default=30, show_default=True,
+              type=click.IntRange(0, 36500),
+              help="Warn when a certificate expires within N days (or a third of its "
+                   "lifetime, whichever is shorter).")
+@click.option("--now", "now", default=None,
+              help="Judge validity as of this date (YYYY-MM-DD or ISO time).")
+@click.option("--format", "fmt", default="text", show_default=True,
+              type=click.Choice(["text", "json", "sarif", "github", "remediation"]),
+              help="Output: text lines, JSON, SARIF 2.1.0, GitHub annotations, or a "
+                   "Markdown remediation document for customers.")
+@click.option("--fail-on", default="error", show_default=True,
+              type=click.Choice(["error", "warning", "info"]),
+              help="Lowest severity that makes the exit code 1.")
+@click.option("--color/--no-color", default=None, help="Colour text output (default: on a TTY).")
+@click.option("--ignore", "ignored", multiple=True, metavar="RULE[,RULE]",
+              help="Do not report these rules (repeatable).")
+@click.option("--debug", is_flag=True,
+              help="Show the Python traceback of an internal error (for bug reports).")
+@guarded
+def probe(targets, pem_file, showcerts_file, ca_bundles, expiry_warn_days, now, fmt, fail_on,
+          color, ignored, debug):
+    """Judge what live endpoints serve (TARGET: NAME, NAME:PORT, https://NAME[:PORT][/path],
+    [IPv6]:PORT), or a transcript / PEM bundle, with the same rules as `check`."""
+    from certlint.context import Options
+    from certlint.probe.cli import run_probe_command
+
+    options = Options(now=parse_now(now), expiry_warn_days=expiry_warn_days,
+                      ca_bundles=list(ca_bundles), debug=debug)
+    skip = _ignored_rules(ignored)
+    if color is None:
+        color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    sys.exit(run_probe_command(list(targets), options, fmt=fmt, fail_on=fail_on, ignored=skip,
+                               color=color, pem_file=pem_file, showcerts_file=showcerts_file))
 
 
 @cli.command()

@@ -29,6 +29,7 @@ class EntryPointError(Exception):
 class Report:
     findings: list[Finding] = field(default_factory=list)
     configs: list[ServerConfig] = field(default_factory=list)
+    probed: int = 0  # certlint probe: how many endpoints / chains were judged
     notes: list[str] = field(default_factory=list)  # stderr: an inferred --root, skipped certs
 
     def count(self, severity: str) -> int:
@@ -206,7 +207,8 @@ def check_config(config: ServerConfig, ctx: Context) -> list[Finding]:
                                 error.message, column=1 if dump else column(
                                     error.path, error.line, root=ctx.options.root)))
     disabled = {id(site): _block_disabled(site, config) for site in config.sites}
-    rules = [r for r in all_rules().values() if config.server in r.servers]
+    rules = [r for r in all_rules().values()
+             if config.server in r.servers and "config" in r.sources]
     for rule in rules:
         if rule.scope == "config":
             findings.extend(_run_rule(rule, config, config, ctx))

@@ -39,7 +39,7 @@ KEYS: dict[str, str] = {
     "aia-public-only": "bool",
     "per-path-ignores": "table",
 }
-FIX_ONLY = ("intermediates", "offline", "aia-public-only")
+FIX_ONLY = ("intermediates", "offline")
 FIX_FORMATS = ("text", "json", "remediation")
 # key -> the click parameter it sets
 PARAMS = {"paths": "paths", "root": "root", "ca-bundle": "ca_bundles", "ignore": "ignored",

@@ -162,6 +162,8 @@ def _text(run: FixRun, written: list[str], patch_file: str | None, base: str,
     if len(notes) > MAX_NOTES:
         say(f"certlint: ... and {len(notes) - MAX_NOTES} more notes (--format json "
                    "lists them all)", err=True)
+    for notice in _network_notices(run):
+        click.echo(f"certlint: note: {notice}", err=True)
     for finding in run.also:
         say(f"certlint: also resolved: {finding.path}:{finding.line}: {finding.rule} "
                    f"({finding.site})", err=True)
@@ -174,6 +176,16 @@ def _text(run: FixRun, written: list[str], patch_file: str | None, base: str,
                  "apache": "apachectl configtest && apachectl graceful"}
         click.echo("certlint: the server reads the changes on reload: "
                    + "; ".join(hints[k] for k in kinds if k in hints), err=True)
+
+
+def _network_notices(run: FixRun) -> list[str]:
+    """Said once per run: a refused cache folder, fetches skipped for the network budget."""
+    notices = list(run.fetcher.notices)
+    skipped = run.fetcher.net.skipped_for_budget
+    if skipped:
+        notices.append(f"{skipped} fetch(es) skipped: the run's network budget of "
+                       f"{run.fetcher.net.budget:g} s was spent (--network-budget)")
+    return notices
 
 
 def _as_json(run: FixRun, written: list[str], patch_file: str | None, left: list[Finding],
@@ -195,4 +207,5 @@ def _as_json(run: FixRun, written: list[str], patch_file: str | None, left: list
         "written": written,
         "patch": patch_file,
         "requests": list(run.fetcher.requests),
+        "network_notices": _network_notices(run),
     }
