@@ -228,7 +228,9 @@ def check_config(config: ServerConfig, ctx: Context) -> list[Finding]:
 
     from certlint.parallel import map_shares, workers_for
 
-    workers = workers_for(len(config.sites), ctx.options.jobs)
+    # --online: one process, so the run's network budget and its one-request-per-URL hold
+    workers = 1 if getattr(ctx.options, "online", False) else workers_for(len(config.sites),
+                                                                          ctx.options.jobs)
     if workers > 1:
         ctx.trust.warm()  # load the trust store once, before the workers share it
     findings.extend(map_shares(config.sites, check_sites, workers))
