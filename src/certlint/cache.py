@@ -18,7 +18,6 @@ import os
 import pickle
 import stat
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field, fields
 from typing import Any
@@ -176,6 +175,8 @@ def store(cache_key: str, reads: Reads, report, root: str | None,
         data = pickle.dumps(entry, protocol=pickle.HIGHEST_PROTOCOL)
     except Exception:  # noqa: BLE001 - a fact that does not pickle: no cache entry
         return
+    import tempfile
+
     folder = cache_dir()
     try:
         os.makedirs(folder, mode=0o700, exist_ok=True)

@@ -353,6 +353,8 @@ def _output(report, fmt: str, color, fail_on: str):
 
 def _ignored_rules(values) -> set[str]:
     """--ignore values (repeatable, comma-separated), each a known rule name."""
+    if not values:
+        return set()
     import difflib
 
     from certlint.docs import load_docs
