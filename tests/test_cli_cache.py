@@ -162,3 +162,14 @@ def test_a_cache_entry_holds_no_key_material(tree, certlint, cache_dir):
     [entry] = os.listdir(cache_dir / "check")
     data = (cache_dir / "check" / entry).read_bytes()
     assert b"PRIVATE KEY" not in data and pki.leaf.key_pem[40:80] not in data
+
+
+def test_a_cache_folder_others_can_write_is_never_read(tree, certlint, runs, cache_dir):
+    conf, root, _pki = tree
+    certlint("check", "--ca-bundle", root, conf)
+    os.chmod(cache_dir / "check", 0o777)
+    certlint("check", "--ca-bundle", root, conf)
+    assert runs.count == 2
+    os.chmod(cache_dir / "check", 0o700)
+    certlint("check", "--ca-bundle", root, conf)
+    assert runs.count == 2

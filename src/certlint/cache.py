@@ -6,7 +6,8 @@ points. They are served again only while every file the run read has the same co
 files, certificates, keys, CRLs, trusted bundles: each is read and hashed again), every file it
 missed is still missing, every folder it looked into has the same entries, and no certificate it
 judged has crossed a date that changes a finding (valid from, expiry, the warning window); an
-entry is at most an hour old. `--no-cache` (or CERTLINT_NO_CACHE=1) skips the cache.
+entry is at most an hour old. `--no-cache` (or CERTLINT_NO_CACHE=1) skips the cache. Entries are
+read only from a folder of this user that nobody else can write (they are pickles).
 """
 
 from __future__ import annotations
@@ -99,9 +100,15 @@ class CachedReport:
 
 def lookup(cache_key: str) -> CachedReport | None:
     """The cached report, when everything it was made from is unchanged."""
-    path = os.path.join(cache_dir(), cache_key)
+    folder = cache_dir()
+    if not _own_folder(folder):
+        return None
     try:
-        with open(path, "rb") as fh:
+        fd = os.open(os.path.join(folder, cache_key), os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        with os.fdopen(fd, "rb") as fh:
+            st = os.fstat(fh.fileno())
+            if not stat.S_ISREG(st.st_mode) or not _mine(st):
+                return None
             entry = pickle.load(fh)
     except Exception:  # noqa: BLE001 - missing, half-written or foreign: a miss
         return None
@@ -122,6 +129,20 @@ def lookup(cache_key: str) -> CachedReport | None:
         return CachedReport(findings, configs, entry["notes"], entry["root"])
     except Exception:  # noqa: BLE001
         return None
+
+
+def _mine(st: os.stat_result) -> bool:
+    """Owned by this user and writable by nobody else: only then is a pickle trusted."""
+    owner = os.getuid() if hasattr(os, "getuid") else st.st_uid
+    return st.st_uid == owner and not st.st_mode & 0o022
+
+
+def _own_folder(folder: str) -> bool:
+    try:
+        st = os.lstat(folder)
+    except OSError:
+        return False
+    return stat.S_ISDIR(st.st_mode) and _mine(st)
 
 
 def _folder_sig(folder: str):
@@ -180,6 +201,8 @@ def store(cache_key: str, reads: Reads, report, root: str | None,
     folder = cache_dir()
     try:
         os.makedirs(folder, mode=0o700, exist_ok=True)
+        if not _own_folder(folder):
+            return  # a folder others can write: never a place for pickles
         fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=folder)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
