@@ -17,6 +17,7 @@ import click
 from certlint import __version__
 from certlint.defaults import DEFAULT_APACHE_VERSION
 from certlint.model import SEVERITY_RANK
+from certlint.parsers.nginx_versions import DEFAULT_NGINX_VERSION
 
 if TYPE_CHECKING:  # the CLI imports no PKI code before a command needs it
     from certlint.context import Options
@@ -117,6 +118,10 @@ def common_options(fn):
         click.option("--apache-version", default=DEFAULT_APACHE_VERSION, show_default=True,
                      callback=_apache_version,
                      help="Apache version to give advice for (as `apache2 -v` prints it)."),
+        click.option("--nginx-version", default=DEFAULT_NGINX_VERSION, show_default=True,
+                     expose_value=False, callback=_remember_nginx_version,
+                     help="nginx version to judge directives for (as `nginx -v` prints it): "
+                          "`ssl on;` is refused from 1.25.1, `http2 on;` needs 1.25.1, ..."),
         click.option("--now", "now", default=None,
                      help="Judge validity as of this date (YYYY-MM-DD or ISO time)."),
         click.option("--ignore", "ignored", multiple=True, metavar="RULE[,RULE]",
@@ -143,6 +148,20 @@ def common_options(fn):
     for option in reversed(options):
         fn = option(fn)
     return fn
+
+
+def _remember_nginx_version(ctx: click.Context, _param, value: str) -> None:
+    """--nginx-version X.Y.Z (or `nginx/X.Y.Z` as `nginx -v` prints it)."""
+    from certlint.parsers.nginx_versions import parse_version
+
+    text = (value or "").strip().split()[-1] if (value or "").strip() else ""
+    if text.lower().startswith("nginx/"):
+        text = text[6:]
+    if parse_version(text) is None:
+        raise click.BadParameter(f"{value!r} is not an nginx version (use e.g. "
+                                 f"{DEFAULT_NGINX_VERSION}, as `nginx -v` prints it)",
+                                 param_hint="'--nginx-version'")
+    ctx.meta["certlint.nginx_version"] = text
 
 
 def network_options(fn):
@@ -194,11 +213,13 @@ def make_options(server, root, ca_bundles, expiry_warn_days, apache_version, now
     current = click.get_current_context(silent=True)
     defines = current.meta.get("certlint.defines", []) if current is not None else []
     env = current.meta.get("certlint.env", {}) if current is not None else {}
+    nginx_version = (current.meta.get("certlint.nginx_version") if current is not None
+                     else None) or DEFAULT_NGINX_VERSION
     project = current.meta.get("certlint.project") if current is not None else None
     return Options(now=parse_now(now), expiry_warn_days=expiry_warn_days,
                    ca_bundles=list(ca_bundles), apache_version=apache_version, root=root,
                    server=server, debug=debug, defines=defines, env=env,
-                   ignore=_ignored_rules(ignored),
+                   nginx_version=nginx_version, ignore=_ignored_rules(ignored),
                    per_path_ignores=list(project.per_path_ignores) if project else [])
 
 
@@ -306,6 +327,7 @@ def check(paths, server, root, ca_bundles, expiry_warn_days, apache_version, now
             ca_bundles=[os.path.abspath(p) for p in ca_bundles],
             ignored=sorted(ignored), defines=current.meta.get("certlint.defines", []),
             env=sorted(current.meta.get("certlint.env", {}).items()),
+            nginx_version=current.meta.get("certlint.nginx_version"),
             per_path_ignores=sorted((g, sorted(r)) for g, r in project.per_path_ignores)
             if project else [])
         cache_key = cache.key(settings)
@@ -434,7 +456,8 @@ def show_config(paths, server, root, ca_bundles, expiry_warn_days, apache_versio
               "ignore": sorted(_ignored_rules(ignored)), "fail-on": fail_on,
               "expiry-warn-days": expiry_warn_days, "apache-version": apache_version,
               "server": server, "define": list(ctx.meta.get("certlint.defines", [])),
-              "format": fmt}
+              "format": fmt,
+              "nginx-version": ctx.meta.get("certlint.nginx_version", DEFAULT_NGINX_VERSION)}
     width = 0
     lines = []
     for key in KEYS:

@@ -169,7 +169,7 @@ def _parse(path: str, options: Options, report: Report) -> ServerConfig:
     def parse(root):
         return parse_config(path, server=options.server, root=root,
                             apache_version=options.apache_version, defines=options.defines,
-                            env=options.env)
+                            nginx_version=options.nginx_version, env=options.env)
 
     if options.root is not None or path == "-":
         return parse(options.root)
