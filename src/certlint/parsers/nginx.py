@@ -20,6 +20,7 @@ import tempfile
 
 import crossplane
 
+from certlint import reads
 from certlint.model import ConfigError, Directive, FileRef, ServerConfig
 from certlint.parsers import nginx_fast, nginx_syntax
 from certlint.parsers.common import MAX_CONFIG_BYTES, ConfigFileReader, map_root
@@ -326,6 +327,7 @@ class NginxParser:
                 return [self._virtual[h] for h in hits], full
             return ([self._virtual[full]] if full in self._virtual else None), full
         target = self.resolve_path(pattern)
+        reads.looked_up(target)  # a file added to (or removed from) its folder matters
         if GLOB_CHARS.search(target):
             return [self._under_root(m) for m in sorted(glob.glob(target))], target
         target = self._under_root(target)
