@@ -191,7 +191,11 @@ class Document:
 
     def build(self) -> dict:
         sites: dict[str, dict] = {}
-        for f in sorted(self.report.findings, key=lambda f: (RANK.get(f.severity, 3),
+        findings = self.report.findings
+        if self.fix_run is not None:  # what the fix would do: the findings it repairs
+            fixed = {id(f) for f in self.fix_run.fixed}
+            findings = [f for f in findings if id(f) in fixed]
+        for f in sorted(findings, key=lambda f: (RANK.get(f.severity, 3),
                                                               f.site, f.rule)):
             label = f.site or self._where(f)
             key = f"{label}\0{self.server_of(f)}"  # one name served by nginx and by Apache
@@ -212,7 +216,8 @@ class Document:
             "generated": (now or dt.datetime.now(dt.timezone.utc)).strftime("%Y-%m-%d"),
             "sites_checked": total_sites,
             "sites": ordered,
-            "summary": {s: self.report.count(s) for s in ("error", "warning", "info")},
+            "summary": {s: sum(1 for f in findings if f.severity == s)
+                        for s in ("error", "warning", "info")},
             "command": self.command,
             "fix_command": self._fix_command(),
             "probe": self.probe,
