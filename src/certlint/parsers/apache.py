@@ -16,7 +16,6 @@ from __future__ import annotations
 import glob
 import os
 import re
-import stat
 from dataclasses import dataclass, field
 
 from certlint.model import ConfigError, Directive, FileRef, ServerConfig
@@ -30,6 +29,7 @@ from certlint.parsers.common import (
     root_hint,
     section_name,
 )
+from certlint.safe_io import read_bounded
 
 MAX_DIRECTORY_ENTRIES = 50_000  # files and folders read through `Include DIR` in one run
 MAX_INCLUDE_DEPTH = 128  # httpd: "Exceeded maximum include depth of 128"
@@ -160,13 +160,8 @@ def read_envvars(path: str, env: dict[str, str] | None = None) -> dict[str, str]
     from `--env`, never from certlint's own environment)."""
     env = env or {}
     values: dict[str, str] = {}
-    try:  # non-blocking open + fstat: a FIFO or device named envvars is skipped, never read
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-        with os.fdopen(fd, "rb") as fh:
-            info = os.fstat(fh.fileno())
-            if not stat.S_ISREG(info.st_mode) or info.st_size > 1024 * 1024:
-                return values
-            lines = fh.read().decode("utf-8", "replace").splitlines()
+    try:  # a FIFO, device or huge file named envvars is skipped, never read
+        lines = read_bounded(path, 1024 * 1024).decode("utf-8", "replace").splitlines()
     except OSError:
         return values
     for line in lines:

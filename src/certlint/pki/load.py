@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import re
-import stat
 import warnings
 from dataclasses import dataclass, field
 
@@ -100,21 +99,19 @@ class KeyFile:
 
 
 def read_file(path: str) -> tuple[bytes | None, str | None]:
-    """Bytes of a PKI file, or a plain reason it cannot be read."""
-    try:
-        info = os.stat(path)
-        if stat.S_ISDIR(info.st_mode):
-            return None, "is a directory, not a file"
-        if not stat.S_ISREG(info.st_mode):
-            from certlint.parsers.common import special_kind
+    """Bytes of a PKI file, or a plain reason it cannot be read: only regular files, at most
+    MAX_PKI_FILE_BYTES, checked before reading (SECURITY.md promise 3)."""
+    from certlint.safe_io import NotRegular, TooLarge, read_bounded
 
-            return None, (f"is {special_kind(info.st_mode)}, not a regular file (certlint does "
-                          "not read it: reading could block or never end)")
-        size = info.st_size
-        if size > MAX_PKI_FILE_BYTES:
-            return None, f"is {size} bytes, too large for a certificate or key file"
-        with open(path, "rb") as fh:
-            return fh.read(), None
+    try:
+        return read_bounded(path, MAX_PKI_FILE_BYTES), None
+    except NotRegular as exc:
+        if exc.kind == "a directory":
+            return None, "is a directory, not a file"
+        return None, str(exc)
+    except TooLarge as exc:
+        size = f"is {exc.size} bytes" if exc.size is not None else "keeps growing"
+        return None, f"{size}, too large for a certificate or key file"
     except FileNotFoundError:
         if os.path.islink(path):
             return None, "is a dangling symbolic link"
