@@ -17,8 +17,9 @@ from tests.support.pki import CA, DAY, NOW, cert_der, cert_pem, write
 
 
 @pytest.fixture(autouse=True)
-def _cache(tmp_path, monkeypatch):
+def _cache(tmp_path, monkeypatch, certlint):
     monkeypatch.setenv("CERTLINT_CACHE_DIR", str(tmp_path / "aia-cache"))
+    certlint.workstation()  # loopback AIA allowed, as outside CI (tests/test_fetch.py: in CI)
 
 
 @pytest.fixture
@@ -268,9 +269,9 @@ def test_stale_cache_entry_is_replaced_from_the_ca(tmp_path, http, certlint):
 
 
 def test_slow_ca_times_out_and_the_site_is_left_alone(tmp_path, http, certlint, monkeypatch):
-    from certlint.pki import aia
+    from certlint.pki import fetch
 
-    monkeypatch.setattr(aia, "TIMEOUT", 0.5)
+    monkeypatch.setattr(fetch, "TIMEOUT", 0.5)
     ca = PublishedCA(http)
     http.delays["/inter.crt"] = 5
     conf, root, _leaf = leaf_only_site(tmp_path, ca)
@@ -279,7 +280,7 @@ def test_slow_ca_times_out_and_the_site_is_left_alone(tmp_path, http, certlint, 
     result = certlint("fix", "--write", "--ca-bundle", root, conf)
 
     assert result.exit_code == 1
-    assert "timed out" in result.stderr or "no answer within" in result.stderr
+    assert "no complete answer within 0.5 s" in result.stderr
     assert snapshot(tmp_path / "site") == before
 
 
@@ -417,9 +418,9 @@ def test_a_trickling_answer_is_cut_at_the_total_time_limit(tmp_path, http, certl
                                                            monkeypatch):
     import time
 
-    from certlint.pki import aia
+    from certlint.pki import fetch
 
-    monkeypatch.setattr(aia, "TIMEOUT", 1.0)
+    monkeypatch.setattr(fetch, "TIMEOUT", 1.0)
     ca = PublishedCA(http)
     http.trickle["/inter.crt"] = 0.2  # each piece well within the socket timeout
     conf, root, _leaf = leaf_only_site(tmp_path, ca)
@@ -432,81 +433,61 @@ def test_a_trickling_answer_is_cut_at_the_total_time_limit(tmp_path, http, certl
     assert "no complete answer within 1 s" in result.stderr
 
 
-def test_public_only_refuses_private_redirect_targets_and_addresses():
-    from certlint.pki.aia import FetchRefused, _SameSchemeRedirects, check_url, host_is_private
+def test_public_only_refuses_private_addresses_and_only_http_is_fetched():
+    from certlint.pki.aia import host_is_private
+    from certlint.pki.fetch import Fetcher, FetchError
 
     assert host_is_private("127.0.0.1") and host_is_private("10.1.2.3")
     assert host_is_private("169.254.169.254") and host_is_private("::1")
     assert not host_is_private("8.8.8.8")
-    with pytest.raises(FetchRefused, match="--aia-public-only"):
-        _SameSchemeRedirects(public_only=True).redirect_request(
-            None, None, 302, "Found", {}, "http://169.254.169.254/latest/meta-data/")
-    with pytest.raises(FetchRefused, match="only http and https"):
-        check_url("ftp://ca.example/inter.crt", public_only=False)
-    check_url("http://10.0.0.1/inter.crt", public_only=False)  # allowed by default (AD CS)
+    public = Fetcher(public_only=True, timeout=2)
+    with pytest.raises(FetchError, match="--aia-public-only") as refused:
+        public.get("http://169.254.169.254/latest/meta-data/")
+    assert refused.value.step == "policy"
+    with pytest.raises(FetchError, match="only http URLs") as ftp:
+        Fetcher().get("ftp://ca.example/inter.crt")
+    assert ftp.value.step == "bad-url"
 
 
-def test_https_ca_issuers_url(tmp_path, certlint, monkeypatch):
-    """An https caIssuers URL, its server verified against the system store (here the test's
-    own root via SSL_CERT_FILE, which OpenSSL's default paths honour)."""
+def test_an_https_ca_issuers_url_is_refused_and_the_next_url_is_tried(tmp_path, certlint):
+    """AIA is http by design (RFC 5280 4.2.2.1; Chromium fetches nothing else): an https URL
+    is passed over with its reason, and the next caIssuers URL completes the chain."""
     web = CA("AIA Web Root")
     server_cert = web.leaf("localhost", ips=["127.0.0.1"])
-    certfile = write(tmp_path / "web.pem", server_cert.pem)
-    keyfile = write(tmp_path / "web.key", server_cert.key_pem, 0o600)
-    with CaHttp(tls=(certfile, keyfile)) as https:
-        ca = PublishedCA(https)
-        assert ca.url.startswith("https://")
-        conf, root, leaf = leaf_only_site(tmp_path, ca)
-        monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "nothing.pem"))
-        untrusted = certlint("fix", "--write", "--ca-bundle", root, conf)
-        assert untrusted.exit_code == 1 and "CERTIFICATE_VERIFY_FAILED" in untrusted.stderr
-        monkeypatch.setenv("SSL_CERT_FILE", str(write(tmp_path / "web-root.pem", web.pem)))
+    tls = (write(tmp_path / "web.pem", server_cert.pem),
+           write(tmp_path / "web.key", server_cert.key_pem, 0o600))
+    with CaHttp(tls=tls) as https, CaHttp() as http:
+        ca = PublishedCA(http)
+        https.serve("/inter.crt", cert_der(ca.lowest.cert))
+        only_https = leaf_only_site(tmp_path / "a", ca, urls=[https.url("/inter.crt")])
+        both = leaf_only_site(tmp_path / "b", ca, urls=[https.url("/inter.crt"), ca.url])
 
-        result = certlint("fix", "--write", "--ca-bundle", root, conf)
+        refused = certlint("fix", "--write", "--ca-bundle", only_https[1], only_https[0])
+        fixed = certlint("fix", "--write", "--ca-bundle", both[1], both[0])
 
-        assert result.exit_code == 0, result.output
-        assert https.count("/inter.crt") == 1  # the refused handshake never reached GET
-    assert served(tmp_path / "site" / "certs" / "example.test.fullchain.pem") == [
-        leaf.cert, ca.lowest.cert]
+        assert https.count() == 0
+        assert http.count("/inter.crt") == 1
+    assert refused.exit_code == 1 and "only http URLs are fetched" in refused.stderr
+    assert fixed.exit_code == 0, fixed.output
+    assert served(tmp_path / "b" / "site" / "certs" / "example.test.fullchain.pem") == [
+        both[2].cert, ca.lowest.cert]
 
 
-def test_public_only_checks_the_address_really_connected_to(tmp_path, http, certlint,
-                                                             monkeypatch):
-    """DNS may answer differently at connect time (rebinding): the peer address decides."""
-    from certlint.pki import aia
+def test_public_only_checks_the_address_it_connects_to(tmp_path, http, certlint, monkeypatch):
+    """A public-looking name that resolves to loopback is refused before any connection: the
+    address checked is the address connected to (no second lookup to rebind)."""
+    from certlint.pki import fetch
 
-    monkeypatch.setattr(aia, "host_is_private", lambda host: False)  # the name looked public
+    monkeypatch.setattr(fetch, "resolve_system", lambda host, port, deadline: ["127.0.0.1"])
     ca = PublishedCA(http)
-    conf, root, _leaf = leaf_only_site(tmp_path, ca)
+    url = f"http://ca.example.com:{http.port}/inter.crt"
+    conf, root, _leaf = leaf_only_site(tmp_path, ca, urls=[url])
 
     result = certlint("fix", "--aia-public-only", "--write", "--ca-bundle", root, conf)
 
     assert result.exit_code == 1
-    assert "connected to the private address 127.0.0.1" in result.stderr
+    assert "resolves to the private or loopback address 127.0.0.1: refused" in result.stderr
     assert http.count() == 0
-
-
-def test_public_only_https_connection_still_verifies_tls(tmp_path, certlint, monkeypatch):
-    """The checked https connection (used with --aia-public-only) keeps TLS verification: with
-    the address check disarmed, a trusted CA server works and an untrusted one is refused."""
-    from certlint.pki import aia
-
-    monkeypatch.setattr(aia, "host_is_private", lambda host: False)
-    monkeypatch.setattr(aia, "_refuse_private_peer", lambda sock, host: None)
-    web = CA("AIA Web Root 2")
-    server_cert = web.leaf("localhost", ips=["127.0.0.1"])
-    tls = (write(tmp_path / "w.pem", server_cert.pem), write(tmp_path / "w.key",
-                                                               server_cert.key_pem, 0o600))
-    with CaHttp(tls=tls) as https:
-        ca = PublishedCA(https)
-        conf, root, _leaf = leaf_only_site(tmp_path, ca)
-        monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "nothing.pem"))
-        refused = certlint("fix", "--aia-public-only", "--ca-bundle", root, conf)
-        monkeypatch.setenv("SSL_CERT_FILE", str(write(tmp_path / "r.pem", web.pem)))
-        fixed = certlint("fix", "--aia-public-only", "--write", "--ca-bundle", root, conf)
-
-    assert refused.exit_code == 1 and "CERTIFICATE_VERIFY_FAILED" in refused.stderr
-    assert fixed.exit_code == 0, fixed.output
 
 
 def test_a_failing_url_is_asked_once_however_many_sites_need_it(tmp_path, http, certlint):

@@ -19,8 +19,9 @@ from tests.test_fixtures import ENTRY, FIXTURES, cases, load_expect
 
 
 @pytest.fixture(autouse=True)
-def _cache(tmp_path, monkeypatch):
+def _cache(tmp_path, monkeypatch, certlint):
     monkeypatch.setenv("CERTLINT_CACHE_DIR", str(tmp_path / "aia-cache"))
+    certlint.workstation()  # loopback AIA allowed, as outside CI (tests/test_fetch.py: in CI)
 
 
 def starts(server: str, entry: str, state: str) -> servers.Result:

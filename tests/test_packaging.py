@@ -15,6 +15,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # No network in tests: pip builds with the installed hatchling and never asks an index.
 OFFLINE_PIP = {**os.environ, "PIP_NO_INDEX": "1", "PIP_NO_BUILD_ISOLATION": "0"}
 RULE_DOCS = sorted(f for f in os.listdir(os.path.join(REPO, "rules")) if f.endswith(".md"))
+JA_DOCS = sorted(f for f in os.listdir(os.path.join(REPO, "rules", "ja")) if f.endswith(".md"))
 
 
 @pytest.fixture(scope="module")
@@ -35,6 +36,9 @@ def test_wheel_carries_rule_docs_templates_and_the_command(wheel):
         scripts = zf.read(entry_points).decode()
     missing = [f for f in RULE_DOCS if f"certlint/_rules/{f}" not in names]
     assert not missing, f"rule docs missing from the wheel: {missing}"
+    assert JA_DOCS
+    missing_ja = [f for f in JA_DOCS if f"certlint/_rules/ja/{f}" not in names]
+    assert not missing_ja, f"Japanese rule docs missing from the wheel: {missing_ja}"
     assert "certlint/templates/remediation.md.j2" in names
     assert "certlint/cli.py" in names
     assert "certlint = certlint.cli:main" in scripts
@@ -69,3 +73,13 @@ def test_installed_wheel_lists_and_explains_every_rule(wheel, tmp_path):
                                capture_output=True, text=True, timeout=60)
     assert explained.returncode == 0, explained.stderr
     assert "## How to fix on nginx" in explained.stdout
+
+    japanese = subprocess.run([certlint, "explain", "chain-incomplete", "--lang", "ja"],
+                              cwd=tmp_path, env=env, capture_output=True, timeout=60)
+    assert japanese.returncode == 0, japanese.stderr
+    out = japanese.stdout.decode("utf-8")
+    assert "## nginx での対処" in out and "中間CA証明書" in out and "What it checks" not in out
+    count = "import certlint.docs as d; print(len(d.load_docs('ja')))"
+    loaded = subprocess.run([python, "-c", count],
+                            cwd=tmp_path, env=env, capture_output=True, text=True, check=True)
+    assert int(loaded.stdout) == len(JA_DOCS)

@@ -135,6 +135,29 @@ def common_options(fn):
     return fn
 
 
+def network_options(fn):
+    """Options of every command that may use the network (fix, check --online, probe)."""
+    options = [
+        click.option("--aia-public-only/--aia-private", "aia_public_only", default=None,
+                     help="Refuse (or allow) AIA, OCSP and CRL URLs on private or loopback "
+                          "hosts. Default: refused when the CI variable is set, else allowed."),
+        click.option("--network-budget", default=60.0, show_default=True, metavar="SECONDS",
+                     type=click.FloatRange(0, 86400),
+                     help="Seconds of network for the whole run; later fetches are skipped "
+                          "with a message."),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def apply_network_options(options: Options, aia_public_only, network_budget) -> None:
+    from certlint.pki.network import public_only_default
+
+    options.aia_public_only = public_only_default(aia_public_only)
+    options.network_budget = network_budget
+
+
 def _remember_defines(ctx: click.Context, _param, value) -> None:
     """--define reaches Options through the click context (check and fix keep their
     parameter lists)."""
@@ -209,21 +232,29 @@ def cli():
 @click.option("--ignore", "ignored", multiple=True, metavar="RULE[,RULE]",
               help="Do not report these rules (repeatable), e.g. cert-file-missing in a repo "
                    "that holds configs but not the keys.")
+@click.option("--online", is_flag=True,
+              help="Also do what the server does on the network: OCSP requests for stapling "
+                   "sites (through the configured nginx resolver), CRLs of client CAs.")
+@network_options
 @guarded
 def check(paths, server, root, ca_bundles, expiry_warn_days, apache_version, now, fmt, debug,
-          fail_on, color, ignored=()):
+          fail_on, color, ignored=(), online=False, aia_public_only=None, network_budget=60.0):
     """Lint config entry points (nginx.conf, apache2.conf/httpd.conf, a folder holding one, or
     an `nginx -T` dump)."""
     from certlint.engine import EntryPointError, run_check
     from certlint.report import render
 
     options = make_options(server, root, ca_bundles, expiry_warn_days, apache_version, now, debug)
+    options.online = online
+    apply_network_options(options, aia_public_only, network_budget)
     skip = _ignored_rules(ignored)
     try:
         report = run_check(list(paths), options)
     except EntryPointError as exc:
         click.echo(_esc(f"certlint: {exc}"), err=True)
         sys.exit(EXIT_USAGE)
+    for note in report.notes:
+        click.echo(f"certlint: {note}", err=True)
     if skip:
         report.findings = [f for f in report.findings if f.rule not in skip]
     if color is None:
@@ -264,15 +295,15 @@ def _ignored_rules(values) -> set[str]:
 @click.option("--offline", is_flag=True, help="Never use the network (AIA downloads).")
 @click.option("--intermediates", multiple=True, type=click.Path(file_okay=False),
               help="Folder of PEM intermediates consulted before the network (repeatable).")
-@click.option("--aia-public-only", is_flag=True,
-              help="Refuse AIA URLs on private or loopback hosts.")
+@network_options
 @click.option("--no-cache", is_flag=True, help="Do not use the on-disk AIA cache.")
 @click.option("--resolver", "resolvers", multiple=True, callback=_resolvers,
               help="DNS resolver address for stapling fixes (repeatable): an IP address "
                    "or host name, optionally with :port.")
 @guarded
 def fix(paths, server, root, ca_bundles, expiry_warn_days, apache_version, now, fmt, debug,
-        write, patch_file, offline, intermediates, aia_public_only, no_cache, resolvers):
+        write, patch_file, offline, intermediates, aia_public_only, network_budget, no_cache,
+        resolvers):
     """Plan fixes; show a diff (default), --write to apply, --patch FILE to save a patch.
 
     Exit code: 0 when everything fixable was fixed (a dry run: nothing to change), 1 when
@@ -283,7 +314,7 @@ def fix(paths, server, root, ca_bundles, expiry_warn_days, apache_version, now, 
     options = make_options(server, root, ca_bundles, expiry_warn_days, apache_version, now, debug)
     options.offline = offline
     options.intermediates = list(intermediates)
-    options.aia_public_only = aia_public_only
+    apply_network_options(options, aia_public_only, network_budget)
     options.use_cache = not no_cache
     options.resolvers = list(resolvers)
     sys.exit(run_fix_command(list(paths), options, fmt=fmt, write=write, patch_file=patch_file))
@@ -291,7 +322,9 @@ def fix(paths, server, root, ca_bundles, expiry_warn_days, apache_version, now, 
 
 @cli.command()
 @click.argument("rule")
-def explain(rule):
+@click.option("--lang", type=click.Choice(["en", "ja"]), default="en", show_default=True,
+              help="Language of the document.")
+def explain(rule, lang):
     """Print a rule's documentation."""
     from certlint.docs import load_docs
 
@@ -305,6 +338,16 @@ def explain(rule):
         click.echo(f"certlint: unknown rule {rule!r}; {hint}`certlint rules` lists them",
                    err=True)
         sys.exit(EXIT_USAGE)
+    if lang == "ja":
+        translated = load_docs("ja").get(doc.name)
+        if translated is not None:
+            fixable = "可" if doc.fixable else "不可"
+            click.echo(f"# {doc.name}\n\n重大度: {doc.severity} · 対象サーバー: "
+                       f"{', '.join(doc.servers)} · certlint fix による修正: {fixable}\n\n"
+                       f"{translated.summary}\n\n{translated.body}", nl=False)
+            return
+        click.echo(f"certlint: no Japanese text for {doc.name!r} yet; showing the English one",
+                   err=True)
     fixable = "yes" if doc.fixable else "no"
     click.echo(f"# {doc.name}\n\nseverity: {doc.severity} · servers: {', '.join(doc.servers)}"
                f" · fixable: {fixable}\n\n{doc.summary}\n\n{doc.body}", nl=False)

@@ -7,6 +7,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 
 from certlint.docs import load_docs
 from certlint.model import CertSlot, Directive, FileRef, Finding, ServerConfig, Site
@@ -38,6 +39,11 @@ class Options:
     resolvers: list[str] = field(default_factory=list)  # --resolver ADDR for stapling fixes
     defines: list[str] = field(default_factory=list)  # apache2 -D NAME (--define NAME)
     env: dict[str, str] = field(default_factory=dict)  # httpd's environment (--env NAME=VALUE)
+    # network (fix's AIA, probe, check --online): certlint.pki.network
+    online: bool = False  # check --online: OCSP and CRL requests as the server would make them
+    network_budget: float = 60.0  # --network-budget: seconds of network for the whole run
+    timeout: float | None = None  # per fetch (None: certlint.pki.fetch.TIMEOUT)
+    fetcher: Any = field(default=None, repr=False, compare=False)  # the run's Fetcher
 
 
 @lru_cache(maxsize=16)
@@ -106,13 +112,15 @@ class Context:
         starts from that leaf, not from the certificate Apache would have used.
         """
         cert_file = self.cert_file(slot.cert)
-        if cert_file is None or not cert_file.ok:
-            return None, []
+        if cert_file is None or not cert_file.ok or cert_file.unreadable:
+            return None, []  # certificates only OpenSSL reads: no chain to judge without them
         served = list(cert_file.certs)
         pool = []
         if site.server == "apache":
             if slot.chain is not None:
                 chain_file = self.cert_file(slot.chain)
+                if chain_file is not None and chain_file.unreadable:
+                    return None, []
                 extra = list(chain_file.certs) if chain_file and chain_file.ok else []
                 if slot.chain.path == slot.cert.path:
                     extra = extra[1:]  # mod_ssl skips the leaf when both name the same file

@@ -2,14 +2,27 @@
 
 Front matter is `key: value` lines between `---` fences (lists as `[a, b]`); the body is the
 prose shown by `certlint explain`, in SARIF rule help and in remediation documents.
+
+Translations live in `rules/<lang>/<name>.md` (today `ja`): front matter `name` and `summary`
+only, the body in the language's own section titles (see `SECTION_TITLES`). Severity, servers
+and fixability always come from the English document, so a translation never changes behaviour.
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from importlib import resources
+
+LANGS = ("en", "ja")
+# Section titles of a rule document per language, in order: what it checks, what breaks,
+# how to fix on nginx, how to fix on Apache, references.
+SECTION_TITLES = {
+    "en": ("What it checks", "What breaks", "How to fix on nginx", "How to fix on Apache",
+           "References"),
+    "ja": ("確認内容", "影響", "nginx での対処", "Apache での対処", "参考情報"),
+}
 
 
 @dataclass(frozen=True)
@@ -43,6 +56,11 @@ class _Path:
 
     def is_dir(self) -> bool:
         return os.path.isdir(self.path)
+
+    def joinpath(self, *parts: str) -> _Path:
+        return _Path(os.path.join(self.path, *parts))
+
+    __truediv__ = joinpath
 
     def iterdir(self):
         for name in sorted(os.listdir(self.path)):
@@ -82,10 +100,20 @@ def parse_doc(text: str) -> RuleDoc:
     )
 
 
-@lru_cache(maxsize=1)
-def load_docs() -> dict[str, RuleDoc]:
-    """Every rule document, keyed by rule name."""
+@cache
+def load_docs(lang: str = "en") -> dict[str, RuleDoc]:
+    """Every rule document in `lang` ("en" or "ja"), keyed by rule name.
+
+    A translation is a `RuleDoc` like the English one: its own summary and body, the English
+    document's severity, servers and fixability. Rules without a translation are absent from
+    the returned mapping (callers fall back to `load_docs()`); a translation without an
+    English document is ignored.
+    """
+    if lang not in LANGS:
+        raise ValueError(f"unknown language {lang!r}; known: {', '.join(LANGS)}")
     folder = _docs_dir()
+    if lang != "en":
+        return _load_translations(folder / lang, load_docs("en"))
     docs: dict[str, RuleDoc] = {}
     if not folder.is_dir():
         return docs
@@ -93,4 +121,38 @@ def load_docs() -> dict[str, RuleDoc]:
         if entry.name.endswith(".md"):
             doc = parse_doc(entry.read_text(encoding="utf-8"))
             docs[doc.name] = doc
+    return docs
+
+
+def parse_translation(text: str, english: RuleDoc) -> RuleDoc:
+    """A translated document: its summary and body over the English document's metadata."""
+    if not text.startswith("---"):
+        raise ValueError("rule document must start with a '---' front matter")
+    _, front, body = text.split("---", 2)
+    meta: dict = {}
+    for line in front.strip().splitlines():
+        key, sep, value = line.partition(":")
+        if sep and key.strip():
+            meta[key.strip()] = value.strip()
+    return RuleDoc(
+        name=meta.get("name", ""),
+        severity=english.severity,
+        servers=english.servers,
+        fixable=english.fixable,
+        summary=meta.get("summary", ""),
+        body=body.strip() + "\n",
+        meta=meta,
+    )
+
+
+def _load_translations(folder, english: dict[str, RuleDoc]) -> dict[str, RuleDoc]:
+    docs: dict[str, RuleDoc] = {}
+    if not folder.is_dir():
+        return docs
+    for entry in folder.iterdir():
+        name = entry.name
+        if name.endswith(".md") and name[:-3] in english:
+            doc = parse_translation(entry.read_text(encoding="utf-8"), english[name[:-3]])
+            if doc.name == name[:-3]:
+                docs[doc.name] = doc
     return docs

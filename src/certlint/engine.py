@@ -28,6 +28,7 @@ class EntryPointError(Exception):
 class Report:
     findings: list[Finding] = field(default_factory=list)
     configs: list[ServerConfig] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # for stderr: e.g. --ca-bundle certs skipped
 
     def count(self, severity: str) -> int:
         return sum(1 for f in self.findings if f.severity == severity)
@@ -50,6 +51,7 @@ def run_check(paths: list[str], options: Options | None = None,
             gc.enable()
     for problem in ctx.trust.errors:
         raise EntryPointError(problem)
+    report.notes.extend(ctx.trust.notes)
     report.findings.sort(key=lambda f: (f.path, f.line, f.column, f.rule, f.site))
     return report
 

@@ -111,6 +111,8 @@ def _text(run: FixRun, written: list[str], patch_file: str | None, base: str,
     if len(notes) > MAX_NOTES:
         say(f"certlint: ... and {len(notes) - MAX_NOTES} more notes (--format json "
                    "lists them all)", err=True)
+    for notice in _network_notices(run):
+        click.echo(f"certlint: note: {notice}", err=True)
     for finding in run.also:
         say(f"certlint: also resolved: {finding.path}:{finding.line}: {finding.rule} "
                    f"({finding.site})", err=True)
@@ -132,6 +134,16 @@ def _text(run: FixRun, written: list[str], patch_file: str | None, base: str,
     click.echo(summary, err=True)
 
 
+def _network_notices(run: FixRun) -> list[str]:
+    """Said once per run: a refused cache folder, fetches skipped for the network budget."""
+    notices = list(run.fetcher.notices)
+    skipped = run.fetcher.net.skipped_for_budget
+    if skipped:
+        notices.append(f"{skipped} fetch(es) skipped: the run's network budget of "
+                       f"{run.fetcher.net.budget:g} s was spent (--network-budget)")
+    return notices
+
+
 def _as_json(run: FixRun, written: list[str], patch_file: str | None) -> dict:
     return {
         "version": __version__,
@@ -146,4 +158,5 @@ def _as_json(run: FixRun, written: list[str], patch_file: str | None) -> dict:
         "written": written,
         "patch": patch_file,
         "requests": list(run.fetcher.requests),
+        "network_notices": _network_notices(run),
     }

@@ -12,9 +12,13 @@ Responses may be DER, PEM or PKCS#7 certs-only (`.p7c`), the formats CAs really 
 the child is taken, a CA certificate valid now preferred. Each distinct URL is requested at most
 once per run; responses are kept in an on-disk cache (CERTLINT_CACHE_DIR, else the user cache
 folder), re-verified on every use like any fetched bytes, and refreshed from the CA when they no
-longer verify. Fetching is bounded: 64 KiB, 10 s in total, http/https only (redirects too),
-a depth limit. Private and loopback hosts are allowed (internal CAs publish there); with
-`--aia-public-only` they are refused, checked on the address really connected to.
+longer verify. The cache folder is certlint's own: entries are written through `mkstemp`
+(O_EXCL|O_NOFOLLOW) and renamed into place, read without following links, and a folder other
+users may write to is not used (a notice says so). The network goes through the run's bounded
+fetcher (`certlint.pki.fetch`): 64 KiB, one 10 s deadline per fetch, http only (redirects too),
+the run's `--network-budget`. Private and loopback hosts are allowed outside CI (internal CAs
+publish there); with `--aia-public-only` (the default when CI is set) they are refused, checked
+on the address really connected to.
 """
 
 from __future__ import annotations
@@ -23,15 +27,11 @@ import base64
 import binascii
 import datetime as dt
 import hashlib
-import http.client
-import ipaddress
 import os
 import socket
+import stat
 import sys
-import time
-import urllib.error
-import urllib.parse
-import urllib.request
+import tempfile
 import warnings
 from dataclasses import dataclass, field
 
@@ -39,16 +39,15 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import pkcs7
 
 from certlint.pki.chain import describe, valid_at
+from certlint.pki.fetch import Fetcher, FetchError, is_private
 from certlint.pki.load import parse_cert_bytes, read_file
 from certlint.pki.trust import TrustStore
 from certlint.pki.verify import fingerprint, is_self_signed, issued_by
 
 MAX_BYTES = 64 * 1024
-TIMEOUT = 10.0
+TIMEOUT = 10.0  # per fetch, connect + headers + body (the fetcher's deadline)
 MAX_URLS_PER_CERT = 5
 MAX_DEPTH = 8
-SCHEMES = ("http", "https")
-USER_AGENT = "certlint (AIA chain completion)"
 
 
 def cache_dir() -> str:
@@ -99,138 +98,16 @@ def parse_response(data: bytes) -> list[x509.Certificate]:
     return []
 
 
+FetchRefused = FetchError  # the name fix's callers know
+
+
 def host_is_private(host: str) -> bool:
     """Does the host name or address lead to a private, loopback or link-local address?"""
     try:
         infos = socket.getaddrinfo(host, None)
     except (OSError, UnicodeError):
         return False  # unresolvable: the fetch fails on its own
-    for info in infos:
-        try:
-            addr = ipaddress.ip_address(info[4][0].split("%", 1)[0])
-        except ValueError:
-            continue
-        if (addr.is_private or addr.is_loopback or addr.is_link_local or addr.is_reserved
-                or addr.is_unspecified or addr.is_multicast):
-            return True
-    return False
-
-
-def _is_loopback(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-class FetchRefused(Exception):
-    """A URL certlint will not fetch, or whose answer is unusable: a one-line reason."""
-
-
-class _SameSchemeRedirects(urllib.request.HTTPRedirectHandler):
-    """Follow redirects only to http/https (and, with --aia-public-only, to public hosts)."""
-
-    def __init__(self, public_only: bool):
-        self.public_only = public_only
-
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
-        check_url(newurl, self.public_only)
-        return super().redirect_request(req, fp, code, msg, headers, newurl)
-
-
-def _refuse_private_peer(sock, host: str) -> None:
-    peer = sock.getpeername()[0]
-    try:
-        addr = ipaddress.ip_address(peer.split("%", 1)[0])
-    except ValueError:
-        return
-    if (addr.is_private or addr.is_loopback or addr.is_link_local or addr.is_reserved
-            or addr.is_unspecified or addr.is_multicast):
-        sock.close()
-        raise FetchRefused(f"{host} connected to the private address {peer}: refused "
-                           "(--aia-public-only)")
-
-
-class _PublicHTTPConnection(http.client.HTTPConnection):
-    def connect(self):
-        super().connect()
-        _refuse_private_peer(self.sock, self.host)
-
-
-class _PublicHTTPSConnection(http.client.HTTPSConnection):
-    def connect(self):
-        # the TCP connection is checked before any TLS handshake or request goes out
-        http.client.HTTPConnection.connect(self)
-        _refuse_private_peer(self.sock, self.host)
-        server_hostname = self._tunnel_host or self.host
-        self.sock = self._context.wrap_socket(self.sock, server_hostname=server_hostname)
-
-
-class _PublicHTTPHandler(urllib.request.HTTPHandler):
-    def http_open(self, req):
-        return self.do_open(_PublicHTTPConnection, req)
-
-
-class _PublicHTTPSHandler(urllib.request.HTTPSHandler):
-    def https_open(self, req):
-        import ssl
-
-        return self.do_open(_PublicHTTPSConnection, req, context=ssl.create_default_context())
-
-
-def check_url(url: str, public_only: bool) -> None:
-    parts = urllib.parse.urlsplit(url)
-    if parts.scheme.lower() not in SCHEMES:
-        raise FetchRefused(f"{url}: only http and https URLs are fetched")
-    if not parts.hostname:
-        raise FetchRefused(f"{url}: no host in the URL")
-    if public_only and host_is_private(parts.hostname):
-        raise FetchRefused(f"{url}: private or loopback host refused (--aia-public-only)")
-
-
-def http_get(url: str, public_only: bool = False, timeout: float | None = None,
-             limit: int = MAX_BYTES) -> bytes:
-    """GET a URL within the limits; FetchRefused with a plain reason on any failure."""
-    timeout = TIMEOUT if timeout is None else timeout
-    check_url(url, public_only)
-    handlers: list = [_SameSchemeRedirects(public_only)]
-    if public_only:
-        # check the address really connected to, not only what DNS said a moment earlier
-        handlers += [_PublicHTTPHandler(), _PublicHTTPSHandler(), urllib.request.ProxyHandler({})]
-    elif _is_loopback(urllib.parse.urlsplit(url).hostname or ""):
-        handlers.append(urllib.request.ProxyHandler({}))  # never send loopback via a proxy
-    opener = urllib.request.build_opener(*handlers)
-    request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
-    deadline = time.monotonic() + timeout
-    try:
-        with opener.open(request, timeout=timeout) as response:
-            chunks: list[bytes] = []
-            size = 0
-            read = getattr(response, "read1", response.read)  # read1: whatever has arrived
-            while size <= limit:
-                chunk = read(min(8192, limit + 1 - size))
-                if not chunk:
-                    break
-                chunks.append(chunk)
-                size += len(chunk)
-                if time.monotonic() > deadline:
-                    raise FetchRefused(f"{url}: no complete answer within {timeout:g} s")
-            data = b"".join(chunks)
-    except FetchRefused:
-        raise
-    except urllib.error.HTTPError as exc:
-        raise FetchRefused(f"{url}: HTTP {exc.code} {exc.reason}") from None
-    except urllib.error.URLError as exc:
-        raise FetchRefused(f"{url}: {exc.reason}") from None
-    except TimeoutError:
-        raise FetchRefused(f"{url}: no answer within {timeout:g} s") from None
-    except (OSError, ValueError) as exc:
-        raise FetchRefused(f"{url}: {exc.__class__.__name__}: {exc}") from None
-    if len(data) > limit:
-        raise FetchRefused(f"{url}: response larger than {limit // 1024} KiB")
-    return data
+    return any(is_private(info[4][0]) for info in infos)
 
 
 @dataclass
@@ -252,26 +129,34 @@ class AiaFetcher:
 
     def __init__(self, trust: TrustStore, now: dt.datetime | None = None, offline: bool = False,
                  intermediates: list[str] | None = None, public_only: bool = False,
-                 use_cache: bool = True, get=http_get):
+                 use_cache: bool = True, fetcher: Fetcher | None = None):
         self.trust = trust
         self.now = now or dt.datetime.now(dt.timezone.utc)
         self.offline = offline
         self.public_only = public_only
         self.use_cache = use_cache
-        self._get = get
+        self.net = fetcher or Fetcher(timeout=TIMEOUT, public_only=public_only, offline=offline)
         self._responses: dict[str, tuple[bytes | None, str | None]] = {}
         self._from_cache: set[str] = set()  # URLs whose answer this run came from the disk cache
-        self.requests: list[str] = []  # URLs really requested over the network, in order
         self.local: list[x509.Certificate] = []
         self.errors: list[str] = []  # problems with --intermediates folders
+        self.notices: list[str] = []  # said once per run: a refused cache folder
+        self._cache_ok: bool | None = None
         for folder in intermediates or []:
             self._load_folder(folder)
 
+    @property
+    def requests(self) -> list[str]:
+        """URLs really requested over the network this run, in order."""
+        return self.net.requests
+
     @classmethod
     def from_options(cls, trust: TrustStore, options) -> AiaFetcher:
+        from certlint.pki.network import run_fetcher
+
         return cls(trust, now=options.now, offline=options.offline,
                    intermediates=options.intermediates, public_only=options.aia_public_only,
-                   use_cache=options.use_cache)
+                   use_cache=options.use_cache, fetcher=run_fetcher(options))
 
     # -- local certificates ----------------------------------------------------------------
 
@@ -405,40 +290,102 @@ class AiaFetcher:
             self._from_cache.add(url)
         else:
             self._from_cache.discard(url)
-            self.requests.append(url)
             try:
-                data = self._get(url, public_only=self.public_only)
+                data = self.net.get(url, limit=MAX_BYTES)
                 answer = (data, None)
                 if parse_response(data):
                     self._cache_write(url, data)
-            except FetchRefused as exc:
+            except FetchError as exc:
                 answer = (None, str(exc))
         self._responses[url] = answer
         return answer
 
-    def _cache_path(self, url: str) -> str:
-        return os.path.join(cache_dir(), hashlib.sha256(url.encode()).hexdigest() + ".bin")
+    # -- the on-disk cache: certlint's own folder, refused when others may write to it -------
+
+    def _cache_folder(self) -> str | None:
+        if not self.use_cache:
+            return None
+        folder = cache_dir()
+        if self._cache_ok is None:
+            problem = check_cache_folder(folder)
+            self._cache_ok = problem is None
+            if problem:
+                self.notices.append(problem)
+        return folder if self._cache_ok else None
+
+    def _cache_path(self, folder: str, url: str) -> str:
+        return os.path.join(folder, hashlib.sha256(url.encode()).hexdigest() + ".bin")
 
     def _cache_read(self, url: str) -> bytes | None:
-        if not self.use_cache:
+        folder = self._cache_folder()
+        if folder is None:
             return None
-        data, _problem = read_file(self._cache_path(url))
-        if data is None or len(data) > MAX_BYTES:
-            return None
-        return data
+        return read_cache_file(self._cache_path(folder, url), MAX_BYTES)
 
     def _cache_write(self, url: str, data: bytes) -> None:
-        if not self.use_cache:
+        folder = self._cache_folder()
+        if folder is None:
             return
-        path = self._cache_path(url)
+        path = self._cache_path(folder, url)
         try:
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            tmp = f"{path}.{os.getpid()}.tmp"
-            with open(tmp, "wb") as fh:
+            # mkstemp: O_CREAT|O_EXCL|O_NOFOLLOW at an unpredictable name, mode 0600; the rename
+            # replaces whatever sits at the final name (a planted link itself, not its target)
+            fd, tmp = tempfile.mkstemp(prefix=".aia-", suffix=".tmp", dir=folder)
+        except OSError:
+            return  # a cache that cannot be written only costs a request next time
+        try:
+            with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
             os.replace(tmp, path)
         except OSError:
-            pass  # a cache that cannot be written only costs a request next time
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+
+
+def check_cache_folder(folder: str) -> str | None:
+    """Create the cache folder (mode 0700) or vet an existing one: it must be a folder owned by
+    this user that no other user may write to. A problem is returned as a notice; the run then
+    goes on without the cache."""
+    try:
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+        info = os.stat(folder)
+    except OSError as exc:
+        return (f"the AIA cache folder {folder} cannot be used "
+                f"({exc.strerror or exc.__class__.__name__}); fetching without a cache")
+    if not stat.S_ISDIR(info.st_mode):
+        return f"the AIA cache folder {folder} is not a folder; fetching without a cache"
+    if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        return (f"the AIA cache folder {folder} is writable by other users (mode "
+                f"{stat.S_IMODE(info.st_mode):o}): not used, since another user could plant "
+                f"links or answers there; `chmod go-w {folder}` or set CERTLINT_CACHE_DIR")
+    if hasattr(os, "geteuid") and info.st_uid != os.geteuid():
+        return (f"the AIA cache folder {folder} belongs to another user (uid {info.st_uid}): "
+                "not used; set CERTLINT_CACHE_DIR to a folder of your own")
+    return None
+
+
+def read_cache_file(path: str, limit: int) -> bytes | None:
+    """A cache entry: a regular file opened without following links, at most `limit` bytes."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError:
+        return None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > limit:
+            return None
+        with os.fdopen(fd, "rb") as fh:
+            fd = -1
+            data = fh.read(limit + 1)
+    except OSError:
+        return None
+    finally:
+        if fd >= 0:
+            os.close(fd)
+    return data if len(data) <= limit else None
 
 
 def _is_ca(cert: x509.Certificate) -> bool:

@@ -75,6 +75,9 @@ class CertFile:
     missing: str | None = None  # cannot be opened at all
     error: str | None = None  # opened, but not what the server can load
     has_private_key: bool = False  # a private key block sits in the same file
+    # (block number, why): certificates OpenSSL loads but the cryptography library refuses
+    # (e.g. a DER that spells out a default such as `critical FALSE`); left out of `certs`
+    unreadable: list[tuple[int, str]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -189,12 +192,17 @@ def parse_cert_bytes(path: str, data: bytes) -> CertFile:
     for n, (label, body) in enumerate(blocks, 1):
         if label not in CERT_LABELS:
             continue
+        der = b""
         try:
             der = _b64(body)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 result.certs.append(x509.load_der_x509_certificate(der))
-        except ValueError:
+        except ValueError as exc:
+            why = openssl_reads_what_cryptography_refuses(der, exc)
+            if why is not None:
+                result.unreadable.append((n, why))
+                continue
             result.error = (f"certificate block {n} is corrupt (bad base64 or not a valid "
                             "certificate); the server fails to load the file")
             return result
@@ -216,6 +224,46 @@ def parse_cert_bytes(path: str, data: bytes) -> CertFile:
             kinds = ", ".join(sorted({label.decode() for label in labels})) or "none"
             result.error = f"holds no certificate (PEM blocks found: {kinds})"
     return result
+
+
+def openssl_reads_what_cryptography_refuses(der: bytes, exc: Exception) -> str | None:
+    """When OpenSSL (which the servers use) loads a certificate that the cryptography library
+    refuses, why cryptography refuses it (its parse error's kind); None when OpenSSL refuses
+    it too, or the bytes are no DER at all."""
+    if not der:
+        return None
+    try:
+        from OpenSSL import crypto
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            crypto.load_certificate(crypto.FILETYPE_ASN1, der)
+    except ImportError:
+        return None
+    except Exception:  # noqa: BLE001 - OpenSSL refuses it as well: really corrupt
+        return None
+    kind = re.search(r"kind: (\w+)", str(exc))
+    return kind.group(1) if kind else "not strict DER"
+
+
+def certs_openssl_would_load(data: bytes) -> tuple[list[x509.Certificate], list[int]]:
+    """The PEM certificates of a bundle that certlint can read, and the numbers of those it
+    skips because only OpenSSL reads them (a CA bundle nginx loads must not stop the run)."""
+    certs, skipped = [], []
+    for n, (label, body) in enumerate(PEM_BLOCK.findall(data), 1):
+        if label not in CERT_LABELS:
+            continue
+        der = b""
+        try:
+            der = _b64(body)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                certs.append(x509.load_der_x509_certificate(der))
+        except ValueError as exc:
+            if openssl_reads_what_cryptography_refuses(der, exc) is None:
+                raise
+            skipped.append(n)
+    return certs, skipped
 
 
 def _plain_certificates(data: bytes) -> list[x509.Certificate] | None:

@@ -6,7 +6,7 @@ import warnings
 
 from cryptography import x509
 
-from certlint.pki.load import read_file
+from certlint.pki.load import certs_openssl_would_load, read_file
 from certlint.pki.verify import cert_spki, issued_by, issuer_der, subject_der
 
 
@@ -19,6 +19,7 @@ class TrustStore:
         self._by_subject: dict[bytes, list[x509.Certificate]] | None = None
         self._keys: set[tuple[bytes, bytes]] = set()
         self.errors: list[str] = []
+        self.notes: list[str] = []  # certificates skipped, not a reason to stop
 
     def _load(self) -> dict[bytes, list[x509.Certificate]]:
         if self._by_subject is not None:
@@ -40,8 +41,16 @@ class TrustStore:
                     warnings.simplefilter("ignore")
                     certs = x509.load_pem_x509_certificates(data)
             except (OSError, ValueError) as exc:
-                self.errors.append(f"--ca-bundle {path}: cannot load ({exc})")
-                continue
+                try:  # OpenSSL may still load some blocks cryptography refuses: skip those
+                    certs, skipped = certs_openssl_would_load(data)
+                except ValueError:
+                    certs, skipped = [], []
+                if not certs:
+                    self.errors.append(f"--ca-bundle {path}: cannot load ({exc})")
+                    continue
+                self.notes.extend(f"--ca-bundle {path}: certlint cannot read certificate {n} "
+                                  "(OpenSSL loads it, the cryptography library refuses its "
+                                  "encoding); it is skipped" for n in skipped)
             for cert in certs:
                 self.add(cert)
         return self._by_subject

@@ -114,6 +114,18 @@ def check_unparseable(site: Site, ctx: Context):
             yield ctx.finding("cert-file-unparseable", ref.directive,
                               f"{shown_name(ref.directive)} {ref.shown}: the file {error}; {start}",
                               site)
+        elif kind != "key" and loaded.unreadable:
+            skipped = ", ".join(f"{n} ({why})" for n, why in loaded.unreadable[:5])
+            more = len(loaded.unreadable) - 5
+            skipped += f" and {more} more" if more > 0 else ""
+            scope = ("its chain, key and names are not checked" if kind in ("cert", "chain")
+                     else "the other certificates of the file are checked")
+            yield ctx.finding(
+                "cert-file-unparseable", ref.directive,
+                f"{shown_name(ref.directive)} {ref.shown}: certlint cannot read certificate "
+                f"{skipped}: its encoding is not strict DER, which the cryptography library "
+                "refuses, but OpenSSL (and so the server) loads it. certlint skips it; "
+                f"{scope}", site, severity="info")
 
 
 @rule("key-encrypted")

@@ -1,4 +1,5 @@
-"""Strength rules: weak-signature (SHA-1 or worse) and weak-key (RSA < 2048, EC < 256 bits).
+"""Strength rules: weak-signature (SHA-1 or worse) and weak-key (RSA < 2048, EC < 256 bits,
+DSA at all; a DSA key's strength is set by its q as much as its p, as OpenSSL counts it).
 
 The self-signature of a trust anchor does not matter to clients, so it is not checked.
 """
@@ -48,15 +49,38 @@ def server_side(site: Site, max_level: int, error: str) -> tuple[str, bool]:
     return f"{LOADS_ANYWAY}: SSL_CTX_use_certificate(...) failed (... {error})", True
 
 
-def loads_up_to(public_key) -> int:
-    """The highest OpenSSL security level that accepts this key (1: 80 bits, 2: 112 bits)."""
-    if isinstance(public_key, (rsa.RSAPublicKey, dsa.DSAPublicKey)):
-        size = public_key.key_size
-        return 2 if size >= 2048 else 1 if size >= 1024 else 0
+def _bn_security_bits(l_bits: int, n_bits: int | None = None) -> int:
+    """OpenSSL's BN_security_bits: the strength of a modulus of `l_bits`, capped for DSA by
+    half the size of its subgroup order q (`n_bits`)."""
+    secbits = next((b for size, b in ((15360, 256), (7680, 192), (3072, 128), (2048, 112),
+                                      (1024, 80)) if l_bits >= size), 0)
+    if n_bits is None:
+        return secbits
+    half = n_bits // 2
+    return 0 if half < 80 else min(half, secbits)
+
+
+def security_bits(public_key) -> int:
+    """The security bits OpenSSL assigns a key (what `@SECLEVEL` compares against)."""
+    if isinstance(public_key, rsa.RSAPublicKey):
+        return _bn_security_bits(public_key.key_size)
+    if isinstance(public_key, dsa.DSAPublicKey):
+        q = public_key.parameters().parameter_numbers().q
+        return _bn_security_bits(public_key.key_size, q.bit_length())
     if isinstance(public_key, ec.EllipticCurvePublicKey):
         size = public_key.key_size
-        return 2 if size >= 224 else 1 if size >= 160 else 0
-    return 0
+        return next((b for bits, b in ((512, 256), (384, 192), (256, 128), (224, 112),
+                                       (160, 80)) if size >= bits), size // 2)
+    return 128  # Ed25519 and the like
+
+
+LEVEL_BITS = ((5, 256), (4, 192), (3, 128), (2, 112), (1, 80))
+
+
+def loads_up_to(public_key) -> int:
+    """The highest OpenSSL security level that accepts this key (1: 80 bits, 2: 112 bits)."""
+    bits = security_bits(public_key)
+    return next((level for level, need in LEVEL_BITS if bits >= need), 0)
 
 
 @rule("weak-signature")
@@ -85,6 +109,13 @@ def weakness(public_key) -> str | None:
     if isinstance(public_key, ec.EllipticCurvePublicKey) and public_key.key_size < 256:
         return f"an EC {public_key.key_size}-bit key (minimum 256)"
     if isinstance(public_key, dsa.DSAPublicKey):
+        q_bits = public_key.parameters().parameter_numbers().q.bit_length()
+        strength = security_bits(public_key)
+        if strength < 112:
+            return (f"a DSA key with a {public_key.key_size}-bit p but a {q_bits}-bit q: "
+                    f"{strength} bits of security, as OpenSSL counts it (the smaller of p's "
+                    "strength and half of q), below the 112 of the default security level; "
+                    "and DSA is no longer supported by browsers")
         return "a DSA key (no longer supported by browsers)"
     return None
 
