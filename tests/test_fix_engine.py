@@ -626,6 +626,7 @@ def test_unwritable_file_is_reported_and_its_config_left_alone(tree, certlint, m
         return real(path, data, mode)
 
     monkeypatch.setattr(output, "atomic_write", refuse_pem)
+    monkeypatch.setattr(output, "create_new", refuse_pem)  # new files: created exclusively
     result = fix(certlint, "--write", conf)
 
     assert result.exit_code == 1

@@ -14,7 +14,7 @@ import tempfile
 
 from certlint.fix.apply import Workspace, split_lines
 from certlint.report.escape import text as esc
-from certlint.safe_io import read_bounded
+from certlint.safe_io import TooLarge, read_bounded
 
 
 def _rel(path: str, base: str) -> str:
@@ -235,7 +235,11 @@ def write_workspace(ws: Workspace) -> tuple[list[str], list[str]]:
             continue
         try:
             expected = old.encode("utf-8", "surrogateescape")
-            if read_bounded(path, len(expected) + 1) != expected:
+            try:
+                now = read_bounded(path, len(expected))
+            except TooLarge:
+                now = None  # it grew
+            if now != expected:
                 errors.append(f"{path} changed while certlint ran; not written (run again)")
                 continue
             atomic_write(path, new.encode("utf-8", "surrogateescape"))
