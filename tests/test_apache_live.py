@@ -199,23 +199,20 @@ def test_ca_file_completes_only_a_leaf_only_file(certlint, tmp_path):
     assert not result.ok
 
 
-def test_listen_https_alone_does_not_make_a_tls_site(certlint, tmp_path):
-    """`Listen 443 https` without SSLEngine: real Apache answers in plain HTTP, and certlint
-    sees no TLS site (so it checks no certificate) but says why every https client fails."""
+def test_listen_https_alone_makes_a_tls_site(certlint, tmp_path):
+    """`Listen 443 https` without SSLEngine: httpd gives `<VirtualHost *:443>` the protocol of
+    the Listen with its address, so mod_ssl switches TLS on and serves the certificate. certlint
+    checks it like any TLS site (leaf only: apache-chain-file-missing), and s_client gets that
+    leaf and fails to verify it (not 'wrong version number': this is TLS)."""
     conf = tmp_path / "apache2.conf"
     conf.write_text(modules("mpm_event", "authz_core", "ssl") + "ServerName localhost\n"
                     "Listen 443 https\n<VirtualHost *:443>\n    ServerName example.test\n"
                     f"    SSLCertificateFile {PKI}/leaf.pem\n"
                     f"    SSLCertificateKeyFile {PKI}/demo-keys/leaf.key\n</VirtualHost>\n")
-    result = certlint("check", "--server", "apache", str(conf))
-    assert result.exit_code == 1
-    (line,) = result.output.splitlines()[:-1]
-    assert ":6:1: config-error " in line and "SSLEngine is not on" in line, result.output
-    assert "wrong version number" in line
-    with ApacheServer(str(conf), str(tmp_path / "state")) as server:
-        hello = servers.s_client(server.port(443), "example.test", ROOT_CA)
-    assert not hello.ok
-    assert "wrong version number" in hello.output or "no peer certificate" in hello.output
+    assert rules(findings(certlint, str(conf))) == ["apache-chain-file-missing"]
+    result, sent = served_chain(tmp_path, str(conf))
+    assert not result.ok and sent == 1, result.output
+    assert "wrong version number" not in result.output
 
 
 def test_main_server_tls_is_a_site_only_where_it_answers(certlint, tmp_path):

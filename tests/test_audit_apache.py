@@ -166,9 +166,10 @@ def test_debian_default_ssl_leaf_only_is_fixed_through_the_sites_enabled_link(tm
 
 def test_certificate_without_sslengine_on_an_https_port_is_reported_as_apache_behaves(
         tmp_path, certlint):
-    """Issue 3 counts a `Listen ... https` port as TLS; real apache2 does not switch mod_ssl on
-    for it, it answers plain HTTP. certlint says so (instead of "All good") where the port is an
-    https one (`Listen 443`, `Listen 8443 https`), and stays quiet where it is not."""
+    """A certificate but no SSLEngine on an https port: real apache2 switches mod_ssl on when
+    the vhost's address equals its Listen's (`Listen 443` + `*:443`), and answers plain HTTP
+    when it does not (`Listen 127.0.0.1:443` + `*:443`: the vhost gets no https protocol).
+    certlint says so (instead of "All good") in the second case, and stays quiet elsewhere."""
     from tests.support import servers
     from tests.support.apache import ApacheServer, apache_binary, modules
 
@@ -182,7 +183,7 @@ def test_certificate_without_sslengine_on_an_https_port_is_reported_as_apache_be
 
     plain = tmp_path / "plain" / "apache2.conf"
     plain.parent.mkdir()
-    plain.write_text(head + "Listen 443\n" + vhost.format(port=443))
+    plain.write_text(head + "Listen 127.0.0.1:443\n" + vhost.format(port=443))
     result = certlint("check", "--server", "apache", plain)
     assert result.exit_code == 1
     assert "config-error" in result.output and "add `SSLEngine on`" in result.output
@@ -190,6 +191,17 @@ def test_certificate_without_sslengine_on_an_https_port_is_reported_as_apache_be
         hello = servers.s_client(server.port(443), "example.test",
                                  os.path.join(pki, "root.pem"))
     assert not hello.ok and "wrong version number" in hello.output, hello.output
+
+    tls = tmp_path / "tls" / "apache2.conf"
+    tls.parent.mkdir()
+    tls.write_text(head + "Listen 443\n" + vhost.format(port=443))
+    result = certlint("check", "--server", "apache", "--ca-bundle",
+                      os.path.join(pki, "root.pem"), tls)
+    assert result.exit_code == 0 and "1 TLS site checked" in result.output, result.output
+    with ApacheServer(str(tls), str(tmp_path / "state-tls")) as server:
+        hello = servers.s_client(server.port(443), "example.test",
+                                 os.path.join(pki, "root.pem"))
+    assert hello.ok, hello.output
 
     quiet = {
         "http-port": head + "Listen 8080\n" + vhost.format(port=8080),

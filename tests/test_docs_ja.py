@@ -19,18 +19,6 @@ RULES_DIR = os.path.join(REPO, "rules")
 JA_DIR = os.path.join(RULES_DIR, "ja")
 ENGINE_RULES = {"config-error"}  # emitted by the engine itself, explained like a rule
 RULES = sorted(set(all_rules()) | ENGINE_RULES)
-# Rules whose Japanese text is still being written: only ever shrinks, and must be empty when
-# issue 9 is done (a rule listed here that has its text fails the test below).
-PENDING = {
-    "apache-chain-file-deprecated", "apache-crl-check-disabled", "apache-stapling-cache-in-vhost",
-    "apache-stapling-force-url-not-http", "cert-file-missing", "cert-file-unparseable",
-    "cert-not-yet-valid", "cert-path-dynamic", "chain-unrelated-cert", "client-ocsp-no-responder",
-    "config-error", "crl-expired", "crl-expiring-soon", "crl-file-unparseable",
-    "crl-missing-for-ca", "crl-unknown-issuer", "key-encrypted", "stapling-dynamic-cert",
-    "stapling-file-stale", "stapling-issuer-missing", "stapling-no-ocsp-url",
-    "stapling-responder-not-http", "stapling-verify-no-trusted-cert", "weak-key", "weak-signature",
-}
-TRANSLATED = [r for r in RULES if r not in PENDING]
 SERVER_NAME = {"nginx": "nginx", "apache": "Apache"}
 
 JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]")
@@ -86,15 +74,14 @@ def code_of(text: str) -> tuple[list[str], set[str]]:
 
 def test_every_rule_has_a_japanese_document_and_no_orphans():
     present = {f[:-3] for f in os.listdir(JA_DIR) if f.endswith(".md")}
-    missing = set(RULES) - present - PENDING
+    missing = set(RULES) - present
     assert not missing, f"rules without rules/ja/<rule>.md: {sorted(missing)}"
     assert not present - set(RULES), (
         f"rules/ja documents without a rule: {sorted(present - set(RULES))}")
-    assert not PENDING & present, f"translated, drop from PENDING: {sorted(PENDING & present)}"
-    assert set(load_docs("ja")) == set(TRANSLATED)
+    assert set(load_docs("ja")) == set(RULES)
 
 
-@pytest.mark.parametrize("rule", TRANSLATED)
+@pytest.mark.parametrize("rule", RULES)
 def test_japanese_document_shape(rule):
     path = os.path.join(JA_DIR, f"{rule}.md")
     assert os.path.isfile(path), f"{rule}: rules/ja/{rule}.md is missing"
@@ -117,14 +104,14 @@ def test_japanese_document_shape(rule):
                 f"{rule}: runs on {english.servers} only; '{title}' must say it does not apply")
 
 
-@pytest.mark.parametrize("rule", TRANSLATED)
+@pytest.mark.parametrize("rule", RULES)
 def test_japanese_document_has_no_english_prose(rule):
     meta, body = front_matter(read(os.path.join(JA_DIR, f"{rule}.md")))
     left = english_paragraphs(meta.get("summary", "") + "\n\n" + body)
     assert not left, f"{rule}: English prose left in rules/ja/{rule}.md:\n" + "\n---\n".join(left)
 
 
-@pytest.mark.parametrize("rule", TRANSLATED)
+@pytest.mark.parametrize("rule", RULES)
 def test_japanese_document_keeps_code_messages_and_references_verbatim(rule):
     """Commands, directives, paths and quoted error messages are copied, never translated."""
     english = read(os.path.join(RULES_DIR, f"{rule}.md")).split("---", 2)[2]
@@ -174,7 +161,7 @@ def test_explain_lang_ja_prints_the_japanese_document(certlint):
     assert bad.exit_code == 2
 
 
-@pytest.mark.parametrize("rule", TRANSLATED)
+@pytest.mark.parametrize("rule", RULES)
 def test_explain_lang_ja_for_every_rule(certlint, rule):
     result = certlint("explain", rule, "--lang", "ja")
     assert result.exit_code == 0, result.output

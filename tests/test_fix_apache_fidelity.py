@@ -17,7 +17,8 @@ from tests.support.apache import ApacheServer
 from tests.test_fixtures import FIXTURES, load_expect
 
 # fixture cases that Apache refuses or serves badly before, and that `fix` repairs
-FIXABLE = ["wrong-order-chain-file", "wrong-order-chain-file-same", "wrong-order-old-apache"]
+FIXABLE = ["wrong-order-chain-file", "wrong-order-chain-file-same", "wrong-order-old-apache",
+           "listen-https-no-sslengine"]
 
 
 @pytest.fixture(autouse=True)

@@ -321,6 +321,50 @@ def fix(paths, server, root, ca_bundles, expiry_warn_days, apache_version, now, 
 
 
 @cli.command()
+@click.argument("targets", nargs=-1, required=True)
+@click.option("--pem-file", type=click.Path(dir_okay=False),
+              help="Judge a PEM bundle exactly as a server would send it (TARGET names the "
+                   "site).")
+@click.option("--showcerts-file", type=click.Path(dir_okay=False),
+              help="Judge an `openssl s_client -showcerts [-status]` transcript instead of "
+                   "connecting (TARGET names the site).")
+@click.option("--ca-bundle", "ca_bundles", multiple=True, type=click.Path(),
+              help="PEM file of extra trusted roots (repeatable).")
+@click.option("--expiry-warn-days", default=30, show_default=True,
+              type=click.IntRange(0, 36500),
+              help="Warn when a certificate expires within N days (or a third of its "
+                   "lifetime, whichever is shorter).")
+@click.option("--now", "now", default=None,
+              help="Judge validity as of this date (YYYY-MM-DD or ISO time).")
+@click.option("--format", "fmt", default="text", show_default=True,
+              type=click.Choice(["text", "json", "sarif", "github", "remediation"]),
+              help="Output: text lines, JSON, SARIF 2.1.0, GitHub annotations, or a "
+                   "Markdown remediation document for customers.")
+@click.option("--fail-on", default="error", show_default=True,
+              type=click.Choice(["error", "warning", "info"]),
+              help="Lowest severity that makes the exit code 1.")
+@click.option("--color/--no-color", default=None, help="Colour text output (default: on a TTY).")
+@click.option("--ignore", "ignored", multiple=True, metavar="RULE[,RULE]",
+              help="Do not report these rules (repeatable).")
+@click.option("--debug", is_flag=True,
+              help="Show the Python traceback of an internal error (for bug reports).")
+@guarded
+def probe(targets, pem_file, showcerts_file, ca_bundles, expiry_warn_days, now, fmt, fail_on,
+          color, ignored, debug):
+    """Judge what live endpoints serve (TARGET: NAME, NAME:PORT, https://NAME[:PORT][/path],
+    [IPv6]:PORT), or a transcript / PEM bundle, with the same rules as `check`."""
+    from certlint.probe.cli import run_probe_command
+
+    options = Options(now=parse_now(now), expiry_warn_days=expiry_warn_days,
+                      ca_bundles=list(ca_bundles), debug=debug)
+    skip = _ignored_rules(ignored)
+    if color is None:
+        color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    sys.exit(run_probe_command(list(targets), options, fmt=fmt, fail_on=fail_on, ignored=skip,
+                               color=color, pem_file=pem_file, showcerts_file=showcerts_file))
+
+
+@cli.command()
 @click.argument("rule")
 @click.option("--lang", type=click.Choice(["en", "ja"]), default="en", show_default=True,
               help="Language of the document.")

@@ -86,6 +86,8 @@ class Context:
 
     def slot_key(self, slot: CertSlot) -> KeyFile | None:
         """The key of a slot; Apache reads it from the certificate file when none is set."""
+        if slot.served is not None:
+            return None  # a probed chain: no key file (a live handshake proves the key instead)
         if slot.key is not None:
             if slot.key.path is None:
                 return None
@@ -111,6 +113,8 @@ class Context:
         the list, so the analysis sees where the leaf really is (chain-wrong-order) and a fix
         starts from that leaf, not from the certificate Apache would have used.
         """
+        if slot.served is not None:  # from the wire or a transcript: exactly what was sent
+            return list(slot.served.certs), []
         cert_file = self.cert_file(slot.cert)
         if cert_file is None or not cert_file.ok or cert_file.unreadable:
             return None, []  # certificates only OpenSSL reads: no chain to judge without them
@@ -200,6 +204,12 @@ class Context:
         seen = self._slot_chains.get(id(slot))
         if seen is not None and seen[0] is site and seen[1] is slot:
             return seen[2]
+        if slot.served is not None:
+            served = list(slot.served.certs)
+            found = (analyse(served, slot.served.key_spki, self.trust, self.now)
+                     if served else None)
+            self._slot_chains[id(slot)] = (site, slot, found)
+            return found
         key = (site.server, slot.cert.path, slot.key.path if slot.key else None,
                slot.chain.path if slot.chain else None,
                site.get("sslcacertificatefile").value if site.server == "apache"
@@ -221,8 +231,12 @@ class Context:
 
     def finding(self, rule: str, at: Directive, message: str, site: Site | None = None,
                 severity: str | None = None, fixable: bool | None = None,
-                fix=None) -> Finding:
+                fix=None, facts: dict | None = None) -> Finding:
+        """A finding at a directive (a probed site: at its target, line and column None).
+        Probed findings are not `certlint fix`-able: there is no config to change."""
         doc = load_docs().get(rule)
+        if site is not None and site.endpoint is not None and fixable is None:
+            fixable = False
         return Finding(
             rule=rule,
             severity=severity or (doc.severity if doc else "error"),
@@ -233,4 +247,5 @@ class Context:
             site=site.label if site is not None else "",
             fixable=(doc.fixable if doc else False) if fixable is None else fixable,
             fix=fix,
+            facts=dict(facts) if facts else {},
         )

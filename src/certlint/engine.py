@@ -28,6 +28,7 @@ class EntryPointError(Exception):
 class Report:
     findings: list[Finding] = field(default_factory=list)
     configs: list[ServerConfig] = field(default_factory=list)
+    probed: int = 0  # certlint probe: how many endpoints / chains were judged
     notes: list[str] = field(default_factory=list)  # for stderr: e.g. --ca-bundle certs skipped
 
     def count(self, severity: str) -> int:
@@ -152,7 +153,7 @@ def check_config(config: ServerConfig, ctx: Context) -> list[Finding]:
                                 error.message))
     disabled = {id(site): _block_disabled(site, config) for site in config.sites}
     for rule in all_rules().values():
-        if config.server not in rule.servers:
+        if config.server not in rule.servers or "config" not in rule.sources:
             continue
         targets = [config] if rule.scope == "config" else config.sites
         for target in targets:

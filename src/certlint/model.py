@@ -3,6 +3,11 @@
 Parsers turn nginx or Apache configs into a `ServerConfig` holding `Site`s. Every value remembers
 the file and line it came from (`Directive.path`/`Directive.line`), so findings point at the
 directive an operator has to change. Rules read `Site`s and yield `Finding`s.
+
+A site's served chains come from one of three sources (design.md, "Sources of a served chain"):
+certificate files named by a config (`CertSlot.cert`/`chain`), a live endpoint, or a transcript
+or PEM bundle. The last two give a `ServedChain` on the slot and an `Endpoint` on the site
+instead of directives; their findings carry no line (`line`/`column` None).
 """
 
 from __future__ import annotations
@@ -26,8 +31,8 @@ class Directive:
     name: str
     args: tuple[str, ...]
     path: str
-    line: int
-    column: int = 1
+    line: int | None  # None: a probed site's source (endpoint or transcript), not a config line
+    column: int | None = 1
     block: str = ""
 
     @property
@@ -71,6 +76,39 @@ class FileRef:
 
 
 @dataclass
+class ServedChain:
+    """Certificates exactly as a server sends them, read from the wire or from a transcript or
+    PEM bundle (not from config files).
+
+    `key_spki` is the public key the handshake proved (a live endpoint signs with the first
+    certificate's key), None for a transcript or a bundle. `staple` is the stapled OCSP response
+    (DER); `staple_seen` says whether the source could show one at all (a live handshake that
+    asked for status_request, a transcript made with `-status`).
+    """
+
+    certs: list[Any]
+    source: str  # "endpoint" | "transcript" | "pem"
+    key_spki: bytes | None = None
+    staple: bytes | None = None
+    staple_seen: bool = False
+    staple_text: str | None = None  # a transcript's printed OCSP response (no DER to verify)
+    key_type: str | None = None  # "RSA" | "ECDSA" ... for a dual-certificate endpoint
+    tls_version: str | None = None
+
+
+@dataclass
+class Endpoint:
+    """What a probed site is: the name used for SNI and the name check, the port, where the
+    connection went, and the target as the user gave it (the `path` of its findings)."""
+
+    name: str
+    port: int
+    target: str
+    address: str | None = None
+    key_type: str | None = None  # set when the endpoint serves several chains (dual certs)
+
+
+@dataclass
 class CertSlot:
     """One certificate the site serves: certificate file, key file, optional chain file.
 
@@ -86,6 +124,8 @@ class CertSlot:
     index: int = 0
     # nginx ssl_password_file: passphrases tried on an encrypted key, as nginx does
     passwords: FileRef | None = None
+    # a probed site: the chain as served (then `cert` only locates findings: no file behind it)
+    served: ServedChain | None = None
 
 
 @dataclass
@@ -97,7 +137,7 @@ class Site:
     order. Use `get`/`get_all`/`flag` rather than reading it directly.
     """
 
-    server: str  # "nginx" | "apache"
+    server: str  # "nginx" | "apache" | "probe" (a live endpoint, transcript or PEM bundle)
     origin: Directive  # the `server {` / `<VirtualHost>` line
     names: list[str] = field(default_factory=list)
     names_directive: Directive | None = None
@@ -107,11 +147,18 @@ class Site:
     own: set[str] = field(default_factory=set)  # directive names set in the block itself
     suppressed: set[str] = field(default_factory=set)  # rules disabled for the whole block
     extra: dict[str, Any] = field(default_factory=dict)  # parser-specific facts
+    endpoint: Endpoint | None = None  # a probed site (server "probe"): no directives at all
 
     @property
     def label(self) -> str:
         """`example.com:443`: the first name and first port, for the `site` output field (the
-        first TLS port of an nginx server that also listens on plain 80)."""
+        first TLS port of an nginx server that also listens on plain 80). A probed site:
+        `NAME:PORT`, plus ` (RSA)`/` (ECDSA)` when the endpoint serves one chain per key type."""
+        if self.endpoint is not None:
+            name = self.endpoint.name
+            host = f"[{name}]" if ":" in name else name
+            kind = f" ({self.endpoint.key_type})" if self.endpoint.key_type else ""
+            return f"{host}:{self.endpoint.port}{kind}"
         name = next((n for n in self.names if n and n != "_"), None) or "_"
         port = ""
         tls_ports = [f":{p}" for _a, p in self.extra.get("tls_listen_keys", ()) if p]
@@ -177,17 +224,20 @@ class ServerConfig:
 
 @dataclass
 class Finding:
-    """One problem, located at the directive to change."""
+    """One problem, located at the directive to change (a probed site: at the target or
+    transcript, `line`/`column` None). `facts` holds structured values beside the message
+    (subjects, dates, URLs, fingerprints, ...) for documents rendered in any language."""
 
     rule: str
     severity: str
     path: str
-    line: int
+    line: int | None
     message: str
-    column: int = 1
+    column: int | None = 1
     site: str = ""
     fixable: bool = False
     fix: Any = None  # a plan for certlint.fix, or None
+    facts: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {

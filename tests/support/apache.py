@@ -21,9 +21,13 @@ import time
 
 from tests.support.servers import Result, free_port, read_log, require, terminate
 
-LISTEN = re.compile(r"^(\s*Listen\s+)(?:\S+:)?(\d+)(.*)$", re.I | re.M)
-VHOST_PORT = re.compile(r"^(\s*<VirtualHost\b[^>]*?):(\d+)", re.I | re.M)
+LISTEN = re.compile(r"^(\s*Listen\s+)(?:(\S+):)?(\d+)(.*)$", re.I | re.M)
+VHOST = re.compile(r"^(\s*<VirtualHost\s+)([^>]*)>", re.I | re.M)
 MODULES = "/usr/lib/apache2/modules"
+WILDCARDS = ("*", "0.0.0.0", "[::]")
+TOKEN = re.compile(r"\S+")
+# mapped port -> its Listen named one address (`Listen 127.0.0.1:443`), not a wildcard one
+_EXPLICIT: dict[int, bool] = {}
 
 
 def apache_binary() -> str:
@@ -36,20 +40,41 @@ def apache_binary() -> str:
 
 
 def remap_ports(text: str, mapping: dict[int, int]) -> str:
-    """Listen lines on 127.0.0.1 with mapped ports; `<VirtualHost ...:PORT>` mapped alike."""
+    """Listen lines on 127.0.0.1 with mapped ports; `<VirtualHost ...:PORT>` mapped alike.
+
+    What httpd decides from the addresses is kept: a Listen on port 443 without a protocol
+    gets its default one (`https`) spelled out, and a vhost `*:443` / `_default_:443` whose
+    Listen was a wildcard one (`Listen 443`) becomes `127.0.0.1:PORT`, so that it still equals
+    its Listen's address (httpd gives a vhost the protocol of the Listen with exactly its
+    address); against `Listen 127.0.0.1:443` a `*:443` stays `*`, as unequal as before."""
 
     def listen(m: re.Match) -> str:
-        port = int(m.group(2))
+        port = int(m.group(3))
         mapping.setdefault(port, free_port())
-        return f"{m.group(1)}127.0.0.1:{mapping[port]}{m.group(3)}"
+        rest = m.group(4)
+        words = rest.split()
+        if port == 443 and not [w for w in words if not w.lower().startswith("options=")]:
+            rest = " https" + rest
+        _EXPLICIT[mapping[port]] = (m.group(2) or "*") not in WILDCARDS
+        return f"{m.group(1)}127.0.0.1:{mapping[port]}{rest}"
 
     text = LISTEN.sub(listen, text)
 
-    def vhost(m: re.Match) -> str:
-        port = int(m.group(2))
-        return f"{m.group(1)}:{mapping.get(port, port)}"
+    def address(addr: str) -> str:
+        host, sep, port = addr.rpartition(":")
+        if not sep or not port.isdigit() or int(port) not in mapping:
+            return addr
+        new = mapping[int(port)]
+        if host.lower() in ("*", "_default_") and not _EXPLICIT.get(new, False):
+            host = "127.0.0.1"
+        return f"{host}:{new}"
 
-    return VHOST_PORT.sub(vhost, text)
+    def vhost(m: re.Match) -> str:
+        # token by token, keeping the whitespace (a `<VirtualHost \` continued line stays so)
+        addresses = TOKEN.sub(lambda t: address(t.group(0)), m.group(2))
+        return f"{m.group(1)}{addresses}>"
+
+    return VHOST.sub(vhost, text)
 
 
 def apache_env(entry: str, state: str) -> dict[str, str]:

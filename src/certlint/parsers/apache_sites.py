@@ -3,9 +3,13 @@
 mod_ssl merges the main server's settings into each vhost: "vhost value if set, else the main
 server's" for most directives; `SSLCertificateFile`/`SSLCertificateKeyFile` by index (vhost
 entries replace the main server's at the same index, the remaining main entries are appended).
-A vhost serves TLS when `SSLEngine on` is in effect, or when SSLEngine is unset, `Protocol
-https` is in effect and a certificate is configured (checked against real apache2: a
-`Listen ... https` alone leaves the vhost speaking plain HTTP).
+A vhost serves TLS when `SSLEngine on` is in effect, or when SSLEngine is unset, its protocol
+is https and a certificate is configured (mod_ssl's ssl_init_Module). Its protocol is its own
+`Protocol`, else the main server's, else that of the `Listen` whose address equals one of the
+vhost's addresses exactly (httpd's ap_setup_listeners: `*` stands for both wildcard addresses,
+0.0.0.0 and ::, so `<VirtualHost *:443>` takes `Listen 443`, `Listen 0.0.0.0:443` or
+`Listen [::]:443`, but not `Listen 127.0.0.1:443`), else http. A Listen's protocol is its second
+argument, else https on port 443 and http elsewhere. Checked with apache2 and s_client.
 """
 
 from __future__ import annotations
@@ -62,13 +66,54 @@ def merge(main: dict[str, list[Directive]], own: dict[str, list[Directive]]
     return effective
 
 
-def _tls_enabled(effective: dict[str, list[Directive]]) -> bool:
+def _tls_enabled(effective: dict[str, list[Directive]], addrs: tuple[str, ...] = ()) -> bool:
     engine = effective.get("sslengine")
     if engine:
         return engine[-1].flag() is True
-    protocol = effective.get("protocol")
-    return bool(protocol and protocol[-1].value.lower() == "https"
+    return bool(vhost_protocol(effective, addrs) == "https"
                 and effective.get("sslcertificatefile"))
+
+
+def listen_protocol(listen: Directive) -> str:
+    """The protocol of a `Listen [addr:]port [protocol] [options=...]` line (listen.c)."""
+    args = listen.args
+    if len(args) >= 3:
+        return args[1].lower()
+    if len(args) == 2 and not args[1].lower().startswith("options="):
+        return args[1].lower()
+    return "https" if _split_addr(args[0] if args else "")[1] == "443" else "http"
+
+
+def _addresses(host: str) -> set[str] | None:
+    """The addresses httpd compares for `host` (None: a name, not knowable offline)."""
+    import ipaddress
+
+    if host in ("*", "_default_"):
+        return {"0.0.0.0", "::"}
+    try:
+        ip = ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        return None
+    mapped = getattr(ip, "ipv4_mapped", None)
+    return {str(mapped or ip)}
+
+
+def vhost_protocol(effective: dict[str, list[Directive]], addrs: tuple[str, ...]) -> str:
+    """The protocol httpd gives a virtual host: `Protocol`, else its Listen's, else http."""
+    protocol = effective.get("protocol")
+    if protocol:
+        return protocol[-1].value.lower()
+    listens = [(_split_addr(d.args[0]), d) for d in effective.get("listen", []) if d.args]
+    for addr in addrs:
+        host, port = _split_addr(addr)
+        mine = _addresses(host)
+        if mine is None or port == "*":
+            continue
+        for (lhost, lport), listen in listens:
+            theirs = _addresses(lhost)
+            if lport == port and theirs is not None and mine & theirs:
+                return listen_protocol(listen)
+    return "http"
 
 
 def _vhost(parser: ApacheParser, node: _Node, main: dict[str, list[Directive]]
@@ -81,7 +126,7 @@ def _vhost(parser: ApacheParser, node: _Node, main: dict[str, list[Directive]]
         else:
             _collect(child, nested)
     effective = merge(main, own)
-    if not _tls_enabled(effective):
+    if not _tls_enabled(effective, node.args):
         _plain_http_on_a_tls_port(parser, node, own, effective, main)
         return None
     origin = Directive("virtualhost", node.args, node.path, node.line, 1, "main")
@@ -103,18 +148,16 @@ def _plain_http_on_a_tls_port(parser: ApacheParser, node: _Node,
                               own: dict[str, list[Directive]],
                               effective: dict[str, list[Directive]],
                               main: dict[str, list[Directive]]) -> None:
-    """A vhost with its own certificate on an https port (`Listen 443`, `Listen 8443 https`)
-    but SSLEngine never set: real apache2 answers plain HTTP there, so every TLS client fails
-    while the config looks like a TLS site."""
+    """A vhost with its own certificate on an https port (`Listen 127.0.0.1:443`) whose Listen
+    address is not the vhost's own (`<VirtualHost *:443>`), SSLEngine never set: httpd gives the
+    vhost no https protocol, so real apache2 answers plain HTTP there, and every TLS client
+    fails while the config looks like a TLS site."""
     if "sslengine" in effective or "sslcertificatefile" not in own:
         return
     https_ports = set()
     for listen in main.get("listen", []):
-        port = _split_addr(listen.args[0])[1] if listen.args else ""
-        proto = listen.args[1].lower() if len(listen.args) > 1 else ("https" if port == "443"
-                                                                      else "http")
-        if proto == "https":
-            https_ports.add(port)
+        if listen.args and listen_protocol(listen) == "https":
+            https_ports.add(_split_addr(listen.args[0])[1])
     ports = [p for p in (_split_addr(a)[1] for a in node.args) if p in https_ports]
     if ports:
         parser.config.errors.append(ConfigError(

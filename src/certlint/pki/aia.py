@@ -47,6 +47,7 @@ from certlint.pki.verify import fingerprint, is_self_signed, issued_by
 MAX_BYTES = 64 * 1024
 TIMEOUT = 10.0  # per fetch, connect + headers + body (the fetcher's deadline)
 MAX_URLS_PER_CERT = 5
+MAX_SEARCH_STEPS = 64  # issuers tried in one completion (cross-signs branch)
 MAX_DEPTH = 8
 
 
@@ -179,48 +180,77 @@ class AiaFetcher:
 
     def complete(self, leaf: x509.Certificate,
                  have: list[x509.Certificate] | None = None) -> Completion:
-        """The path from `leaf` to a trust anchor, from `have`, local folders, then AIA."""
+        """The path from `leaf` to a trust anchor, from `have`, local folders, then AIA.
+
+        A path search, not a single walk: when the issuer at hand leads nowhere (a served
+        cross-sign issued by a root nobody trusts, an expired copy), the other candidates are
+        tried, and the certificate's own AIA URL too, before giving up. The first problem met
+        on the preferred path is the one reported."""
         result = Completion()
         pool = list(have or []) + self.local
-        seen = {fingerprint(leaf)}
-        current = leaf
-        for _depth in range(MAX_DEPTH + 1):
-            anchors = self.trust.issuers_of(current)
-            if anchors:
-                valid = [a for a in anchors if valid_at(a, self.now)]
-                result.anchor = (valid or anchors)[0]
-                return result
-            if is_self_signed(current):
-                result.problem = (f"the path ends at the self-signed {describe(current)}, which "
-                                  "is not a trusted root (pass it with --ca-bundle if clients "
-                                  "trust it)")
-                return result
-            if len(result.intermediates) >= MAX_DEPTH:
-                break
-            issuer = self._pick([c for c in pool if fingerprint(c) not in seen
-                                 and issued_by(current, c)])
-            if issuer is None or not valid_at(issuer, self.now):
-                fetched, problem = self._fetch_issuer(current, seen, result)
-                if fetched is not None and (issuer is None or valid_at(fetched, self.now)):
-                    issuer = fetched
+        problems: list[str] = []
+        budget = [MAX_SEARCH_STEPS]
+        found = self._search(leaf, pool, {fingerprint(leaf)}, [], result, problems, budget)
+        if found is None:
+            result.problem = problems[0] if problems else "no trusted root reached"
+        else:
+            result.intermediates, result.anchor = found
+        return result
+
+    def _search(self, current, pool, seen: set[bytes], path: list, result: Completion,
+                problems: list[str], budget: list[int]):
+        """(intermediates, anchor) of a path from `current` up, or None (reasons in
+        `problems`)."""
+        anchors = self.trust.issuers_of(current)
+        if anchors:
+            valid = [a for a in anchors if valid_at(a, self.now)]
+            return path, (valid or anchors)[0]
+        if is_self_signed(current):
+            problems.append(f"the path ends at the self-signed {describe(current)}, which is "
+                            "not a trusted root (pass it with --ca-bundle if clients trust it)")
+            return None
+        if len(path) >= MAX_DEPTH:
+            problems.append(f"no trusted root within {MAX_DEPTH} intermediates")
+            return None
+        budget[0] -= 1
+        if budget[0] < 0:
+            return None
+        candidates = self._ranked([c for c in pool if fingerprint(c) not in seen
+                                   and issued_by(current, c)])
+        tried = {fingerprint(c) for c in candidates}
+        fetched_once = False
+        while True:
+            if candidates:
+                issuer = candidates.pop(0)
+            elif not fetched_once:
+                fetched_once = True
+                issuer, problem = self._fetch_issuer(current, seen, result)
                 if issuer is None:
-                    result.problem = problem
-                    return result
+                    if not tried:  # nothing at hand at all: the fetch problem is the reason
+                        problems.append(problem)
+                    return None
+                if fingerprint(issuer) in tried:
+                    return None
+            else:
+                return None
             if not valid_at(issuer, self.now):
                 when = (f"expired on {issuer.not_valid_after_utc:%Y-%m-%d}"
                         if issuer.not_valid_after_utc < self.now
                         else f"is valid only from {issuer.not_valid_before_utc:%Y-%m-%d}")
-                result.problem = (f"the only issuer found for {describe(current)}, "
-                                  f"{describe(issuer)}, {when}; clients would reject the chain")
-                return result
+                problems.append(f"the only issuer found for {describe(current)}, "
+                                f"{describe(issuer)}, {when}; clients would reject the chain")
+                continue
             if self.trust.contains(issuer):
-                result.anchor = issuer  # a cross-signed anchor: the path is trusted here
-                return result
-            seen.add(fingerprint(issuer))
-            result.intermediates.append(issuer)
-            current = issuer
-        result.problem = f"no trusted root within {MAX_DEPTH} intermediates"
-        return result
+                return path, issuer  # a cross-signed anchor: the path is trusted here
+            found = self._search(issuer, pool, seen | {fingerprint(issuer)}, path + [issuer],
+                                 result, problems, budget)
+            if found is not None:
+                return found
+
+    def _ranked(self, candidates: list[x509.Certificate]) -> list[x509.Certificate]:
+        """CA candidates, best first: valid now, then issued by a trust anchor."""
+        return sorted([c for c in candidates if _is_ca(c)],
+                      key=lambda c: (not valid_at(c, self.now), not self.trust.issuers_of(c)))
 
     def _pick(self, candidates: list[x509.Certificate]) -> x509.Certificate | None:
         """Prefer an issuer that is valid now and is itself issued by a trust anchor."""

@@ -21,6 +21,6 @@ def render(report) -> str:
     for f in report.findings:
         lines.append(
             f"::{LEVEL[f.severity]} file={github_property(_path(f.path))},"
-            f"line={f.line},col={f.column},"
-            f"title={github_property(f.rule)}::{github_data(f.message)}")
+            + (f"line={f.line},col={f.column or 1}," if f.line is not None else "")
+            + f"title={github_property(f.rule)}::{github_data(f.message)}")
     return "\n".join(lines) + ("\n" if lines else "")

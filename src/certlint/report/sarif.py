@@ -35,10 +35,7 @@ def render(report) -> str:
             "level": LEVEL[f.severity],
             # json.dumps escapes for JSON; the message is also shown to people by SARIF viewers
             "message": {"text": esc(f.message)},
-            "locations": [{"physicalLocation": {
-                "artifactLocation": {"uri": _uri(f.path)},
-                "region": {"startLine": max(f.line, 1), "startColumn": max(f.column, 1)},
-            }}],
+            "locations": [{"physicalLocation": _location(f)}],
             "properties": {"site": f.site, "fixable": f.fixable},
         })
     sarif = {
@@ -52,6 +49,14 @@ def render(report) -> str:
         }],
     }
     return json.dumps(sarif, indent=2) + "\n"
+
+
+def _location(f) -> dict:
+    """The file and line; a probed site's finding (no line) names only its target."""
+    where = {"artifactLocation": {"uri": _uri(f.path)}}
+    if f.line is not None:
+        where["region"] = {"startLine": max(f.line, 1), "startColumn": max(f.column or 1, 1)}
+    return where
 
 
 def _uri(path: str) -> str:

@@ -1,4 +1,5 @@
-"""Text output: ruff-like `path:line:col: rule message [site]` lines, then a summary."""
+"""Text output: ruff-like `path:line:col: rule message [site]` lines, then a summary. A probed
+site's finding has no line: `target: rule message [site]`."""
 
 from __future__ import annotations
 
@@ -15,14 +16,15 @@ def render(report, color: bool = False) -> str:
         rule = f"{COLORS[f.severity]}{esc(f.rule)}{RESET}" if color else esc(f.rule)
         loc = f"{BOLD}{esc(f.path)}{RESET}" if color else esc(f.path)
         site = f" [{esc(f.site)}]" if f.site else ""
-        lines.append(f"{loc}:{f.line}:{f.column}: {rule} {esc(f.message)}{site}")
+        where = f":{f.line}:{f.column or 1}" if f.line is not None else ""
+        lines.append(f"{loc}{where}: {rule} {esc(f.message)}{site}")
     lines.append(summary(report))
     return "\n".join(lines) + "\n"
 
 
 def summary(report) -> str:
     if not report.findings:
-        sites = sum(len(c.sites) for c in report.configs)
+        sites = sum(len(c.sites) for c in report.configs) + getattr(report, "probed", 0)
         return f"All good: {sites} TLS site{'s' if sites != 1 else ''} checked, no problems found."
     e, w, i = (report.count(s) for s in ("error", "warning", "info"))
     total = len(report.findings)

@@ -31,7 +31,12 @@ def cert_directive_name(site: Site) -> str:
 
 
 def server_refuses(site: Site, detail: str = "") -> str:
-    """How the server says no when the first certificate does not match the key."""
+    """How the server says no when the first certificate does not match the key (a probed
+    site: how clients say no, since the server is running)."""
+    if site.server == "probe":
+        return ("a client takes the first certificate as the server's own and checks the "
+                "handshake signature against it: the handshake fails (OpenSSL: 'bad signature' / "
+                "'wrong signature type'; browsers: ERR_SSL_PROTOCOL_ERROR)")
     if site.server == "nginx":
         return ("nginx refuses to start: SSL_CTX_use_PrivateKey(...) failed (SSL: ... "
                 "key values mismatch)")

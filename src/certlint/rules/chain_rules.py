@@ -17,7 +17,7 @@ from certlint.rules._util import (
     chain_directive,
     server_refuses,
 )
-from certlint.rules.base import rule
+from certlint.rules.base import CHAIN_SOURCES, rule
 
 
 def _name(n) -> str:
@@ -30,7 +30,7 @@ def apache_leaf_only(site: Site, slot, chain) -> bool:
             and not chain.auto_added)
 
 
-@rule("chain-incomplete")
+@rule("chain-incomplete", sources=CHAIN_SOURCES)
 def check_incomplete(site: Site, ctx: Context):
     for slot, chain in analysed_slots(site, ctx):
         if chain.complete or chain.missing_issuer is None:
@@ -67,7 +67,7 @@ def check_incomplete(site: Site, ctx: Context):
             site)
 
 
-@rule("chain-wrong-order")
+@rule("chain-wrong-order", sources=CHAIN_SOURCES)
 def check_order(site: Site, ctx: Context):
     for slot, chain in analysed_slots(site, ctx):
         at = slot.cert.directive
@@ -119,7 +119,7 @@ def _article(kind: str) -> str:
     return "an" if kind[:1] in "AEIOU" or kind.startswith(("RSA", "EC")) else "a"
 
 
-@rule("chain-contains-root")
+@rule("chain-contains-root", sources=CHAIN_SOURCES)
 def check_contains_root(site: Site, ctx: Context):
     for slot, chain in analysed_slots(site, ctx):
         if chain.served_root is not None and chain.root_trusted:
@@ -136,7 +136,7 @@ def check_contains_root(site: Site, ctx: Context):
                 yield found
 
 
-@rule("chain-unrelated-cert")
+@rule("chain-unrelated-cert", sources=CHAIN_SOURCES)
 def check_unrelated(site: Site, ctx: Context):
     for slot, chain in analysed_slots(site, ctx):
         if not chain.leaf_first:
@@ -200,7 +200,7 @@ def _strays_summary(site, slot, chain, strays, ctx):
         "and confuse strict clients. Keep only the leaf and its intermediates", site)
 
 
-@rule("chain-untrusted-root")
+@rule("chain-untrusted-root", sources=CHAIN_SOURCES)
 def check_untrusted_root(site: Site, ctx: Context):
     for slot, chain in analysed_slots(site, ctx):
         if not chain.leaf_first or chain.complete:

@@ -16,7 +16,7 @@ from certlint.model import Site
 from certlint.pki.chain import describe
 from certlint.pki.names import a_label, name_index
 from certlint.rules._util import analysed_slots, borrowed_from
-from certlint.rules.base import rule
+from certlint.rules.base import CHAIN_SOURCES, rule
 
 
 def names_to_check(site: Site) -> list[str]:
@@ -57,7 +57,7 @@ def _alias_directive(site: Site, missing: list[str]):
     return None
 
 
-@rule("hostname-mismatch")
+@rule("hostname-mismatch", sources=CHAIN_SOURCES)
 def check(site: Site, ctx: Context):
     names = names_to_check(site)
     if not names:

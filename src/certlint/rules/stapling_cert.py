@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from certlint.context import Context
 from certlint.model import Site
+from certlint.pki.chain import describe
 from certlint.pki.revocation import must_staple
 from certlint.rules._stapling import (
     find_issuer,
@@ -20,27 +21,35 @@ from certlint.rules._stapling import (
     store_certs,
 )
 from certlint.rules._util import analysed_slots
-from certlint.rules.base import rule
+from certlint.rules.base import CHAIN_SOURCES, rule
 
 FIREFOX = "Firefox refuses the site with MOZILLA_PKIX_ERROR_REQUIRED_TLS_FEATURE_MISSING"
 
 
-@rule("must-staple-without-stapling")
+@rule("must-staple-without-stapling", sources=CHAIN_SOURCES)
 def check_must_staple(site: Site, ctx: Context):
     for slot, chain in analysed_slots(site, ctx):
         leaf = chain.leaf_cert
         if not must_staple(leaf):
             continue
-        problem, severity = _staple_problem(site, ctx, chain)
+        problem, severity = _staple_problem(site, ctx, chain, slot)
         if problem is None:
             continue
-        message = (f"{slot.cert.shown} is a Must-Staple certificate (TLS Feature "
+        what = (f"{describe(leaf)} in {slot.cert.shown}" if site.server == "probe"
+                else slot.cert.shown)
+        message = (f"{what} is a Must-Staple certificate (TLS Feature "
                    f"status_request, RFC 7633) but {problem}: {FIREFOX}")
         yield ctx.finding("must-staple-without-stapling", slot.cert.directive, message, site,
                           severity=severity)
 
 
-def _staple_problem(site: Site, ctx: Context, chain):
+def _staple_problem(site: Site, ctx: Context, chain, slot):
+    if site.server == "probe":
+        served = slot.served
+        if served is not None and served.staple_seen and served.staple is None \
+                and served.staple_text is None:
+            return "the server sent no OCSP staple in the handshake", None
+        return None, None  # stapled (staple-invalid judges it), or the source cannot tell
     name = "ssl_stapling" if site.server == "nginx" else "SSLUseStapling"
     if not stapling_on(site):
         return f"{name} is off for this site", None

@@ -15,7 +15,7 @@ from certlint.model import Site
 from certlint.pki.chain import describe
 from certlint.pki.verify import is_self_signed
 from certlint.rules._util import analysed_slots
-from certlint.rules.base import rule
+from certlint.rules.base import CHAIN_SOURCES, rule
 
 WEAK_HASHES = {"md2", "md4", "md5", "sha1"}
 SECLEVEL = re.compile(r"@SECLEVEL=(\d)")
@@ -39,6 +39,9 @@ DEFAULT_LEVEL = 2  # OpenSSL 3 as built by Debian 12, Ubuntu 22.04+ and RHEL 9
 def server_side(site: Site, max_level: int, error: str) -> tuple[str, bool]:
     """What the server itself does with the weak certificate, given the configured level:
     the words for the message, and whether it refuses to load it (then it will not start)."""
+    if site.server == "probe":  # it is served: the server's OpenSSL allows it
+        return ("this server sends it anyway (an older OpenSSL, or a lowered security level); "
+                "the next OpenSSL 3 build of the server will refuse to load it"), False
     lowered = lowered_level(site)
     if lowered is not None and lowered[0] <= max_level:
         return (f"the server loads it only because {lowered[1]} lowers OpenSSL's security "
@@ -83,7 +86,7 @@ def loads_up_to(public_key) -> int:
     return next((level for level, need in LEVEL_BITS if bits >= need), 0)
 
 
-@rule("weak-signature")
+@rule("weak-signature", sources=CHAIN_SOURCES)
 def check_signature(site: Site, ctx: Context):
     for slot, chain in analysed_slots(site, ctx):
         for i in chain.path:
@@ -120,7 +123,7 @@ def weakness(public_key) -> str | None:
     return None
 
 
-@rule("weak-key")
+@rule("weak-key", sources=CHAIN_SOURCES)
 def check_key(site: Site, ctx: Context):
     for slot, chain in analysed_slots(site, ctx):
         for i in chain.path:

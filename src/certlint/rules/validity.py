@@ -20,7 +20,7 @@ from certlint.pki.chain import describe, not_after, not_before
 from certlint.pki.verify import is_self_signed
 from certlint.rules._apache_root import _ca_directive
 from certlint.rules._util import analysed_slots, chain_directive, shown_name
-from certlint.rules.base import rule
+from certlint.rules.base import CHAIN_SOURCES, rule
 
 
 def _added_by_server(site: Site, slot, chain, ctx: Context):
@@ -48,7 +48,7 @@ def _role(i: int, chain) -> str:
     return "leaf certificate" if i == chain.leaf else "intermediate"
 
 
-@rule("cert-expired")
+@rule("cert-expired", sources=CHAIN_SOURCES)
 def check_expired(site: Site, ctx: Context):
     for slot, chain in analysed_slots(site, ctx):
         on_path = set(chain.path)
@@ -79,7 +79,7 @@ def check_expired(site: Site, ctx: Context):
                     "certificate has expired' (openssl verify error 10"), site, fixable=True)
 
 
-@rule("cert-not-yet-valid")
+@rule("cert-not-yet-valid", sources=CHAIN_SOURCES)
 def check_not_yet_valid(site: Site, ctx: Context):
     for slot, chain in analysed_slots(site, ctx):
         for i in chain.path:
@@ -97,7 +97,7 @@ def check_not_yet_valid(site: Site, ctx: Context):
                     "certificate is not yet valid' (openssl verify error 9"), site, fixable=True)
 
 
-@rule("cert-expiring-soon")
+@rule("cert-expiring-soon", sources=CHAIN_SOURCES)
 def check_expiring(site: Site, ctx: Context):
     warn = dt.timedelta(days=ctx.options.expiry_warn_days)
     for slot, chain in analysed_slots(site, ctx):
