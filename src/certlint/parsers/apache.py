@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass, field
 
 from certlint.model import ConfigError, Directive, FileRef, ServerConfig
-from certlint.parsers.apache_conditions import if_version, module_names
+from certlint.parsers.apache_conditions import RegexRefused, if_version, module_names
 from certlint.parsers.apache_syntax import check_directive
 from certlint.parsers.common import (
     ConfigFileReader,
@@ -35,6 +35,7 @@ MAX_DIRECTORY_ENTRIES = 50_000  # files and folders read through `Include DIR` i
 MAX_INCLUDE_DEPTH = 128  # httpd: "Exceeded maximum include depth of 128"
 MAX_NESTING = 100  # sections inside sections; deeper is hostile input, not a config
 MAX_ERRORS_PER_FILE = 20  # config errors reported per file before certlint goes quiet
+MAX_LINE_CHARS = 1024 * 1024  # one logical line; longer is no hand-written config
 MAX_LINES = 500_000  # expanded lines (macros) before we stop: a macro bomb is not a config
 MAX_EXPANDED_LINE = 64 * 1024  # a line after ${VAR} expansion; Define chains double it per level
 MAX_VARIABLE = MAX_EXPANDED_LINE
@@ -272,6 +273,12 @@ class ApacheParser:
         if isinstance(data, list):
             lines = data
         else:
+            # the caps, checked before the work (SECURITY.md promise 10): lines counted in C
+            if self.state.lines + data.count(b"\n") > MAX_LINES:
+                self._error(f"more than {MAX_LINES} config lines in the files read so far: "
+                            "certlint stops reading here (is it generated or hostile?)", path, 0)
+                self._aborted = True
+                return []
             text = data.decode("utf-8", "replace")
             if text.startswith("\ufeff"):
                 text = text[1:]
@@ -296,6 +303,10 @@ class ApacheParser:
                 return nodes, len(lines)
             text = ln.text
             if not text:
+                continue
+            if len(text) > MAX_LINE_CHARS:
+                self._error(f"a line of {len(text)} characters (more than {MAX_LINE_CHARS}): "
+                            "certlint does not read it", ln.path, ln.line)
                 continue
             if text.startswith("#"):
                 self.config.comments.setdefault(ln.path, {})[ln.line] = text
@@ -442,7 +453,12 @@ class ApacheParser:
         """Is a conditional section active? Unknowable answers count as active."""
         args = split_args(rest)
         if name == "ifversion":
-            result = if_version(args, self.version)
+            try:
+                result = if_version(args, self.version)
+            except RegexRefused as exc:
+                self._error(f"<IfVersion {excerpt(rest)}>: {exc}; certlint does not evaluate it "
+                            "and reads the section as active", ln.path, ln.line)
+                return True
             if result is None:
                 self._error(f"<IfVersion {excerpt(rest)}>: cannot understand the version test",
                             ln.path, ln.line)
