@@ -13,7 +13,7 @@ import sys
 import click
 
 from certlint import __version__
-from certlint.context import DEFAULT_APACHE_VERSION, Options
+from certlint.context import DEFAULT_APACHE_VERSION, DEFAULT_NGINX_VERSION, Options
 from certlint.model import SEVERITY_RANK
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
@@ -112,6 +112,10 @@ def common_options(fn):
         click.option("--apache-version", default=DEFAULT_APACHE_VERSION, show_default=True,
                      callback=_apache_version,
                      help="Apache version to give advice for (as `apache2 -v` prints it)."),
+        click.option("--nginx-version", default=DEFAULT_NGINX_VERSION, show_default=True,
+                     expose_value=False, callback=_remember_nginx_version,
+                     help="nginx version to judge directives for (as `nginx -v` prints it): "
+                          "`ssl on;` is refused from 1.25.1, `http2 on;` needs 1.25.1, ..."),
         click.option("--now", "now", default=None,
                      help="Judge validity as of this date (YYYY-MM-DD or ISO time)."),
         click.option("--format", "fmt", default="text", show_default=True,
@@ -133,6 +137,20 @@ def common_options(fn):
     for option in reversed(options):
         fn = option(fn)
     return fn
+
+
+def _remember_nginx_version(ctx: click.Context, _param, value: str) -> None:
+    """--nginx-version X.Y.Z (or `nginx/X.Y.Z` as `nginx -v` prints it)."""
+    from certlint.parsers.nginx_versions import parse_version
+
+    text = (value or "").strip().split()[-1] if (value or "").strip() else ""
+    if text.lower().startswith("nginx/"):
+        text = text[6:]
+    if parse_version(text) is None:
+        raise click.BadParameter(f"{value!r} is not an nginx version (use e.g. "
+                                 f"{DEFAULT_NGINX_VERSION}, as `nginx -v` prints it)",
+                                 param_hint="'--nginx-version'")
+    ctx.meta["certlint.nginx_version"] = text
 
 
 def network_options(fn):
@@ -182,9 +200,12 @@ def make_options(server, root, ca_bundles, expiry_warn_days, apache_version, now
     current = click.get_current_context(silent=True)
     defines = current.meta.get("certlint.defines", []) if current is not None else []
     env = current.meta.get("certlint.env", {}) if current is not None else {}
+    nginx_version = (current.meta.get("certlint.nginx_version") if current is not None
+                     else None) or DEFAULT_NGINX_VERSION
     return Options(now=parse_now(now), expiry_warn_days=expiry_warn_days,
                    ca_bundles=list(ca_bundles), apache_version=apache_version, root=root,
-                   server=server, debug=debug, defines=defines, env=env)
+                   server=server, debug=debug, defines=defines, env=env,
+                   nginx_version=nginx_version)
 
 
 def _esc(message: str) -> str:

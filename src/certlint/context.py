@@ -11,6 +11,7 @@ from typing import Any
 
 from certlint.docs import load_docs
 from certlint.model import CertSlot, Directive, FileRef, Finding, ServerConfig, Site
+from certlint.parsers.nginx_versions import DEFAULT_NGINX_VERSION
 from certlint.pki.chain import MAX_DEPTH, ChainAnalysis, _pool_candidates, analyse, is_ca
 from certlint.pki.load import CertFile, KeyFile, PkiStore
 from certlint.pki.trust import TrustStore
@@ -28,6 +29,7 @@ class Options:
     expiry_warn_days: int = 30
     ca_bundles: list[str] = field(default_factory=list)
     apache_version: str = DEFAULT_APACHE_VERSION
+    nginx_version: str = DEFAULT_NGINX_VERSION
     root: str | None = None
     server: str | None = None
     debug: bool = False

@@ -5,7 +5,8 @@
         ...
         assert ca.count("/inter.crt") == 1
 
-Paths not served answer 404. `redirect(path, location)` answers 302 to `location`.
+Paths not served answer 404. `redirect(path, location)` answers 302 to `location`. A POST (an
+OCSP request) is answered like a GET of its path; `posted` keeps the bodies.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ class CaHttp:
         self.requests: Counter[str] = Counter()
         self.delays: dict[str, float] = {}  # path -> seconds to wait before answering
         self.trickle: dict[str, float] = {}  # path -> seconds between 16-byte pieces
+        self.posted: list[tuple[str, bytes]] = []  # (path, body) of every POST
         self._stopping = threading.Event()
         self._lock = threading.Lock()
         owner = self
@@ -60,6 +62,13 @@ class CaHttp:
                         return
                     self.wfile.write(body[i:i + 16])
                     self.wfile.flush()
+
+            def do_POST(self):  # noqa: N802 - an OCSP responder's POST: answered as a GET
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(min(length, 65536))
+                with owner._lock:
+                    owner.posted.append((self.path, body))
+                self.do_GET()
 
             def log_message(self, *args):
                 pass

@@ -25,6 +25,7 @@ say what a server or client would hit. Names resolve through given DNS resolvers
 
 from __future__ import annotations
 
+import copy
 import ipaddress
 import os
 import socket
@@ -125,9 +126,21 @@ class Fetcher:
         self.offline = offline
         self._lock = threading.Lock()
         self._slots: dict[tuple, _Slot] = {}
-        self._budget_end: float | None = None
+        self._shared = {"budget_end": None, "skipped": 0}  # also seen by via() views
         self.requests: list[str] = []  # URLs really requested over the network, in order
-        self.skipped_for_budget = 0
+
+    @property
+    def skipped_for_budget(self) -> int:
+        return self._shared["skipped"]
+
+    def via(self, resolvers: list[str]) -> Fetcher:
+        """The same run (budget, memory of answers) with names resolved through these DNS
+        resolvers, as a server with its own `resolver` setting does."""
+        if list(resolvers) == self.resolvers:
+            return self
+        view = copy.copy(self)
+        view.resolvers = list(resolvers)
+        return view
 
     # -- the public calls ------------------------------------------------------------------
 
@@ -141,7 +154,7 @@ class Fetcher:
                 limit: int = MAX_BYTES) -> Answer:
         """The answer for a URL, asked at most once per run; other threads asking for the same
         URL meanwhile wait for that one answer."""
-        key = (method, url, body)
+        key = (method, url, body, tuple(self.resolvers))
         with self._lock:
             slot = self._slots.get(key)
             owner = slot is None
@@ -165,12 +178,12 @@ class Fetcher:
     def _deadline(self, url: str) -> float:
         now = time.monotonic()
         with self._lock:
-            if self._budget_end is None:
-                self._budget_end = now + self.budget
-            end = self._budget_end
+            if self._shared["budget_end"] is None:
+                self._shared["budget_end"] = now + self.budget
+            end = self._shared["budget_end"]
         if now >= end:
             with self._lock:
-                self.skipped_for_budget += 1
+                self._shared["skipped"] += 1
             raise FetchError(f"{shown(url)}: not fetched: the run's network budget of "
                              f"{self.budget:g} s is spent (--network-budget)", "budget", url)
         return min(now + self.timeout, end)

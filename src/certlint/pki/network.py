@@ -27,6 +27,8 @@ def run_fetcher(options) -> fetch.Fetcher:
     budget = getattr(options, "network_budget", None)
     made = fetch.Fetcher(timeout=timeout, budget=fetch.BUDGET if budget is None else budget,
                          public_only=bool(getattr(options, "aia_public_only", False)),
-                         offline=bool(getattr(options, "offline", False)))
+                         offline=bool(getattr(options, "offline", False)),
+                         # check --online asks as the server does: directly, never via a proxy
+                         use_proxy=not getattr(options, "online", False))
     options.fetcher = made
     return made
