@@ -51,6 +51,22 @@ class TooLarge(UnsafeFile):
         super().__init__(f"{said}, more than the {limit} bytes certlint reads")
 
 
+def read_head(path: str, size: int) -> bytes:
+    """The first `size` bytes of a regular file of any length (to sniff what it is); else
+    `UnsafeFile` or the OSError of opening it."""
+    before = os.stat(path)
+    if not stat.S_ISREG(before.st_mode):
+        raise NotRegular(before.st_mode)
+    fd = os.open(path, _FLAGS)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise NotRegular(info.st_mode)
+        return os.read(fd, size)
+    finally:
+        os.close(fd)
+
+
 def read_bounded(path: str, limit: int) -> bytes:
     """The bytes of a regular file of at most `limit` bytes; else `UnsafeFile` (or the OSError
     of opening it). A link is judged by what it points to."""
