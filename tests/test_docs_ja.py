@@ -147,6 +147,24 @@ def shape(text: str) -> tuple[int, int, int]:
             len(re.findall(r"^    \S", prose, re.M)))
 
 
+# One spelling per term, the one Japanese operators use (issue 9): variant -> preferred
+TERMS = {
+    r"中間証明書|中間 CA 証明書|中間CA 証明書": "中間CA証明書",
+    r"OCSP ステープリング|OCSPステイプリング": "OCSPステープリング",
+    r"ブラウザ(?!ー)": "ブラウザー",
+    r"サーバ(?!ー)": "サーバー",
+    r"証明書連鎖|チェーン証明書": "証明書チェーン",
+}
+
+
+@pytest.mark.parametrize("rule", RULES)
+def test_japanese_document_uses_the_operators_terms(rule):
+    meta, body = front_matter(read(os.path.join(JA_DIR, f"{rule}.md")))
+    prose = CODE_SPAN.sub(" ", FENCE.sub("", meta.get("summary", "") + "\n" + body))
+    wrong = {m.group(0): good for bad, good in TERMS.items() for m in re.finditer(bad, prose)}
+    assert not wrong, f"{rule}: use the usual terms: {wrong}"
+
+
 def test_english_prose_detector_catches_a_leftover_paragraph():
     doc = ("## 影響\n\nサーバーは起動します。\n\n- curl: `curl: (60) SSL certificate problem`\n"
            "- The server starts, but clients fail to verify the chain.\n\n"
