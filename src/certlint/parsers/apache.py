@@ -18,6 +18,7 @@ import os
 import re
 from dataclasses import dataclass, field
 
+from certlint import reads
 from certlint.model import ConfigError, Directive, FileRef, ServerConfig
 from certlint.parsers.apache_conditions import RegexRefused, if_version, module_names
 from certlint.parsers.apache_syntax import check_directive
@@ -634,6 +635,7 @@ class ApacheParser:
                         ln.line)
             return []
         target = self.resolve_path(pattern)
+        reads.looked_up(target)  # a file added to (or removed from) its folder matters
         if GLOB_CHARS.search(target):
             matches = sorted(glob.glob(target))
             if not matches:
@@ -666,6 +668,7 @@ class ApacheParser:
                 return []
             try:
                 entries = sorted(os.listdir(source))
+                reads.listed(source)
             except OSError as exc:
                 self._error(f"Include {pattern}: cannot read directory {path}: "
                             f"{exc.strerror or exc}", ln.path, ln.line)
