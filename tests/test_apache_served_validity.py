@@ -33,6 +33,8 @@ def make_site(tmp_path, when: str) -> dict:
     leaf = inter.leaf("example.test")
     if when == "expired":
         dates = {"not_before": NOW - 400 * DAY, "not_after": NOW - 2 * DAY}
+    elif when == "soon":
+        dates = {"not_before": NOW - 400 * DAY, "not_after": NOW + 5 * DAY}
     else:
         dates = {"not_before": NOW + 5 * DAY, "not_after": NOW + 400 * DAY}
     stale = CA(inter.cn, parent=root, key=inter.key, **dates)
@@ -114,3 +116,12 @@ def test_root_in_the_ca_file_with_an_expired_intermediate_is_not_copied(tmp_path
     reasons = {r["rule"]: r["reason"] for r in report["remaining"]}
     assert "refused by the last check before writing" in reasons["chain-contains-root"]
     assert "expired on" in reasons["chain-contains-root"], reasons
+
+
+def test_intermediate_from_the_ca_file_expiring_soon_is_reported_there(tmp_path, certlint):
+    site = make_site(tmp_path, "soon")
+    status, payload = certlint.json(site["conf"], "--ca-bundle", site["root"])
+    found = [(f["rule"], f["line"]) for f in payload["findings"]]
+    assert found == [("cert-expiring-soon", 11)], payload["findings"]
+    assert "Apache adds it from SSLCACertificateFile ca.pem" in payload["findings"][0]["message"]
+    assert hello(site, tmp_path).ok  # still served and verified today

@@ -279,7 +279,10 @@ def test_json_output_has_exactly_the_documented_shape(tmp_path, certlint):
                             "fixable"}
     assert (finding["rule"], finding["severity"], finding["path"], finding["line"],
             finding["site"], finding["fixable"]) == (
-        "chain-incomplete", "error", conf, 6, "example.test:443", True)
+        "chain-incomplete", "error", conf, 6, "example.test:443", False)
+    # the leaf names no AIA URL and nothing beside it holds the issuer: `fix` cannot help
+    # (a missing intermediate or a private root for --ca-bundle, issue 12)
+    assert "names no AIA URL" in finding["message"]
     assert isinstance(finding["column"], int)
     missing = certlint("check", "--format", "json", str(tmp_path / "nope.conf"))
     assert missing.exit_code == 2 and "Traceback" not in missing.output

@@ -125,6 +125,46 @@ def test_japanese_document_keeps_code_messages_and_references_verbatim(rule):
     assert not en_urls - ja_urls, f"{rule}: references missing: {sorted(en_urls - ja_urls)}"
 
 
+@pytest.mark.parametrize("rule", RULES)
+def test_japanese_document_has_the_english_structure(rule):
+    """Section by section, as many list items, code blocks and indented log lines as the English
+    document: a bullet or example added to one language shows up as missing in the other."""
+    english = parse_doc(read(os.path.join(RULES_DIR, f"{rule}.md")))
+    _, body = front_matter(read(os.path.join(JA_DIR, f"{rule}.md")))
+    en = dict.fromkeys(SECTION_TITLES["en"], "") | dict(sections(english.body))
+    ja = dict(sections(body))
+    for en_title, ja_title in zip(SECTION_TITLES["en"], SECTION_TITLES["ja"], strict=True):
+        if en_title.startswith("How to fix on") and not en[en_title]:
+            continue  # a server the rule does not run on: the Japanese text says so briefly
+        assert shape(ja[ja_title]) == shape(en[en_title]), (
+            f"{rule}: '{ja_title}' has (list items, code blocks, indented lines) "
+            f"{shape(ja[ja_title])}, the English '{en_title}' {shape(en[en_title])}")
+
+
+def shape(text: str) -> tuple[int, int, int]:
+    prose = FENCE.sub("", text)
+    return (len(re.findall(r"^- ", prose, re.M)), len(FENCE.findall(text)),
+            len(re.findall(r"^    \S", prose, re.M)))
+
+
+# One spelling per term, the one Japanese operators use (issue 9): variant -> preferred
+TERMS = {
+    r"中間証明書|中間 CA 証明書|中間CA 証明書": "中間CA証明書",
+    r"OCSP ステープリング|OCSPステイプリング": "OCSPステープリング",
+    r"ブラウザ(?!ー)": "ブラウザー",
+    r"サーバ(?!ー)": "サーバー",
+    r"証明書連鎖|チェーン証明書": "証明書チェーン",
+}
+
+
+@pytest.mark.parametrize("rule", RULES)
+def test_japanese_document_uses_the_operators_terms(rule):
+    meta, body = front_matter(read(os.path.join(JA_DIR, f"{rule}.md")))
+    prose = CODE_SPAN.sub(" ", FENCE.sub("", meta.get("summary", "") + "\n" + body))
+    wrong = {m.group(0): good for bad, good in TERMS.items() for m in re.finditer(bad, prose)}
+    assert not wrong, f"{rule}: use the usual terms: {wrong}"
+
+
 def test_english_prose_detector_catches_a_leftover_paragraph():
     doc = ("## 影響\n\nサーバーは起動します。\n\n- curl: `curl: (60) SSL certificate problem`\n"
            "- The server starts, but clients fail to verify the chain.\n\n"

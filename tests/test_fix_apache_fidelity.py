@@ -17,8 +17,11 @@ from tests.support.apache import ApacheServer
 from tests.test_fixtures import FIXTURES, load_expect
 
 # fixture cases that Apache refuses or serves badly before, and that `fix` repairs
-FIXABLE = ["wrong-order-chain-file", "wrong-order-chain-file-same", "wrong-order-old-apache",
-           "listen-https-no-sslengine"]
+FIXABLE = [("wrong-order-chain-file", "example.test"),
+           ("wrong-order-chain-file-same", "example.test"),
+           ("wrong-order-old-apache", "example.test"),
+           ("listen-https-no-sslengine", "example.test"),
+           ("closing-line-extra-words", "www.example.test")]
 
 
 @pytest.fixture(autouse=True)
@@ -40,8 +43,8 @@ def copy_case(case: str, tmp_path) -> tuple[str, str, list[str]]:
     return str(copy / "apache" / case / "apache2.conf"), pki, args
 
 
-@pytest.mark.parametrize("case", FIXABLE)
-def test_after_fix_apache_starts_and_clients_verify(case, tmp_path, certlint):
+@pytest.mark.parametrize("case,name", FIXABLE)
+def test_after_fix_apache_starts_and_clients_verify(case, name, tmp_path, certlint):
     entry, pki, args = copy_case(case, tmp_path)
 
     result = certlint("fix", "--write", "--offline", "--server", "apache", *args, entry)
@@ -51,8 +54,7 @@ def test_after_fix_apache_starts_and_clients_verify(case, tmp_path, certlint):
     started = server.start()
     assert started.ok, started.output
     try:
-        hello = servers.s_client(server.port(443), "example.test",
-                                 os.path.join(pki, "root.pem"))
+        hello = servers.s_client(server.port(443), name, os.path.join(pki, "root.pem"))
     finally:
         server.stop()
     assert hello.ok, hello.output
@@ -81,3 +83,18 @@ def test_a_plan_without_the_leaf_is_refused_and_nothing_is_written(tmp_path, cer
                "private key" in r for r in reasons), reasons
     assert open(entry, "rb").read() == config
     assert {os.path.join(d, f) for d, _s, fs in os.walk(folder) for f in fs} == before
+
+
+@pytest.mark.parametrize("case", ["wrong-order-chain-file", "wrong-order-chain-file-same"])
+def test_intermediate_first_with_a_chain_file_is_refused_as_certlint_says(case, tmp_path,
+                                                                          certlint):
+    """mod_ssl takes the first certificate of SSLCertificateFile as the server's own even when
+    SSLCertificateChainFile is set: [intermediate, leaf] stops Apache with AH02565, and
+    certlint says chain-wrong-order (the key belongs to certificate #2), not a mismatch."""
+    entry, _pki, args = copy_case(case, tmp_path)
+    code, payload = certlint.json(entry, "--server", "apache", *args)
+    wrong = [f for f in payload["findings"] if f["rule"] == "chain-wrong-order"]
+    assert len(wrong) == 1 and "belongs to certificate #2" in wrong[0]["message"]
+    assert "AH02565" in wrong[0]["message"] and code == 1
+    started = ApacheServer(entry, str(tmp_path / "state")).start()
+    assert not started.ok and "AH02565" in started.output, started.output

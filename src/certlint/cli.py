@@ -13,7 +13,7 @@ import sys
 import click
 
 from certlint import __version__
-from certlint.context import DEFAULT_APACHE_VERSION, Options
+from certlint.context import DEFAULT_APACHE_VERSION, DEFAULT_NGINX_VERSION, Options
 from certlint.model import SEVERITY_RANK
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
@@ -112,6 +112,10 @@ def common_options(fn):
         click.option("--apache-version", default=DEFAULT_APACHE_VERSION, show_default=True,
                      callback=_apache_version,
                      help="Apache version to give advice for (as `apache2 -v` prints it)."),
+        click.option("--nginx-version", default=DEFAULT_NGINX_VERSION, show_default=True,
+                     expose_value=False, callback=_remember_nginx_version,
+                     help="nginx version to judge directives for (as `nginx -v` prints it): "
+                          "`ssl on;` is refused from 1.25.1, `http2 on;` needs 1.25.1, ..."),
         click.option("--now", "now", default=None,
                      help="Judge validity as of this date (YYYY-MM-DD or ISO time)."),
         click.option("--format", "fmt", default="text", show_default=True,
@@ -133,6 +137,20 @@ def common_options(fn):
     for option in reversed(options):
         fn = option(fn)
     return fn
+
+
+def _remember_nginx_version(ctx: click.Context, _param, value: str) -> None:
+    """--nginx-version X.Y.Z (or `nginx/X.Y.Z` as `nginx -v` prints it)."""
+    from certlint.parsers.nginx_versions import parse_version
+
+    text = (value or "").strip().split()[-1] if (value or "").strip() else ""
+    if text.lower().startswith("nginx/"):
+        text = text[6:]
+    if parse_version(text) is None:
+        raise click.BadParameter(f"{value!r} is not an nginx version (use e.g. "
+                                 f"{DEFAULT_NGINX_VERSION}, as `nginx -v` prints it)",
+                                 param_hint="'--nginx-version'")
+    ctx.meta["certlint.nginx_version"] = text
 
 
 def network_options(fn):
@@ -182,9 +200,12 @@ def make_options(server, root, ca_bundles, expiry_warn_days, apache_version, now
     current = click.get_current_context(silent=True)
     defines = current.meta.get("certlint.defines", []) if current is not None else []
     env = current.meta.get("certlint.env", {}) if current is not None else {}
+    nginx_version = (current.meta.get("certlint.nginx_version") if current is not None
+                     else None) or DEFAULT_NGINX_VERSION
     return Options(now=parse_now(now), expiry_warn_days=expiry_warn_days,
                    ca_bundles=list(ca_bundles), apache_version=apache_version, root=root,
-                   server=server, debug=debug, defines=defines, env=env)
+                   server=server, debug=debug, defines=defines, env=env,
+                   nginx_version=nginx_version)
 
 
 def _esc(message: str) -> str:
@@ -321,7 +342,17 @@ def fix(paths, server, root, ca_bundles, expiry_warn_days, apache_version, now, 
 
 
 @cli.command()
-@click.argument("targets", nargs=-1, required=True)
+@click.argument("targets", nargs=-1)
+@click.option("--targets-file", type=click.Path(dir_okay=False, allow_dash=True),
+              help="Read targets from FILE, one a line, '#' comments; '-' reads standard input.")
+@click.option("--connect", metavar="HOST[:PORT]",
+              help="Open the TCP connection there; SNI, the name check and the report use the "
+                   "TARGET's name (as `openssl s_client -connect HOST:PORT -servername NAME`). "
+                   "One target only.")
+@click.option("--concurrency", default=16, show_default=True, type=click.IntRange(1, 256),
+              help="Endpoints probed at the same time.")
+@click.option("--timeout", default=10.0, show_default=True, type=click.FloatRange(0.1, 300),
+              help="Seconds for connect + handshake, and separately for each AIA/OCSP/CRL fetch.")
 @click.option("--pem-file", type=click.Path(dir_okay=False),
               help="Judge a PEM bundle exactly as a server would send it (TARGET names the "
                    "site).")
@@ -336,6 +367,12 @@ def fix(paths, server, root, ca_bundles, expiry_warn_days, apache_version, now, 
                    "lifetime, whichever is shorter).")
 @click.option("--now", "now", default=None,
               help="Judge validity as of this date (YYYY-MM-DD or ISO time).")
+@click.option("--offline", is_flag=True,
+              help="Never fetch (AIA, OCSP, CRL): judge only what was served.")
+@network_options
+@click.option("--bundle-out", type=click.Path(file_okay=False),
+              help="Write NAME.fullchain.pem (leaf, intermediates in issuing order, no root; "
+                   "verified first) and each intermediate as its own PEM file into DIR.")
 @click.option("--format", "fmt", default="text", show_default=True,
               type=click.Choice(["text", "json", "sarif", "github", "remediation"]),
               help="Output: text lines, JSON, SARIF 2.1.0, GitHub annotations, or a "
@@ -349,19 +386,26 @@ def fix(paths, server, root, ca_bundles, expiry_warn_days, apache_version, now, 
 @click.option("--debug", is_flag=True,
               help="Show the Python traceback of an internal error (for bug reports).")
 @guarded
-def probe(targets, pem_file, showcerts_file, ca_bundles, expiry_warn_days, now, fmt, fail_on,
-          color, ignored, debug):
+def probe(targets, targets_file, connect, concurrency, timeout, pem_file, showcerts_file,
+          ca_bundles, expiry_warn_days, now, offline, aia_public_only, network_budget,
+          bundle_out, fmt, fail_on, color, ignored, debug):
     """Judge what live endpoints serve (TARGET: NAME, NAME:PORT, https://NAME[:PORT][/path],
-    [IPv6]:PORT), or a transcript / PEM bundle, with the same rules as `check`."""
+    [IPv6]:PORT; port 443 by default), or a transcript / PEM bundle, with the same rules as
+    `check`. An endpoint that cannot be reached is an `endpoint-unreachable` finding."""
     from certlint.probe.cli import run_probe_command
 
     options = Options(now=parse_now(now), expiry_warn_days=expiry_warn_days,
-                      ca_bundles=list(ca_bundles), debug=debug)
+                      ca_bundles=list(ca_bundles), debug=debug, offline=offline)
+    apply_network_options(options, aia_public_only, network_budget)
+    options.timeout = timeout
     skip = _ignored_rules(ignored)
     if color is None:
         color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
     sys.exit(run_probe_command(list(targets), options, fmt=fmt, fail_on=fail_on, ignored=skip,
-                               color=color, pem_file=pem_file, showcerts_file=showcerts_file))
+                               color=color, pem_file=pem_file, showcerts_file=showcerts_file,
+                               targets_file=targets_file, connect=connect,
+                               concurrency=concurrency, timeout=timeout,
+                               bundle_out=bundle_out))
 
 
 @cli.command()

@@ -11,6 +11,7 @@ from typing import Any
 
 from certlint.docs import load_docs
 from certlint.model import CertSlot, Directive, FileRef, Finding, ServerConfig, Site
+from certlint.parsers.nginx_versions import DEFAULT_NGINX_VERSION
 from certlint.pki.chain import ChainAnalysis, analyse, is_ca
 from certlint.pki.load import CertFile, KeyFile, PkiStore
 from certlint.pki.trust import TrustStore
@@ -28,6 +29,7 @@ class Options:
     expiry_warn_days: int = 30
     ca_bundles: list[str] = field(default_factory=list)
     apache_version: str = DEFAULT_APACHE_VERSION
+    nginx_version: str = DEFAULT_NGINX_VERSION
     root: str | None = None
     server: str | None = None
     debug: bool = False
@@ -64,6 +66,7 @@ class Context:
         self.store = store or PkiStore()
         self.trust = trust or TrustStore(self.options.ca_bundles)
         self.config: ServerConfig | None = None
+        self.aia = None  # an AiaFetcher: probe completes a short served chain over AIA
         self._chains: dict[tuple, ChainAnalysis | None] = {}
         # id(slot) -> (site, slot, analysis): every rule asks for the same slots in turn
         self._slot_chains: dict[int, tuple] = {}
@@ -209,6 +212,11 @@ class Context:
             served = list(slot.served.certs)
             found = (analyse(served, slot.served.key_spki, self.trust, self.now)
                      if served else None)
+            if (found is not None and self.aia is not None and not found.complete
+                    and found.missing_issuer is not None and found.leaf_first):
+                from certlint.pki.completion import complete_over_aia
+
+                complete_over_aia(found, self.aia)
             self._slot_chains[id(slot)] = (site, slot, found)
             return found
         key = (site.server, slot.cert.path, slot.key.path if slot.key else None,

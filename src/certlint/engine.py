@@ -137,6 +137,7 @@ def _check_paths(paths: list[str], options: Options, ctx: Context, report: Repor
             raise EntryPointError(f"{path}: {why}")
         config = parse_config(path, server=options.server, root=options.root,
                               apache_version=options.apache_version, defines=options.defines,
+                              nginx_version=options.nginx_version,
                               env=options.env)
         fatal = [e for e in config.errors if e.fatal]
         if fatal:

@@ -106,6 +106,7 @@ class Endpoint:
     target: str
     address: str | None = None
     key_type: str | None = None  # set when the endpoint serves several chains (dual certs)
+    error: str | None = None  # no handshake: the socket error or TLS alert (no chain then)
 
 
 @dataclass

@@ -37,10 +37,13 @@ def parse_config(path: str, server: str | None = None, root: str | None = None,
                  **options) -> ServerConfig:
     """Parse an entry point of either kind into a `ServerConfig` (errors kept as data)."""
     kind = server or detect_server(path)
+    nginx_version = options.pop("nginx_version", None)
     if kind == "apache":
         from certlint.parsers.apache import parse_apache
 
         return parse_apache(path, root=root, **options)
     from certlint.parsers.nginx import NginxParser
 
+    if nginx_version:
+        return NginxParser(path, root, nginx_version=nginx_version).parse()
     return NginxParser(path, root).parse()

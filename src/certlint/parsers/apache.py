@@ -398,7 +398,10 @@ class ApacheParser:
                         f"<{tag_shown(ln)}> and what it holds", ln.path, ln.line)
             return self._skip(lines, pos, ln, name)
         if name in CONDITIONALS and not self._condition(name, rest, ln):
-            return self._skip(lines, pos, ln, name)
+            end = self._skip(lines, pos, ln, name)
+            if name == "ifmodule" and split_args(rest)[:1] in (["mod_ssl.c"], ["ssl_module"]):
+                self._count_ssl_vhosts(lines[pos:end])
+            return end
         self._nesting += 1
         try:
             children, pos = self._parse_lines(lines, pos, ln, stack, name)
@@ -410,6 +413,23 @@ class ApacheParser:
             nodes.append(_Node(name, tuple(split_args(rest)), ln.path, ln.line, children,
                                ln.end))
         return pos
+
+    def _count_ssl_vhosts(self, lines: list[_Line]) -> None:
+        """`<IfModule mod_ssl.c>` skipped because mod_ssl is not loaded: count the virtual hosts
+        in it that carry SSL directives (they serve no TLS; the summary says so)."""
+        count, in_vhost, has_ssl = 0, False, False
+        for ln in lines:
+            low = ln.text.lower()
+            if low.startswith("<virtualhost"):
+                in_vhost, has_ssl = True, False
+            elif low.startswith("</virtualhost"):
+                count += in_vhost and has_ssl
+                in_vhost = False
+            elif in_vhost and low.startswith("ssl"):
+                has_ssl = True
+        if count:
+            extra = self.config.extra
+            extra["ssl_vhosts_left_out"] = extra.get("ssl_vhosts_left_out", 0) + count
 
     def _skip(self, lines: list[_Line], pos: int, opened: _Line, tag: str) -> int:
         """Skip an inactive section up to its close, counting nested sections (no expansion),

@@ -24,6 +24,7 @@ from certlint.model import ConfigError, Directive, FileRef, ServerConfig
 from certlint.parsers import nginx_fast, nginx_syntax
 from certlint.parsers.common import MAX_CONFIG_BYTES, ConfigFileReader, map_root
 from certlint.parsers.nginx_sites import Node, build_sites
+from certlint.parsers.nginx_versions import DEFAULT_NGINX_VERSION, version_errors
 
 MAX_INCLUDE_DEPTH = 64
 # files read through includes in one run, counting repeats: a snippet included by every one of
@@ -39,7 +40,9 @@ NON_FILE_PREFIXES = ("data:", "engine:", "store:")
 class NginxParser:
     """Parse one nginx entry point into a `ServerConfig`."""
 
-    def __init__(self, entry: str, root: str | None = None):
+    def __init__(self, entry: str, root: str | None = None,
+                 nginx_version: str = DEFAULT_NGINX_VERSION):
+        self.nginx_version = nginx_version
         self.stdin = entry == "-"
         self.entry = "<stdin>" if self.stdin else os.path.abspath(entry)
         self.root = os.path.abspath(root) if root else None
@@ -168,6 +171,9 @@ class NginxParser:
                 statements = payload["config"][0]["parsed"]
                 for message, line in nginx_syntax.argument_errors(statements):
                     self.config.errors.append(ConfigError(message, shown, line))
+                for message, line, severity in version_errors(statements, self.nginx_version):
+                    self.config.errors.append(ConfigError(message, shown, line,
+                                                          severity=severity))
                 if data.startswith(b"\xef\xbb\xbf") and statements:
                     # nginx reads a BOM as part of the first directive name and refuses it
                     self.config.errors.append(ConfigError(

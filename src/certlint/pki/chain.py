@@ -70,6 +70,12 @@ class ChainAnalysis:
     # when `path` (the first-choice walk, as OpenSSL builds it) fails: a path through other
     # served certificates that does reach an anchor, if one exists
     alternative: list[int] | None = None
+    # a probed chain that stops short: what AIA found above its last certificate
+    # (a certlint.pki.aia.Completion), None when not looked up (offline, or a config site)
+    fetched: object | None = None
+    # the untrusted self-signed root that AIA served as the missing issuer itself (no
+    # intermediate missing in between): a private CA, not a missing intermediate
+    fetched_root: x509.Certificate | None = None
 
     @property
     def leaf_cert(self) -> x509.Certificate:

@@ -8,7 +8,8 @@ what curl, Python, `openssl s_client -verify_hostname` and nginx/Apache's own cl
   verify error 62). Every other pattern is compared literally, case-insensitively.
 - The star matches one or more letters, digits or hyphens of a single label (a full-label star
   at least one character); a host whose first label is IDNA (`xn--...`) never matches a partial
-  wildcard.
+  wildcard. Partial-label wildcards are OpenSSL's default only: Python's ssl sets
+  X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS, and curl and browsers refuse them too.
 - The subject's Common Names are checked only when the certificate has no DNS SAN at all (SAN
   absent, or IP/email entries only): OpenSSL-based clients accept such a certificate, browsers
   and Go do not.
@@ -111,8 +112,10 @@ class NameIndex:
         else:
             self.partial.setdefault(star[2], []).append((star[0], star[1]))
 
-    def covers(self, host: str) -> bool:
-        """Would OpenSSL accept this certificate for `host` (already lower-case A-label)?"""
+    def covers(self, host: str, partial: bool = True) -> bool:
+        """Would OpenSSL accept this certificate for `host` (already lower-case A-label)?
+        `partial=False` as clients that refuse partial-label wildcards (`s*.example.com`):
+        Python's ssl (X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS), curl and browsers."""
         ip = _ip(host)
         if ip is not None:
             return ip in self.ips
@@ -126,7 +129,7 @@ class NameIndex:
             return False
         if parent in self.full_wildcard and set(label) <= LABEL_CHARS:
             return True
-        for pre, post in self.partial.get(parent, ()):
+        for pre, post in self.partial.get(parent, ()) if partial else ():
             if (len(label) >= len(pre) + len(post) and label.startswith(pre)
                     and label.endswith(post) and not label.startswith("xn--")
                     and set(label[len(pre):len(label) - len(post)]) <= LABEL_CHARS):

@@ -54,3 +54,11 @@ def probed_sites(target: Target, chains: list[ServedChain], path: str | None = N
         site.slots = [CertSlot(cert=FileRef(location, None), served=chain)]
         sites.append(site)
     return sites
+
+
+def unreachable_site(target: Target, error: str, path: str | None = None) -> Site:
+    """A target without a handshake: a site with no chain, for `endpoint-unreachable`."""
+    path = path if path is not None else target.given
+    origin = Directive("endpoint", (target.given,), path, None, None)
+    return Site(server="probe", origin=origin, names=[target.name], listen=[str(target.port)],
+                endpoint=Endpoint(name=target.name, port=target.port, target=path, error=error))

@@ -23,9 +23,11 @@ def render(report, color: bool = False) -> str:
 
 
 def summary(report) -> str:
+    notes = "".join(f"\n{note}" for note in _notes(report))
     if not report.findings:
         sites = sum(len(c.sites) for c in report.configs) + getattr(report, "probed", 0)
-        return f"All good: {sites} TLS site{'s' if sites != 1 else ''} checked, no problems found."
+        return (f"All good: {sites} TLS site{'s' if sites != 1 else ''} checked, no problems "
+                f"found.{notes}")
     e, w, i = (report.count(s) for s in ("error", "warning", "info"))
     total = len(report.findings)
     text = (f"Found {total} problem{'s' if total != 1 else ''} "
@@ -33,4 +35,20 @@ def summary(report) -> str:
     fixable = sum(1 for f in report.findings if f.fixable)
     if fixable:
         text += f"\n{fixable} fixable with `certlint fix`."
-    return text
+    return text + notes
+
+
+def _notes(report) -> list[str]:
+    """What the run left out that the user should know: virtual hosts whose SSL settings sit
+    in `<IfModule mod_ssl.c>` while mod_ssl is not loaded (Apache serves no TLS there)."""
+    out = []
+    for config in report.configs:
+        left = config.extra.get("ssl_vhosts_left_out", 0)
+        if left:
+            many = left != 1
+            out.append(f"mod_ssl is not loaded in {esc(config.entry)}: {left} virtual "
+                       f"host{'s' if many else ''} with SSL directives inside <IfModule "
+                       f"mod_ssl.c> {'are' if many else 'is'} left out and serve"
+                       f"{'' if many else 's'} no TLS (enable it: `a2enmod ssl`, or "
+                       "LoadModule ssl_module).")
+    return out

@@ -3,12 +3,16 @@ chain-untrusted-root. All read the one chain analysis of each certificate slot."
 
 from __future__ import annotations
 
+import os
+
 from cryptography.hazmat.primitives import serialization
 
 from certlint.context import Context
 from certlint.model import Site
+from certlint.pki.aia import ca_issuer_urls
 from certlint.pki.chain import describe
 from certlint.pki.load import describe_key
+from certlint.pki.siblings import issuer_beside
 from certlint.pki.verify import cert_spki, is_self_signed, subject_der
 from certlint.rules._apache_root import auto_chained_root
 from certlint.rules._util import (
@@ -54,17 +58,57 @@ def check_incomplete(site: Site, ctx: Context):
                 "look. Put that path's certificates first, in order, or drop the others",
                 site)
             continue
+        if chain.fetched_root is not None:
+            continue  # AIA served a private root: chain-untrusted-root says it
         source = f"{slot.cert.shown} holds"
         if site.server == "apache" and slot.chain is not None:  # the two files make the chain
             source = f"{slot.cert.shown} with SSLCertificateChainFile {slot.chain.shown} serve"
+        way_out, fixable, facts = _way_out(site, slot, chain, last, ctx)
         yield ctx.finding(
             "chain-incomplete", chain_directive(site, slot),
             f"{source} {what} and does not reach a trusted root: the issuer "
             f"{_name(chain.missing_issuer)} of {describe(last)} is missing. {OPENSSL_CLIENTS} "
             "will fail with 'unable to get local issuer certificate' (openssl: verify error 20/21 "
             "'unable to verify the first certificate'); browsers may hide it by fetching the "
-            "intermediate themselves (AIA). Serve the full chain (leaf, then intermediates)",
-            site)
+            f"intermediate themselves (AIA). {way_out}",
+            site, fixable=fixable, facts=facts)
+
+
+def _way_out(site: Site, slot, chain, last, ctx: Context):
+    """What to do about the missing issuer of the last served certificate, whether `fix` can
+    do it, and the facts. At hand (a chain file beside the certificate) or behind an AIA URL,
+    `fix` gets it; otherwise it is either a missing intermediate or a private root (which
+    belongs in --ca-bundle), and not fixable."""
+    urls = ca_issuer_urls(last)
+    missing = _name(chain.missing_issuer)
+    facts = {"missing_issuer": chain.missing_issuer.rfc4514_string(),
+             "last_served": last.subject.rfc4514_string(), "aia_urls": urls}
+    if site.server == "probe":
+        found = chain.fetched
+        if found is not None and getattr(found, "ok", False):
+            names = ", ".join(describe(c) for c in found.intermediates)
+            facts["fetched"] = list(found.fetched)
+            return (f"Serve the full chain: leaf, then {names} (fetched from "
+                    f"{urls[0] if urls else 'the AIA URL'} and verified); `certlint probe "
+                    "--bundle-out DIR` writes the file to deploy"), None, facts
+        if urls:
+            why = f" ({found.problem})" if found is not None and found.problem else ""
+            return (f"Serve the full chain (leaf, then intermediates); the missing issuer is "
+                    f"published at {urls[0]}{why}"), None, facts
+    else:
+        beside = issuer_beside(slot.cert.path, last, ctx.store) if slot.cert.path else None
+        if beside is not None:
+            facts["found_in"] = beside[1]
+            return (f"Serve the full chain (leaf, then intermediates): {describe(beside[0])} is "
+                    f"in {os.path.basename(beside[1])} beside it, and `certlint fix` will add "
+                    "it"), None, facts
+        if urls:
+            return (f"Serve the full chain (leaf, then intermediates): `certlint fix` will "
+                    f"fetch the missing {missing} from {urls[0]}"), None, facts
+    return (f"{describe(last)} names no AIA URL to fetch its issuer from, so {missing} is "
+            "either a missing intermediate (get it from your CA and serve it after the leaf) "
+            "or your private root, which clients must trust: pass it with --ca-bundle (or "
+            "ca-bundle in the project config) instead of serving it"), False, facts
 
 
 @rule("chain-wrong-order", sources=CHAIN_SOURCES)
@@ -213,6 +257,17 @@ def check_untrusted_root(site: Site, ctx: Context):
                 "the trust store: every client that verifies fails ('self-signed certificate', "
                 "openssl verify error 18). Use a certificate from a trusted CA, or pass your "
                 "private CA with --ca-bundle if clients trust it", site)
+        elif chain.fetched_root is not None:
+            root = chain.fetched_root
+            urls = ca_issuer_urls(chain.path_certs()[-1])
+            yield ctx.finding(
+                "chain-untrusted-root", chain_directive(site, slot),
+                f"{slot.cert.shown} ends below the root {describe(root)}, fetched from "
+                f"{urls[0] if urls else 'its AIA URL'}: a self-signed root that is not in the "
+                "trust store (your private CA?), not a missing intermediate. Clients that do "
+                "not trust it fail with 'unable to get local issuer certificate' (openssl "
+                "verify error 20). If clients trust your private CA, pass it with --ca-bundle",
+                site, facts={"root": root.subject.rfc4514_string(), "aia_urls": urls})
         elif chain.served_root is not None and not chain.root_trusted:
             root = chain.served[chain.served_root]
             yield ctx.finding(

@@ -68,7 +68,11 @@ def check(site: Site, ctx: Context):
             continue
         leaf = chain.leaf_cert
         index = name_index(leaf)
-        missing = [n for n in names if not index.covers(n)]
+        missing = [n for n in names if not index.covers(n, partial=False)]
+        partial_only = [n for n in missing if index.covers(n)] if index.partial else []
+        if partial_only:
+            only = set(partial_only)
+            missing = [n for n in missing if n not in only]
         at = (_alias_directive(site, missing or names) or site.names_directive
               or (site.origin if lender else slot.cert.directive))
         borrowed = ""
@@ -90,6 +94,18 @@ def check(site: Site, ctx: Context):
                     "NET::ERR_CERT_COMMON_NAME_INVALID; Go: 'x509: certificate relies on "
                     "legacy Common Name field, use SANs instead'). Reissue with the names in "
                     "the SAN", site)
+        if partial_only:
+            at_partial = _alias_directive(site, partial_only) or at
+            patterns = sorted(f"{pre}*{post}.{parent}" for parent, pats in index.partial.items()
+                              for pre, post in pats)
+            yield ctx.finding(
+                "hostname-mismatch", at_partial,
+                f"{borrowed}{_listed(partial_only)} covered only by the partial-label wildcard "
+                f"{_listed(patterns)} of {describe(leaf)} from {slot.cert.shown}: openssl "
+                "s_client accepts it (OpenSSL's default), but Python's ssl, curl and browsers "
+                "refuse partial wildcards ('Hostname mismatch'; Chrome: "
+                "NET::ERR_CERT_COMMON_NAME_INVALID). Reissue with the full names or a "
+                "'*.' wildcard", site)
         if not missing:
             continue
         names_shown = _listed(index.dns + sorted(index.ips))

@@ -1,0 +1,49 @@
+"""Chain-like files beside a certificate file (certbot's chain.pem/fullchain.pem, a CA's
+`NAME.ca-bundle`, `intermediate.crt`): where `certlint fix` looks for a missing intermediate
+before the network, and so what counts as "at hand" when `check` says whether fix can help."""
+
+from __future__ import annotations
+
+import os
+
+from cryptography import x509
+
+from certlint.pki.load import PkiStore
+from certlint.pki.verify import issued_by
+
+SIBLING_HINTS = ("chain", "bundle", "intermediate")
+SIBLING_EXTS = (".pem", ".crt", ".cer", ".ca-bundle", ".bundle")
+MAX_SIBLINGS = 20
+
+
+def sibling_files(path: str) -> list[str]:
+    folder = os.path.dirname(path)
+    try:
+        names = sorted(os.listdir(folder or "."))
+    except OSError:
+        return []
+    found = []
+    for name in names:
+        low = name.lower()
+        if not low.endswith(SIBLING_EXTS) or not any(k in low for k in SIBLING_HINTS):
+            continue
+        full = os.path.join(folder, name)
+        if full != path and os.path.isfile(full):
+            found.append(full)
+        if len(found) >= MAX_SIBLINGS:
+            break
+    return found
+
+
+def issuer_beside(path: str, child: x509.Certificate,
+                  store: PkiStore) -> tuple[x509.Certificate, str] | None:
+    """The certificate that issued `child`, from a chain-like file beside `path`, and that
+    file."""
+    for full in sibling_files(path):
+        loaded = store.cert_file(full)
+        if not loaded.ok:
+            continue
+        for cert in loaded.certs:
+            if issued_by(child, cert):
+                return cert, full
+    return None

@@ -1,0 +1,96 @@
+"""--nginx-version: directives whose meaning changed with the version (issue 11, class 15).
+
+Where this machine's nginx can show it, the real `nginx -t` runs beside certlint with
+`--nginx-version` set to the installed version: a deprecation warning certlint reports is the
+one nginx prints, a directive certlint calls unknown is one nginx refuses. The later versions'
+behaviour (`ssl on;` refused from 1.25.1, `listen ... http2` deprecated) is checked on
+certlint's side only, from the nginx changelog.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+
+import pytest
+
+from tests.support import servers
+
+SERVER = "server {\n listen 127.0.0.1:%d%s;\n server_name example.test;\n%s}\n"
+
+
+def local_version() -> str:
+    proc = subprocess.run([servers.require("nginx"), "-v"], capture_output=True, text=True,
+                          timeout=30)
+    return re.search(r"nginx/(\d+\.\d+\.\d+)", proc.stderr + proc.stdout).group(1)
+
+
+def vt(version: str) -> tuple[int, ...]:
+    return tuple(map(int, version.split(".")))
+
+
+def write(tmp_path, listen_extra: str = "", body: str = "") -> str:
+    conf = tmp_path / "nginx.conf"
+    conf.write_text(servers.nginx_conf(SERVER % (servers.free_port(), listen_extra, body),
+                                       str(tmp_path)))
+    return str(conf)
+
+
+def config_errors(certlint, conf: str, version: str) -> list[dict]:
+    _code, payload = certlint.json(conf, "--server", "nginx", "--nginx-version", version)
+    return [f for f in payload["findings"] if f["rule"] == "config-error"]
+
+
+def test_ssl_on_is_a_deprecation_warning_where_nginx_warns(tmp_path, certlint):
+    version = local_version()
+    conf = write(tmp_path, body=" ssl on;\n")
+    result = servers.nginx_test(conf, state_dir=str(tmp_path))
+    deprecated = 'the "ssl" directive is deprecated, use the "listen ... ssl" directive instead'
+    (found,) = config_errors(certlint, conf, version)
+    if vt(version) >= vt("1.25.1"):  # pragma: no cover - depends on the installed nginx
+        assert not result.ok and found["severity"] == "error"
+        return
+    assert deprecated in result.output  # nginx -t prints it (and still succeeds, with a key)
+    assert found["severity"] == "warning" and deprecated in found["message"]
+
+
+@pytest.mark.parametrize("directive,since", [("http2 on;", "1.25.1"),
+                                             ("ssl_certificate_cache max=10;", "1.27.4")])
+def test_directive_newer_than_the_server_is_unknown(tmp_path, certlint, directive, since):
+    version = local_version()
+    if vt(version) >= vt(since):
+        pytest.skip(f"the installed nginx {version} knows {directive}")
+    conf = write(tmp_path, body=f" {directive}\n")
+    name = directive.split()[0]
+    result = servers.nginx_test(conf, state_dir=str(tmp_path))
+    assert not result.ok and f'unknown directive "{name}"' in result.output
+    (found,) = config_errors(certlint, conf, version)
+    assert found["severity"] == "error" and f'unknown directive "{name}"' in found["message"]
+    assert config_errors(certlint, conf, since) == []  # the version that has it
+
+
+def test_listen_http2_is_quiet_where_nginx_is_quiet(tmp_path, certlint):
+    version = local_version()
+    conf = write(tmp_path, listen_extra=" http2")
+    result = servers.nginx_test(conf, state_dir=str(tmp_path))
+    assert result.ok and "deprecated" not in result.output
+    if vt(version) < vt("1.25.1"):
+        assert config_errors(certlint, conf, version) == []
+
+
+def test_later_versions_refuse_ssl_on_and_deprecate_listen_http2(tmp_path, certlint):
+    conf = write(tmp_path, listen_extra=" http2", body=" ssl on;\n")
+    found = {f["severity"]: f["message"] for f in config_errors(certlint, conf, "1.25.1")}
+    assert 'unknown directive "ssl"' in found["error"]
+    assert 'the "listen ... http2" directive is deprecated' in found["warning"]
+    assert config_errors(certlint, conf, "1.14.2") == []  # before 1.15.0: neither
+
+
+def test_default_version_is_named_in_help(certlint):
+    result = certlint("check", "--help")
+    assert "--nginx-version" in result.stdout and "1.26.3" in result.stdout
+
+
+def test_bad_version_is_a_usage_error(certlint, tmp_path):
+    result = certlint("check", "--nginx-version", "1.2", write(tmp_path))
+    assert result.exit_code == 2 and "is not an nginx version" in result.output
