@@ -12,6 +12,9 @@ from click.testing import CliRunner
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.join(ROOT, "src"))  # this checkout's code, not another install
+# every test (and every certlint it starts) checks for real; tests of the result cache turn it
+# back on with their own cache folder
+os.environ["CERTLINT_NO_CACHE"] = "1"
 
 from certlint.cli import cli  # noqa: E402
 from tests.support.pki import StandardPKI  # noqa: E402

@@ -72,8 +72,9 @@ def _line_of(path: str, pattern: str) -> int:
 def test_debian_tree_finds_the_snakeoil_certificate_and_reports_only_the_truth(
         debian_tree, certlint):
     entry = os.path.join(debian_tree, "apache2.conf")
-    code, payload = certlint.json(entry)
-    site_conf = os.path.join(debian_tree, "sites-enabled", "default-ssl.conf")
+    code, payload = certlint.json("--root", "/", entry)  # the host's snakeoil, on purpose
+    # reached through sites-enabled/default-ssl.conf, a link: the finding names the file to edit
+    site_conf = os.path.join(debian_tree, "sites-available", "default-ssl.conf")
     cert_line = _line_of(site_conf, r"\s*SSLCertificateFile\s")
     got = [(f["rule"], f["path"], f["line"]) for f in payload["findings"]]
     if os.access(SNAKEOIL_KEY, os.R_OK):
@@ -89,7 +90,7 @@ def test_debian_tree_finds_the_snakeoil_certificate_and_reports_only_the_truth(
 def test_debian_tree_is_clean_when_the_snakeoil_certificate_is_trusted(debian_tree, certlint):
     if not os.access(SNAKEOIL_KEY, os.R_OK):
         pytest.skip("the snakeoil key is readable only by root and ssl-cert")
-    code, payload = certlint.json(os.path.join(debian_tree, "apache2.conf"),
+    code, payload = certlint.json("--root", "/", os.path.join(debian_tree, "apache2.conf"),
                                   "--ca-bundle", SNAKEOIL)
     assert payload["findings"] == []
     assert code == 0
@@ -152,7 +153,7 @@ def test_one_site_file_of_the_debian_tree_on_its_own(debian_tree, certlint):
     """`certlint check sites-available/default-ssl.conf`: the tree's envvars and ServerRoot
     apply, so ${APACHE_LOG_DIR} is known and only the certificate's real problem remains."""
     site_conf = os.path.join(debian_tree, "sites-available", "default-ssl.conf")
-    _code, payload = certlint.json(site_conf, "--server", "apache")
+    _code, payload = certlint.json(site_conf, "--server", "apache", "--root", "/")
     rules = {f["rule"] for f in payload["findings"]}
     assert "config-error" not in rules, payload["findings"]
     assert "chain-untrusted-root" in rules

@@ -90,7 +90,7 @@ def test_the_fixer_also_loads_each_file_once_per_run(tmp_path, certlint, monkeyp
                       tmp_path / "inters", "--ca-bundle", tmp_path / "root.pem", conf)
 
     assert result.exit_code == 1, result.output  # dry run: 40 fixes pending
-    assert "40 problem(s) fixable" in result.stderr
+    assert "certlint: 40 fixable" in result.stderr
     assert opened["pki/leaf.pem"] == 1, opened
     assert opened["pki/leaf.key"] == 1, opened
     assert opened["inters/inter.pem"] == 1, opened
@@ -379,7 +379,7 @@ def test_a_certificate_on_a_plain_listen_443_is_reported_as_nginx_serves_it(tmp_
     assert not hello.ok and "wrong version number" in hello.output, hello.output
     assert flagged.exit_code == 1
     line = open(conf).read().splitlines().index("        listen 443;") + 1
-    assert f"plain.conf:{line}:1: config-error listen 443 has no `ssl`" in flagged.output
+    assert f"plain.conf:{line}:9: config-error listen 443 has no `ssl`" in flagged.output
     assert "write `listen 443 ssl;`" in flagged.output
 
     for case, text in (("tls", server("listen 443 ssl")),

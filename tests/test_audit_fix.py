@@ -136,7 +136,7 @@ def test_dry_run_text_keeps_diff_files_and_notes_on_lines_of_their_own(tmp_path)
     assert all(line.endswith(", mode 644)") for line in (lines[n] for n in creates))
     assert notes and min(notes) > max(creates)
     assert lines[0] == "--- a/nginx.conf"
-    assert lines[-1].startswith("certlint: 3 problem(s) fixable (dry run; --write applies)")
+    assert lines[-1].startswith("certlint: 3 fixable (dry run; --write applies), 0 remain")
     for line in lines:  # nothing glued: no message in the middle of another
         assert line.count("certlint: ") <= 1 and line.count("would create") <= 1, line
     assert open(conf).read().count("resolver") == 0
@@ -215,8 +215,8 @@ def test_progress_on_stderr_only_when_it_is_a_terminal_and_many_sites_are_fixed(
     assert code == 0, out + err
     assert "site 1/25" in err and "site 25/25\n" in err
     assert "site " not in out  # progress never pollutes stdout
-    summary = [line for line in err.split("\n") if "problem(s) fixed" in line]
-    assert summary and summary[0].startswith("certlint: 25 problem(s) fixed")  # own line
+    summary = [line for line in err.split("\n") if " fixed, " in line]
+    assert summary and summary[0].startswith("certlint: 25 fixed, 0 remain")  # own line
 
     again = many_leaf_only_sites(tmp_path / "piped", 25)
     piped = run_cli(*args[:-1], again, cwd=str(tmp_path / "piped"))

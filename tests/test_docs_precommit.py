@@ -29,7 +29,8 @@ def test_hook_runs_certlint_check_on_entry_points():
     assert h["id"] == "certlint"
     assert h["entry"] == "certlint check"
     assert h["language"] == "python"
-    assert h["pass_filenames"] is False  # the entry points come from `args`
+    assert h["pass_filenames"] is False  # the entry points come from .certlint.toml or `args`
+    assert "args" not in h
     assert h["require_serial"] is True
     files = re.compile(h["files"])
     for path in ("etc/nginx/nginx.conf", "etc/apache2/sites-enabled/default-ssl",
@@ -85,9 +86,11 @@ def test_real_pre_commit_reports_a_finding_in_an_included_file(tmp_path):
         "server {\n    listen 443 ssl;\n    server_name example.test;\n"
         "    ssl_certificate /certs/site.pem;\n"
         f"    ssl_certificate_key {PKI}/demo-keys/leaf.key;\n}}\n")
+    # the hook needs no args: the entry point, root and trust come from .certlint.toml
     (infra / ".pre-commit-config.yaml").write_text(
-        f"repos:\n  - repo: {hook_repo}\n    rev: {rev}\n    hooks:\n      - id: certlint\n"
-        "        args: [--root, ., --ca-bundle, certs/root.pem, etc/nginx/nginx.conf]\n")
+        f"repos:\n  - repo: {hook_repo}\n    rev: {rev}\n    hooks:\n      - id: certlint\n")
+    (infra / ".certlint.toml").write_text(
+        'paths = ["etc/nginx/nginx.conf"]\nroot = "."\nca-bundle = ["certs/root.pem"]\n')
     (infra / "NOTES.txt").write_text("not a config\n")
     git(infra, "init", "-q")
     git(infra, "add", "-A")

@@ -64,9 +64,11 @@ def test_fix_over_each_fixture(server, case_dir, tmp_path, certlint):
     assert result.exit_code in (0, 1), result.output
     report = json.loads(result.stdout)
     code, after = certlint.json(entry, *[a for a in args if a != "--offline"])
-    left = [f for f in after["findings"] if f["fixable"]]
-    assert (result.exit_code == 0) == (not left and not report["remaining"]), (
-        result.output, left)
+    left = [f for f in after["findings"] if f["severity"] == "error"]
+    # as `ruff check --fix`: exit 1 exactly when errors remain, fixable or not
+    assert (result.exit_code == 0) == (not left), (result.output, left)
+    assert {(f["rule"], f["site"]) for f in report["remaining"]
+            if f["severity"] == "error"} == {(f["rule"], f["site"]) for f in left}
     for fixed in report["fixed"]:
         assert not any(f["rule"] == fixed["rule"] and f["site"] == fixed["site"]
                        for f in after["findings"]), fixed

@@ -142,7 +142,8 @@ def test_crlf_config_parses_like_lf(tmp_path):
     (tmp_path / "nginx.conf").write_bytes(text.replace("\n", "\r\n").encode())
     code, out, err, _ = run(tmp_path / "nginx.conf")
     clean(code, out, err, 1)
-    assert "nginx.conf:3:1: chain-incomplete" in out
+    column = text.splitlines()[2].index("ssl_certificate ") + 1  # the directive's own column
+    assert f"nginx.conf:3:{column}: chain-incomplete" in out
 
 
 def test_bom_is_reported_as_nginx_would_fail(tmp_path):

@@ -50,7 +50,7 @@ def test_root_resolves_absolute_paths_and_debian_symlinks(tmp_path, certlint):
     # a.example.test serves its leaf only; the directory the glob matches stops nginx; the
     # disabled site (missing file) is not read at all; b is fine
     assert got == [
-        ("chain-incomplete", "etc/nginx/sites-enabled/a", 4, "example.test:443"),
+        ("chain-incomplete", "etc/nginx/sites-available/a", 4, "example.test:443"),
         ("config-error", "etc/nginx/nginx.conf", 4, ""),
     ], got
     assert code == 1
@@ -68,7 +68,7 @@ def test_root_maps_a_missing_certificate_into_the_checkout(tmp_path, certlint):
     _code, payload = certlint.json(entry, "--root", str(tmp_path), "--ca-bundle", ROOT_PEM)
     missing = [f for f in payload["findings"] if f["rule"] == "cert-file-missing"]
     assert len(missing) == 1 and "/etc/nginx/ssl/b.pem" in missing[0]["message"], missing
-    assert missing[0]["path"].endswith("sites-enabled/b") and missing[0]["line"] == 4
+    assert missing[0]["path"].endswith("sites-available/b") and missing[0]["line"] == 4
 
 
 def test_root_follows_absolute_certificate_links_into_the_checkout(tmp_path, certlint):

@@ -72,7 +72,7 @@ def test_check_reads_the_checked_out_site_not_the_hosts(certlint, repo):
     assert code == 1
     assert [(f["rule"], os.path.relpath(f["path"], repo), f["line"], f["site"])
             for f in payload["findings"]] == [
-        ("apache-chain-file-missing", "etc/apache2/sites-enabled/default-ssl.conf", 5,
+        ("apache-chain-file-missing", "etc/apache2/sites-available/default-ssl.conf", 5,
          "example.test:443")]
 
 

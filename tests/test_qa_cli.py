@@ -94,7 +94,7 @@ http {{
                       os.path.join(FIXTURE_PKI, "root.pem"), str(conf))
     assert result.exit_code == 1
     assert result.stdout.startswith(
-        "::error file=etc/nginx.conf,line=6,col=1,title=chain-incomplete::")
+        "::error file=etc/nginx.conf,line=6,col=9,title=chain-incomplete::")
 
 
 def test_negative_expiry_warn_days_is_a_usage_error(certlint, tmp_path):

@@ -185,7 +185,7 @@ def test_absolute_entry_point_with_root_is_the_checkouts_copy(tmp_path, certlint
                                   "/etc/nginx/nginx.conf")
     assert code == 1
     assert [(f["rule"], os.path.relpath(f["path"], repo)) for f in payload["findings"]] == [
-        ("chain-incomplete", "etc/nginx/sites-enabled/example.test")]
+        ("chain-incomplete", "etc/nginx/sites-available/example.test")]
 
 
 def test_absolute_entry_folder_with_root_is_the_checkouts_copy(tmp_path, certlint):
@@ -194,4 +194,4 @@ def test_absolute_entry_folder_with_root_is_the_checkouts_copy(tmp_path, certlin
                                   os.path.join(FIXTURE_PKI, "root.pem"), "/etc/nginx")
     assert code == 1
     assert [(f["rule"], os.path.relpath(f["path"], repo)) for f in payload["findings"]] == [
-        ("chain-incomplete", "etc/nginx/sites-enabled/example.test")]
+        ("chain-incomplete", "etc/nginx/sites-available/example.test")]

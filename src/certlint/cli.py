@@ -3,18 +3,24 @@ the exit code (0 clean, 1 findings at or above --fail-on, 2 usage or unreadable 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import gc
 import os
 import re
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
 from certlint import __version__
-from certlint.context import DEFAULT_APACHE_VERSION, DEFAULT_NGINX_VERSION, Options
+from certlint.defaults import DEFAULT_APACHE_VERSION
 from certlint.model import SEVERITY_RANK
+from certlint.parsers.nginx_versions import DEFAULT_NGINX_VERSION
+
+if TYPE_CHECKING:  # the CLI imports no PKI code before a command needs it
+    from certlint.context import Options
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 
@@ -98,7 +104,7 @@ def _resolvers(_ctx, _param, values) -> tuple[str, ...]:
 def common_options(fn):
     """Options shared by `check` and `fix`."""
     options = [
-        click.argument("paths", nargs=-1, required=True, type=click.Path()),
+        click.argument("paths", nargs=-1, type=click.Path()),
         click.option("--server", type=click.Choice(["nginx", "apache"]),
                      help="Server kind of the entry points (default: detected)."),
         click.option("--root", type=click.Path(exists=True, file_okay=False),
@@ -118,15 +124,20 @@ def common_options(fn):
                           "`ssl on;` is refused from 1.25.1, `http2 on;` needs 1.25.1, ..."),
         click.option("--now", "now", default=None,
                      help="Judge validity as of this date (YYYY-MM-DD or ISO time)."),
-        click.option("--format", "fmt", default="text", show_default=True,
-                     type=click.Choice(["text", "json", "sarif", "github", "remediation"]),
-                     help="Output: text lines, JSON, SARIF 2.1.0, GitHub annotations, or a "
-                          "Markdown remediation document for customers."),
+        click.option("--ignore", "ignored", multiple=True, metavar="RULE[,RULE]",
+                     help="Do not report these rules (repeatable), e.g. cert-file-missing in a "
+                          "repo that holds configs but not the keys."),
+        click.option("--fail-on", default="error", show_default=True,
+                     type=click.Choice(["error", "warning", "info"]),
+                     help="Lowest severity that makes the exit code 1."),
         click.option("--define", metavar="NAME", multiple=True, expose_value=False,
                      callback=_remember_defines,
                      help="Apache: a name httpd is started with (-D NAME), repeatable. Given "
                           "once, <IfDefine> of names never defined counts as off (without it, "
                           "both branches are read)."),
+        click.option("--no-cache", is_flag=True,
+                     help="Do not use the on-disk caches (check: results of earlier runs; fix: "
+                          "AIA downloads)."),
         click.option("--env", "env", metavar="NAME=VALUE", multiple=True, expose_value=False,
                      callback=_remember_env,
                      help="Apache: a variable of httpd's environment for ${NAME} (repeatable). "
@@ -195,17 +206,21 @@ def _remember_env(ctx: click.Context, _param, value) -> None:
     ctx.meta["certlint.env"] = env
 
 
-def make_options(server, root, ca_bundles, expiry_warn_days, apache_version, now, debug
-                 ) -> Options:
+def make_options(server, root, ca_bundles, expiry_warn_days, apache_version, now, debug,
+                 ignored=()):
+    from certlint.context import Options
+
     current = click.get_current_context(silent=True)
     defines = current.meta.get("certlint.defines", []) if current is not None else []
     env = current.meta.get("certlint.env", {}) if current is not None else {}
     nginx_version = (current.meta.get("certlint.nginx_version") if current is not None
                      else None) or DEFAULT_NGINX_VERSION
+    project = current.meta.get("certlint.project") if current is not None else None
     return Options(now=parse_now(now), expiry_warn_days=expiry_warn_days,
                    ca_bundles=list(ca_bundles), apache_version=apache_version, root=root,
                    server=server, debug=debug, defines=defines, env=env,
-                   nginx_version=nginx_version)
+                   nginx_version=nginx_version, ignore=_ignored_rules(ignored),
+                   per_path_ignores=list(project.per_path_ignores) if project else [])
 
 
 def _esc(message: str) -> str:
@@ -240,44 +255,113 @@ def guarded(fn):
 
 @click.group()
 @click.version_option(__version__, prog_name="certlint")
-def cli():
-    """Lint and fix the TLS certificate setup of nginx and Apache httpd configs."""
+@click.pass_context
+def cli(ctx: click.Context):
+    """Lint and fix the TLS certificate setup of nginx and Apache httpd configs.
+
+    Settings come from the command line, then from the nearest `.certlint.toml` (or
+    `[tool.certlint]` in pyproject.toml) above the current folder; `certlint config` shows them.
+    """
+    if ctx.invoked_subcommand not in ("check", "fix", "config"):
+        return
+    from certlint import project
+
+    try:
+        found = project.find()
+        config = project.load(found) if found else None
+    except project.ProjectConfigError as exc:
+        click.echo(f"certlint: {exc}", err=True)
+        ctx.exit(EXIT_USAGE)
+    ctx.meta["certlint.project"] = config
+    if config is not None:
+        ctx.default_map = {name: config.default_map(name) for name in ("check", "fix", "config")}
+
+
+def _project():
+    current = click.get_current_context(silent=True)
+    return current.meta.get("certlint.project") if current is not None else None
+
+
+def _entry_paths(paths) -> list[str]:
+    """The entry points named on the command line, else the config file's `paths`."""
+    if paths:
+        return list(paths)
+    config = _project()
+    where = f"in {config.path}" if config is not None else "in a .certlint.toml"
+    raise click.UsageError(f"no config to check: name the entry point(s) (nginx.conf, "
+                           f"apache2.conf, ...) or set `paths` {where}")
 
 
 @cli.command()
 @common_options
-@click.option("--fail-on", default="error", show_default=True,
-              type=click.Choice(["error", "warning", "info"]),
-              help="Lowest severity that makes the exit code 1.")
+@click.option("--format", "fmt", default="text", show_default=True,
+              type=click.Choice(["text", "json", "sarif", "github", "remediation"]),
+              help="Output: text lines, JSON, SARIF 2.1.0, GitHub annotations, or a "
+                   "Markdown remediation document for customers.")
 @click.option("--color/--no-color", default=None, help="Colour text output (default: on a TTY).")
-@click.option("--ignore", "ignored", multiple=True, metavar="RULE[,RULE]",
-              help="Do not report these rules (repeatable), e.g. cert-file-missing in a repo "
-                   "that holds configs but not the keys.")
 @click.option("--online", is_flag=True,
               help="Also do what the server does on the network: OCSP requests for stapling "
                    "sites (through the configured nginx resolver), CRLs of client CAs.")
 @network_options
 @guarded
 def check(paths, server, root, ca_bundles, expiry_warn_days, apache_version, now, fmt, debug,
-          fail_on, color, ignored=(), online=False, aia_public_only=None, network_budget=60.0):
+          fail_on, color, no_cache=False, ignored=(), online=False, aia_public_only=None,
+          network_budget=60.0):
     """Lint config entry points (nginx.conf, apache2.conf/httpd.conf, a folder holding one, or
     an `nginx -T` dump)."""
-    from certlint.engine import EntryPointError, run_check
-    from certlint.report import render
+    from certlint import cache
 
-    options = make_options(server, root, ca_bundles, expiry_warn_days, apache_version, now, debug)
+    entries = _entry_paths(paths)
+    cache_key = None
+    # --online asks the network now: its answers are never served from the cache
+    if not no_cache and not online and fmt != "remediation" and cache.enabled(entries):
+        project = _project()
+        current = click.get_current_context()
+        # every option that can change a finding (all but how the report is shown), also
+        # options other commands add later; paths as absolute paths
+        settings = {name: value for name, value in current.params.items()
+                    if name not in ("fmt", "color", "fail_on", "debug", "no_cache", "paths")}
+        settings.update(
+            entries=[os.path.abspath(p) for p in entries],
+            root=os.path.abspath(root) if root else None,
+            ca_bundles=[os.path.abspath(p) for p in ca_bundles],
+            ignored=sorted(ignored), defines=current.meta.get("certlint.defines", []),
+            env=sorted(current.meta.get("certlint.env", {}).items()),
+            nginx_version=current.meta.get("certlint.nginx_version"),
+            per_path_ignores=sorted((g, sorted(r)) for g, r in project.per_path_ignores)
+            if project else [])
+        cache_key = cache.key(settings)
+        hit = cache.lookup(cache_key)
+        if hit is not None:
+            _output(hit, fmt, color, fail_on)
+    from certlint import reads
+    from certlint.engine import EntryPointError, run_check
+    from certlint.locations import relocate
+    from certlint.parallel import cpu_count
+
+    options = make_options(server, root, ca_bundles, expiry_warn_days, apache_version, now, debug,
+                           ignored)
+    options.jobs = cpu_count()  # big trees: every core checks a share of the sites
     options.online = online
     apply_network_options(options, aia_public_only, network_budget)
-    skip = _ignored_rules(ignored)
     try:
-        report = run_check(list(paths), options)
+        with reads.recording() if cache_key else contextlib.nullcontext() as seen:
+            report = run_check(entries, options)
     except EntryPointError as exc:
         click.echo(_esc(f"certlint: {exc}"), err=True)
         sys.exit(EXIT_USAGE)
+    relocate(report.findings, options.root)
+    if cache_key is not None:
+        cache.store(cache_key, seen, report, options.root, options.expiry_warn_days)
+    _output(report, fmt, color, fail_on)
+
+
+def _output(report, fmt: str, color, fail_on: str):
+    """Notes on stderr, the report on stdout, and the exit code."""
+    from certlint.report import render
+
     for note in report.notes:
-        click.echo(f"certlint: {note}", err=True)
-    if skip:
-        report.findings = [f for f in report.findings if f.rule not in skip]
+        click.echo(_esc(f"certlint: {note}"), err=True)
     if color is None:
         color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
     # bytes: a non-UTF-8 file name (kept as surrogates) goes out as it is on disk, whatever
@@ -291,6 +375,8 @@ def check(paths, server, root, ca_bundles, expiry_warn_days, apache_version, now
 
 def _ignored_rules(values) -> set[str]:
     """--ignore values (repeatable, comma-separated), each a known rule name."""
+    if not values:
+        return set()
     import difflib
 
     from certlint.docs import load_docs
@@ -310,6 +396,10 @@ def _ignored_rules(values) -> set[str]:
 
 @cli.command()
 @common_options
+@click.option("--format", "fmt", default="text", show_default=True,
+              type=click.Choice(["text", "json", "remediation"]),
+              help="Output: the diff and a summary (text), JSON, or a Markdown remediation "
+                   "document for what the fix changes.")
 @click.option("--write", is_flag=True, help="Apply the fixes (atomic writes; nothing deleted).")
 @click.option("--patch", "patch_file", type=click.Path(dir_okay=False),
               help="Save one `git apply`-able patch (new files and config edits) to FILE.")
@@ -317,28 +407,95 @@ def _ignored_rules(values) -> set[str]:
 @click.option("--intermediates", multiple=True, type=click.Path(file_okay=False),
               help="Folder of PEM intermediates consulted before the network (repeatable).")
 @network_options
-@click.option("--no-cache", is_flag=True, help="Do not use the on-disk AIA cache.")
 @click.option("--resolver", "resolvers", multiple=True, callback=_resolvers,
               help="DNS resolver address for stapling fixes (repeatable): an IP address "
                    "or host name, optionally with :port.")
 @guarded
 def fix(paths, server, root, ca_bundles, expiry_warn_days, apache_version, now, fmt, debug,
-        write, patch_file, offline, intermediates, aia_public_only, network_budget, no_cache,
-        resolvers):
+        fail_on, write, patch_file, offline, intermediates, aia_public_only, network_budget,
+        resolvers, no_cache=False, ignored=()):
     """Plan fixes; show a diff (default), --write to apply, --patch FILE to save a patch.
 
-    Exit code: 0 when everything fixable was fixed (a dry run: nothing to change), 1 when
-    problems remain (a dry run: changes are pending), 2 usage.
+    Exit code: 0 when nothing at or above --fail-on remains (a dry run: and nothing to change),
+    1 when such problems remain, fixable or not (a dry run: also when changes are pending),
+    2 usage.
     """
     from certlint.fix.cli import run_fix_command
 
-    options = make_options(server, root, ca_bundles, expiry_warn_days, apache_version, now, debug)
+    options = make_options(server, root, ca_bundles, expiry_warn_days, apache_version, now, debug,
+                           ignored)
     options.offline = offline
     options.intermediates = list(intermediates)
     apply_network_options(options, aia_public_only, network_budget)
     options.use_cache = not no_cache
     options.resolvers = list(resolvers)
-    sys.exit(run_fix_command(list(paths), options, fmt=fmt, write=write, patch_file=patch_file))
+    sys.exit(run_fix_command(_entry_paths(paths), options, fmt=fmt, write=write,
+                             patch_file=patch_file, fail_on=fail_on))
+
+
+@cli.command("config")
+@common_options
+@click.option("--format", "fmt", default="text", show_default=True,
+              type=click.Choice(["text", "json", "sarif", "github", "remediation"]),
+              help="The output format check would use.")
+@guarded
+def show_config(paths, server, root, ca_bundles, expiry_warn_days, apache_version, now, fmt,
+                debug, fail_on, no_cache=False, ignored=()):
+    """Print the settings in effect and where each came from (command line, config file,
+    default). Takes check's options, to show what a command line would change."""
+    from click.core import ParameterSource
+
+    from certlint.project import FIX_ONLY, KEYS, PARAMS
+
+    ctx = click.get_current_context()
+    project = _project()
+    origin = project.path if project is not None else None
+    click.echo(f"# config file: {origin or 'none found (looked for .certlint.toml and '}"
+               + ("" if origin else "[tool.certlint] in pyproject.toml from here up)"))
+    values = {"paths": list(paths), "root": root, "ca-bundle": list(ca_bundles),
+              "ignore": sorted(_ignored_rules(ignored)), "fail-on": fail_on,
+              "expiry-warn-days": expiry_warn_days, "apache-version": apache_version,
+              "server": server, "define": list(ctx.meta.get("certlint.defines", [])),
+              "format": fmt,
+              "nginx-version": ctx.meta.get("certlint.nginx_version", DEFAULT_NGINX_VERSION)}
+    width = 0
+    lines = []
+    for key in KEYS:
+        if key == "per-path-ignores":
+            value = ({os.path.relpath(g, project.folder): sorted(r)
+                      for g, r in project.per_path_ignores} if project else {})
+            source = origin if project and project.per_path_ignores else "default"
+        elif key in values:
+            value = values[key]
+            kind = ctx.get_parameter_source(PARAMS[key])
+            source = {ParameterSource.COMMANDLINE: "command line",
+                      ParameterSource.DEFAULT_MAP: origin,
+                      ParameterSource.ENVIRONMENT: "environment"}.get(kind, "default")
+        elif project is not None and key in project.values:
+            value, source = project.values[key], origin
+        else:
+            value, source = ({"offline": False, "aia-public-only": False,
+                              "intermediates": []}.get(key), "default")
+        if key in FIX_ONLY:
+            source += " (fix only)"
+        text = f"{key} = {_toml_value(value)}"
+        width = max(width, len(text))
+        lines.append((text, source))
+    for text, source in lines:
+        click.echo(f"{text:<{width}}  # {source}")
+
+
+def _toml_value(value) -> str:
+    import json
+
+    if value is None:
+        return "(unset)"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{json.dumps(k)} = {json.dumps(v)}"
+                               for k, v in value.items()) + "}"
+    return json.dumps(value)
 
 
 @cli.command()
@@ -392,6 +549,7 @@ def probe(targets, targets_file, connect, concurrency, timeout, pem_file, showce
     """Judge what live endpoints serve (TARGET: NAME, NAME:PORT, https://NAME[:PORT][/path],
     [IPv6]:PORT; port 443 by default), or a transcript / PEM bundle, with the same rules as
     `check`. An endpoint that cannot be reached is an `endpoint-unreachable` finding."""
+    from certlint.context import Options
     from certlint.probe.cli import run_probe_command
 
     options = Options(now=parse_now(now), expiry_warn_days=expiry_warn_days,

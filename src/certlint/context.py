@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+from certlint.defaults import DEFAULT_APACHE_VERSION
 from certlint.docs import load_docs
 from certlint.model import CertSlot, Directive, FileRef, Finding, ServerConfig, Site
 from certlint.parsers.nginx_versions import DEFAULT_NGINX_VERSION
@@ -17,7 +18,6 @@ from certlint.pki.load import CertFile, KeyFile, PkiStore
 from certlint.pki.trust import TrustStore
 from certlint.pki.verify import cert_spki, fingerprint, is_self_signed, issued_by
 
-DEFAULT_APACHE_VERSION = "2.4.62"
 HASHED_NAME = re.compile(r"^[0-9a-f]{8}\.\d+$")  # `openssl rehash` names in a CA path
 
 
@@ -41,6 +41,10 @@ class Options:
     use_cache: bool = True  # on-disk AIA cache (CERTLINT_CACHE_DIR overrides its place)
     resolvers: list[str] = field(default_factory=list)  # --resolver ADDR for stapling fixes
     defines: list[str] = field(default_factory=list)  # apache2 -D NAME (--define NAME)
+    jobs: int = 1  # processes that check sites (check: every core, for big trees)
+    ignore: set[str] = field(default_factory=set)  # --ignore RULE: not reported
+    # per-path-ignores of the project config: (absolute glob, rules) pairs
+    per_path_ignores: list[tuple[str, frozenset[str]]] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)  # httpd's environment (--env NAME=VALUE)
     # network (fix's AIA, probe, check --online): certlint.pki.network
     online: bool = False  # check --online: OCSP and CRL requests as the server would make them
@@ -196,6 +200,9 @@ class Context:
         ca_path = site.get("sslcacertificatepath")
         ref = self.config.file_ref(ca_path) if ca_path is not None else None
         if ref is not None and ref.path and os.path.isdir(ref.path):
+            from certlint import reads
+
+            reads.listed(ref.path)
             for name in sorted(os.listdir(ref.path)):
                 if HASHED_NAME.match(name):
                     loaded = self.store.cert_file(os.path.join(ref.path, name))
@@ -238,6 +245,16 @@ class Context:
 
     # -- findings ------------------------------------------------------------------------
 
+    def _column(self, at: Directive) -> int:
+        """The directive name's real column (not for an `nginx -T` dump: its files are gone,
+        and the same path on this machine is another file)."""
+        if at.column != 1 or self.config is None or self.config.extra.get("dump"):
+            return at.column
+        from certlint.locations import column
+
+        return column(at.path, at.line, at.name, self.config.server == "apache",
+                      self.options.root)
+
     def finding(self, rule: str, at: Directive, message: str, site: Site | None = None,
                 severity: str | None = None, fixable: bool | None = None,
                 fix=None, facts: dict | None = None) -> Finding:
@@ -251,7 +268,7 @@ class Context:
             severity=severity or (doc.severity if doc else "error"),
             path=at.path,
             line=at.line,
-            column=at.column,
+            column=self._column(at),
             message=message,
             site=site.label if site is not None else "",
             fixable=(doc.fixable if doc else False) if fixable is None else fixable,

@@ -6,6 +6,7 @@ Config problems (missing includes, loops, syntax) become `config-error` findings
 
 from __future__ import annotations
 
+import fnmatch
 import gc
 import os
 import re
@@ -29,7 +30,7 @@ class Report:
     findings: list[Finding] = field(default_factory=list)
     configs: list[ServerConfig] = field(default_factory=list)
     probed: int = 0  # certlint probe: how many endpoints / chains were judged
-    notes: list[str] = field(default_factory=list)  # for stderr: e.g. --ca-bundle certs skipped
+    notes: list[str] = field(default_factory=list)  # stderr: an inferred --root, skipped certs
 
     def count(self, severity: str) -> int:
         return sum(1 for f in self.findings if f.severity == severity)
@@ -52,9 +53,22 @@ def run_check(paths: list[str], options: Options | None = None,
             gc.enable()
     for problem in ctx.trust.errors:
         raise EntryPointError(problem)
+    if options.ignore or options.per_path_ignores:
+        report.findings = [f for f in report.findings if not ignored(f, options)]
     report.notes.extend(ctx.trust.notes)
     report.findings.sort(key=lambda f: (f.path, f.line, f.column, f.rule, f.site))
     return report
+
+
+def ignored(finding: Finding, options: Options) -> bool:
+    """--ignore RULE, or a `per-path-ignores` glob of the project config matching the file."""
+    if finding.rule in options.ignore:
+        return True
+    for pattern, rules in options.per_path_ignores:
+        if (finding.rule in rules or "all" in rules) and fnmatch.fnmatchcase(finding.path,
+                                                                             pattern):
+            return True
+    return False
 
 
 ENTRY_NAMES = {"nginx": ("nginx.conf",),
@@ -116,7 +130,12 @@ def _entry_under_root(path: str, root: str | None) -> str:
     if os.path.commonpath([root, os.path.abspath(path)]) == root:
         return path
     inside = os.path.join(root, os.path.normpath(path).lstrip("/"))
-    return inside if os.path.exists(inside) else path
+    if not os.path.exists(inside):
+        # never this machine's file instead: its includes would be read from the checkout
+        raise EntryPointError(f"{path}: not in the tree under --root {root} ({inside} does not "
+                              "exist); name the entry point inside the checkout, or pass "
+                              "--root / to check this machine's config")
+    return inside
 
 
 def _check_paths(paths: list[str], options: Options, ctx: Context, report: Report) -> None:
@@ -135,10 +154,7 @@ def _check_paths(paths: list[str], options: Options, ctx: Context, report: Repor
         why = _not_a_config(path)
         if why:
             raise EntryPointError(f"{path}: {why}")
-        config = parse_config(path, server=options.server, root=options.root,
-                              apache_version=options.apache_version, defines=options.defines,
-                              nginx_version=options.nginx_version,
-                              env=options.env)
+        config = _parse(path, options, report)
         fatal = [e for e in config.errors if e.fatal]
         if fatal:
             raise EntryPointError(f"{fatal[0].path}: {fatal[0].message}")
@@ -146,33 +162,94 @@ def _check_paths(paths: list[str], options: Options, ctx: Context, report: Repor
         report.findings.extend(check_config(config, ctx))
 
 
+def _parse(path: str, options: Options, report: Report) -> ServerConfig:
+    """Parse one entry point; without --root, a checkout's entry point that names absolute
+    paths gets its root inferred (said in `report.notes`) or is refused (exit 2), so that this
+    machine's files are never read by accident."""
+    def parse(root):
+        return parse_config(path, server=options.server, root=root,
+                            apache_version=options.apache_version, defines=options.defines,
+                            nginx_version=options.nginx_version, env=options.env)
+
+    if options.root is not None or path == "-":
+        return parse(options.root)
+    from certlint import hostpaths
+    from certlint.parsers.common import recording
+
+    with recording() as absolute:
+        config = parse(None)
+    if config.extra.get("dump") or any(e.fatal for e in config.errors):
+        return config
+    verdict = hostpaths.judge(path, absolute, config.files)
+    if verdict.root is not None:
+        options.root = verdict.root
+        report.notes.append(
+            f"{path} names {verdict.because}: reading it and every absolute path under "
+            f"{verdict.root} (the root inferred from where {os.path.basename(path)} lies; "
+            "pass --root to choose another)")
+        return parse(verdict.root)
+    if verdict.foreign is not None:
+        raise EntryPointError(
+            f"{path} names {verdict.foreign}, which would be read from this machine, not from "
+            f"the tree {path} lies in: pass --root DIR (the folder that stands for / in the "
+            "checkout), or --root / to read this machine's files")
+    return config
+
+
 def check_config(config: ServerConfig, ctx: Context) -> list[Finding]:
     ctx.config = config
     findings: list[Finding] = []
+    from certlint.locations import column
+
+    dump = bool(config.extra.get("dump"))
     for error in config.errors:
         findings.append(Finding("config-error", error.severity, error.path, error.line or 1,
-                                error.message))
+                                error.message, column=1 if dump else column(
+                                    error.path, error.line, root=ctx.options.root)))
     disabled = {id(site): _block_disabled(site, config) for site in config.sites}
-    for rule in all_rules().values():
-        if config.server not in rule.servers or "config" not in rule.sources:
-            continue
-        targets = [config] if rule.scope == "config" else config.sites
-        for target in targets:
-            if rule.scope == "site" and _matches(rule.name, disabled[id(target)]):
+    rules = [r for r in all_rules().values()
+             if config.server in r.servers and "config" in r.sources]
+    for rule in rules:
+        if rule.scope == "config":
+            findings.extend(_run_rule(rule, config, config, ctx))
+
+    def check_sites(sites) -> list[Finding]:
+        out: list[Finding] = []
+        for rule in rules:
+            if rule.scope == "config":
                 continue
-            try:
-                findings.extend(rule.check(target, ctx))
-            except Exception as exc:  # noqa: BLE001 - one broken rule must not stop the run
-                origin = getattr(target, "origin", None)
-                findings.append(Finding(
-                    rule.name, "error", origin.path if origin else config.entry,
-                    origin.line if origin else 1,
-                    f"internal error in rule {rule.name}: {exc.__class__.__name__}: {exc} "
-                    "(please report this; other rules still ran)",
-                ))
-                if ctx.options.debug:
-                    traceback.print_exc()
+            for site in sites:
+                if not _matches(rule.name, disabled[id(site)]):
+                    out.extend(_run_rule(rule, site, config, ctx))
+        if workers > 1:
+            for finding in out:
+                finding.fix = None  # `check` shares its work; fix plans stay with `fix`
+        return out
+
+    from certlint.parallel import map_shares, workers_for
+
+    # --online: one process, so the run's network budget and its one-request-per-URL hold
+    workers = 1 if getattr(ctx.options, "online", False) else workers_for(len(config.sites),
+                                                                          ctx.options.jobs)
+    if workers > 1:
+        ctx.trust.warm()  # load the trust store once, before the workers share it
+    findings.extend(map_shares(config.sites, check_sites, workers))
     return _dedupe([f for f in findings if not _line_disabled(f, config)])
+
+
+def _run_rule(rule, target, config: ServerConfig, ctx: Context) -> list[Finding]:
+    try:
+        return list(rule.check(target, ctx))
+    except Exception as exc:  # noqa: BLE001 - one broken rule must not stop the run
+        origin = getattr(target, "origin", None)
+        if ctx.options.debug:
+            traceback.print_exc()
+        return [Finding(
+            rule.name, "error", origin.path if origin else config.entry,
+            origin.line if origin else 1,
+            f"internal error in rule {rule.name}: {exc.__class__.__name__}: {exc} "
+            "(please report this; other rules still ran)",
+        )]
 
 
 def _block_disabled(site, config: ServerConfig) -> set[str]:

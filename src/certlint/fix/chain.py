@@ -123,6 +123,7 @@ class ChainPlanner:
         self.fetcher = fetcher
         self._folders: dict[str, list[str]] = {}  # folder -> chain-like files in it
         self._planned: dict[str, bytes] = {}  # new files planned this run -> content
+        self.origins: dict[bytes, str] = {}  # intermediate fingerprint -> where it came from
 
     def plan(self, site: Site, slot: CertSlot, findings: list[Finding]) -> SlotPlan:
         result = SlotPlan(site, slot, findings)
@@ -142,11 +143,18 @@ class ChainPlanner:
         return result
 
     def corrected(self, chain: ChainAnalysis,
-                  nearby: list[x509.Certificate] | None = None) -> list[x509.Certificate]:
+                  nearby: list[tuple[x509.Certificate, str]] | None = None
+                  ) -> list[x509.Certificate]:
         """Leaf, then intermediates in issuing order, verified up to a trust anchor."""
         leaf = chain.leaf_cert
-        have = list(chain.served) + list(chain.auto_added) + list(nearby or [])
-        completion = self.fetcher.complete(leaf, have)
+        have = list(chain.served) + list(chain.auto_added) + [c for c, _f in nearby or []]
+        labels = {c.fingerprint(_SHA256): f"the neighbouring file {os.path.basename(where)}"
+                  for c, where in reversed(nearby or [])}
+        labels.update({c.fingerprint(_SHA256): "the served chain"
+                       for c in list(chain.served) + list(chain.auto_added)})
+        completion = self.fetcher.complete(leaf, have, labels)
+        self.origins.update({c.fingerprint(_SHA256): why for c, why
+                             in zip(completion.intermediates, completion.origins, strict=True)})
         if not completion.ok:
             raise _Unfixable(completion.problem or "no trusted root reached")
         certs = [leaf] + completion.intermediates
@@ -179,7 +187,9 @@ class ChainPlanner:
         new = [c for c in certs[1:] if c.fingerprint(_SHA256) not in had]
         if not new:
             return ""
-        return " (added " + ", ".join(describe(c) for c in new) + ", verified by signature)"
+        added = ", ".join(f"{describe(c)} from {self.origins.get(c.fingerprint(_SHA256), 'AIA')}"
+                          for c in new)
+        return f" (added {added}; verified by signature)"
 
     def _new_file(self, slot: CertSlot, suffix: str, content: bytes, plan: FixPlan) -> str:
         """Plan `NAME.<suffix>.pem` next to the certificate file; returns its file name."""
@@ -241,12 +251,13 @@ class ChainPlanner:
             self._folders[folder] = found
         return [f for f in self._folders[folder] if f != path][:MAX_SIBLINGS]
 
-    def _siblings(self, path: str) -> list[x509.Certificate]:
-        certs: list[x509.Certificate] = []
+    def _siblings(self, path: str) -> list[tuple[x509.Certificate, str]]:
+        """Certificates of the chain-like files beside `path`, each with its file."""
+        certs: list[tuple[x509.Certificate, str]] = []
         for full in self._sibling_files(path):
             loaded = self.ctx.store.cert_file(full)
             if loaded.ok:
-                certs.extend(loaded.certs)
+                certs.extend((cert, full) for cert in loaded.certs)
         return certs
 
     def _existing_full_chain(self, slot: CertSlot, certs, name: str = "fullchain.pem"

@@ -18,11 +18,15 @@ from certlint.context import Options
 from certlint.engine import EntryPointError
 from certlint.fix.engine import FixRun, plan_fixes, recheck
 from certlint.fix.output import atomic_write, render_diff, render_patch, write_workspace
+from certlint.locations import relocate
+from certlint.model import SEVERITY_RANK, Finding
 from certlint.report.escape import text as esc
 
 EXIT_OK, EXIT_REMAINING, EXIT_USAGE = 0, 1, 2
 PROGRESS_MIN_SITES = 20
 MAX_NOTES = 20  # notes shown in text output; json has them all
+MAX_LISTED = 10  # findings named in the summary line
+NO_AUTOMATIC_FIX = "certlint has no automatic fix for this rule"
 
 
 def say(message: str, err: bool = False) -> None:
@@ -41,10 +45,10 @@ def _progress(done: int, total: int) -> None:
 
 
 def run_fix_command(paths: list[str], options: Options, fmt: str = "text", write: bool = False,
-                    patch_file: str | None = None) -> int:
-    if fmt not in ("text", "json"):
-        say(f"certlint: fix writes text or json, not {fmt} (use `certlint check "
-                   f"--format {fmt}` for reports)", err=True)
+                    patch_file: str | None = None, fail_on: str = "error") -> int:
+    if fmt not in ("text", "json", "remediation"):
+        say(f"certlint: fix writes text, json or remediation, not {fmt} (use "
+                   f"`certlint check --format {fmt}` for reports)", err=True)
         return EXIT_USAGE
     for folder in options.intermediates:
         if not os.path.isdir(folder):
@@ -56,6 +60,8 @@ def run_fix_command(paths: list[str], options: Options, fmt: str = "text", write
     except EntryPointError as exc:
         say(f"certlint: {exc}", err=True)
         return EXIT_USAGE
+    for note in run.report.notes:
+        say(f"certlint: {note}", err=True)
     dumps = [c.extra["dump"] for c in run.report.configs if c.extra.get("dump")]
     if write and dumps:
         say(f"certlint: {dumps[0]} is an `nginx -T` dump, a snapshot: --write changes "
@@ -87,15 +93,60 @@ def run_fix_command(paths: list[str], options: Options, fmt: str = "text", write
             except EntryPointError as exc:
                 say(f"certlint: cannot check the written tree again: {exc}", err=True)
                 return EXIT_REMAINING
+    relocate(run.report.findings, options.root)  # the file each change edits, not its link
+    left = remaining_findings(run)
+    blocking = [f for f in left if SEVERITY_RANK[f.severity] >= SEVERITY_RANK[fail_on]]
     if fmt == "json":
-        click.echo(json.dumps(_as_json(run, written, patch_file), indent=2))
+        click.echo(json.dumps(_as_json(run, written, patch_file, left, blocking), indent=2))
+    elif fmt == "remediation":
+        from certlint.engine import Report
+        from certlint.report import render
+
+        changed = Report(findings=list(run.fixed), configs=run.report.configs)
+        click.echo(render(changed, "remediation").encode("utf-8", "surrogateescape"), nl=False)
+        _summary(run, write, patch_file, base, left, blocking, fail_on)
     else:
         _text(run, written, patch_file, base, write)
-    if run.remaining:
+        _summary(run, write, patch_file, base, left, blocking, fail_on)
+    if blocking:
         return EXIT_REMAINING
     if not write and not patch_file and not run.workspace.empty:
         return EXIT_REMAINING
     return EXIT_OK
+
+
+def remaining_findings(run: FixRun) -> list[Finding]:
+    """Every finding still there once the fix is applied (the dry run: would be applied)."""
+    gone = {id(f) for f in run.fixed} | {id(f) for f in run.also}
+    return [f for f in run.report.findings if id(f) not in gone]
+
+
+def _where(finding: Finding, base: str) -> str:
+    path = finding.path
+    if os.path.isabs(path) and not os.path.relpath(path, base).startswith(".."):
+        path = os.path.relpath(path, base)
+    return f"{path}:{finding.line}" if finding.line else path
+
+
+def _summary(run: FixRun, write: bool, patch_file: str | None, base: str,
+             left: list[Finding], blocking: list[Finding], fail_on: str) -> None:
+    """`N fixed, M remain (K cannot be fixed automatically: RULE at FILE:LINE, ...)`, as
+    ruff's `--fix` says it: M counts what is at or above --fail-on and decides the exit code."""
+    fixed = len(run.fixed)
+    verb = "fixed" if write else ("in the patch" if patch_file else "fixable (dry run; "
+                                                                   "--write applies)")
+    summary = f"certlint: {fixed} {verb}, {len(blocking)} remain"
+    if blocking:
+        places = [f"{f.rule} at {_where(f, base)}" for f in blocking[:MAX_LISTED]]
+        if len(blocking) > MAX_LISTED:
+            places.append(f"... {len(blocking) - MAX_LISTED} more")
+        summary += f" ({len(blocking)} cannot be fixed automatically: {', '.join(places)})"
+    lower = len(left) - len(blocking)
+    if lower:
+        summary += f"; {lower} below --fail-on {fail_on}"
+    if patch_file:
+        summary += f"; patch saved to {patch_file}"
+    say(summary, err=True)
 
 
 def _text(run: FixRun, written: list[str], patch_file: str | None, base: str,
@@ -125,13 +176,6 @@ def _text(run: FixRun, written: list[str], patch_file: str | None, base: str,
                  "apache": "apachectl configtest && apachectl graceful"}
         click.echo("certlint: the server reads the changes on reload: "
                    + "; ".join(hints[k] for k in kinds if k in hints), err=True)
-    fixed = len(run.fixed)
-    verb = "fixed" if write else ("in the patch" if patch_file else "fixable (dry run; "
-                                                                   "--write applies)")
-    summary = f"certlint: {fixed} problem(s) {verb}, {len(run.remaining)} remain"
-    if patch_file:
-        summary += f"; patch saved to {patch_file}"
-    click.echo(summary, err=True)
 
 
 def _network_notices(run: FixRun) -> list[str]:
@@ -144,14 +188,19 @@ def _network_notices(run: FixRun) -> list[str]:
     return notices
 
 
-def _as_json(run: FixRun, written: list[str], patch_file: str | None) -> dict:
+def _as_json(run: FixRun, written: list[str], patch_file: str | None, left: list[Finding],
+             blocking: list[Finding]) -> dict:
+    reasons = {id(f): why for f, why in run.remaining}
     return {
         "version": __version__,
         "fixed": [f.as_dict() for f in run.fixed],
         "also_resolved": [f.as_dict() for f in run.also],
         "notes": [{"site": plan.site, "rule": plan.rule, "note": note}
                   for plan in run.plans for note in plan.notes],
-        "remaining": [dict(f.as_dict(), reason=why) for f, why in run.remaining],
+        "remaining": [dict(f.as_dict(), reason=reasons.get(id(f), NO_AUTOMATIC_FIX))
+                      for f in left],
+        "summary": {"fixed": len(run.fixed), "remain": len(blocking),
+                    "below_fail_on": len(left) - len(blocking)},
         "changed": [path for path, _old, _new in run.workspace.changes()],
         "created": sorted(run.workspace.new_files),
         "reused": sorted(run.workspace.reused),

@@ -19,6 +19,7 @@ import re
 import stat
 from dataclasses import dataclass, field
 
+from certlint import reads
 from certlint.model import ConfigError, Directive, FileRef, ServerConfig
 from certlint.parsers.apache_conditions import if_version, module_names
 from certlint.parsers.apache_syntax import check_directive
@@ -623,6 +624,7 @@ class ApacheParser:
                         ln.line)
             return []
         target = self.resolve_path(pattern)
+        reads.looked_up(target)  # a file added to (or removed from) its folder matters
         if GLOB_CHARS.search(target):
             matches = sorted(glob.glob(target))
             if not matches:
@@ -655,6 +657,7 @@ class ApacheParser:
                 return []
             try:
                 entries = sorted(os.listdir(source))
+                reads.listed(source)
             except OSError as exc:
                 self._error(f"Include {pattern}: cannot read directory {path}: "
                             f"{exc.strerror or exc}", ln.path, ln.line)

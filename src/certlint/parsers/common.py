@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import stat
 
+from certlint import reads
 from certlint.model import ConfigError, ServerConfig
 
 MAX_CONFIG_BYTES = 64 * 1024 * 1024
@@ -32,12 +33,30 @@ def section_name(text: str) -> str:
     return body
 
 
+# absolute paths the parsers resolved without --root (see `recording`): None when nobody asks
+_ABSOLUTE: list[list[str]] = []
+
+
 def map_root(path: str, root: str | None) -> str:
     """An absolute path from a config, placed under `--root` when one is given."""
     path = os.path.normpath(path)
     if root:
         return os.path.join(root, path.lstrip("/"))
+    if _ABSOLUTE:
+        _ABSOLUTE[-1].append(path)
     return path
+
+
+class recording:
+    """`with recording() as seen:` collects every absolute path a parse resolves without
+    --root (includes, ServerRoot, certificate and key files): which host files it would read."""
+
+    def __enter__(self) -> list[str]:
+        _ABSOLUTE.append([])
+        return _ABSOLUTE[-1]
+
+    def __exit__(self, *_exc) -> None:
+        _ABSOLUTE.pop()
 
 
 def follow_root_links(path: str, root: str | None) -> str:
@@ -107,6 +126,7 @@ class ConfigFileReader:
             with open(path, "rb") as fh:
                 data = fh.read()
         except OSError as exc:
+            reads.read(path, None, exc.strerror or str(exc))
             reason = exc.strerror or str(exc)
             config.errors.append(ConfigError(f"cannot read config file: {reason}", shown, 0,
                                              fatal))
@@ -116,6 +136,7 @@ class ConfigFileReader:
                 "the config file is empty: nothing to check (nginx -t would fail: no \"events\" "
                 "section in configuration)", shown, 0, fatal))
             return None
+        reads.read(path, data)
         if b"\0" in data:
             config.errors.append(ConfigError(
                 "binary file, not a text config (it holds NUL bytes)", shown, 0, fatal))

@@ -20,11 +20,16 @@ import tempfile
 
 import crossplane
 
+from certlint import reads
 from certlint.model import ConfigError, Directive, FileRef, ServerConfig
 from certlint.parsers import nginx_fast, nginx_syntax
 from certlint.parsers.common import MAX_CONFIG_BYTES, ConfigFileReader, map_root
 from certlint.parsers.nginx_sites import Node, build_sites
-from certlint.parsers.nginx_versions import DEFAULT_NGINX_VERSION, version_errors
+from certlint.parsers.nginx_versions import (
+    DEFAULT_NGINX_VERSION,
+    client_verify_errors,
+    version_errors,
+)
 
 MAX_INCLUDE_DEPTH = 64
 # files read through includes in one run, counting repeats: a snippet included by every one of
@@ -322,6 +327,7 @@ class NginxParser:
                 return [self._virtual[h] for h in hits], full
             return ([self._virtual[full]] if full in self._virtual else None), full
         target = self.resolve_path(pattern)
+        reads.looked_up(target)  # a file added to (or removed from) its folder matters
         if GLOB_CHARS.search(target):
             return [self._under_root(m) for m in sorted(glob.glob(target))], target
         target = self._under_root(target)
@@ -356,6 +362,8 @@ class NginxParser:
 
     def _build(self, tree: list[Node]) -> None:
         build_sites(tree, self.config, self.file_ref)
+        for message, directive in client_verify_errors(self.config.sites, self.nginx_version):
+            self.config.errors.append(ConfigError(message, directive.path, directive.line))
 
 
 def _glob_match(path: str, pattern: str) -> bool:

@@ -119,6 +119,7 @@ class Completion:
     anchor: x509.Certificate | None = None
     problem: str | None = None
     fetched: list[str] = field(default_factory=list)  # URLs whose answer was used
+    origins: list[str] = field(default_factory=list)  # where each intermediate came from
 
     @property
     def ok(self) -> bool:
@@ -140,6 +141,8 @@ class AiaFetcher:
         self._responses: dict[str, tuple[bytes | None, str | None]] = {}
         self._from_cache: set[str] = set()  # URLs whose answer this run came from the disk cache
         self.local: list[x509.Certificate] = []
+        self.local_origin: dict[bytes, str] = {}  # fingerprint -> "--intermediates DIR/NAME"
+        self.fetched_from: dict[bytes, str] = {}  # fingerprint -> the AIA URL it came from
         self.errors: list[str] = []  # problems with --intermediates folders
         self.notices: list[str] = []  # said once per run: a refused cache folder
         self._cache_ok: bool | None = None
@@ -176,18 +179,25 @@ class AiaFetcher:
             loaded = parse_cert_bytes(path, data)
             certs = loaded.certs if loaded.certs else parse_response(data)
             self.local.extend(certs)
+            for cert in certs:
+                self.local_origin.setdefault(fingerprint(cert), f"--intermediates {path}")
 
     # -- path building ---------------------------------------------------------------------
 
     def complete(self, leaf: x509.Certificate,
-                 have: list[x509.Certificate] | None = None) -> Completion:
+                 have: list[x509.Certificate] | None = None,
+                 labels: dict[bytes, str] | None = None) -> Completion:
         """The path from `leaf` to a trust anchor, from `have`, local folders, then AIA.
+
+        `labels` says where certificates of `have` came from (fingerprint -> words); the
+        completion's `origins` says it for every intermediate it uses.
 
         A path search, not a single walk: when the issuer at hand leads nowhere (a served
         cross-sign issued by a root nobody trusts, an expired copy), the other candidates are
         tried, and the certificate's own AIA URL too, before giving up. The first problem met
         on the preferred path is the one reported."""
         result = Completion()
+        labels = dict(labels or {})
         pool = list(have or []) + self.local
         problems: list[str] = []
         budget = [MAX_SEARCH_STEPS]
@@ -196,6 +206,11 @@ class AiaFetcher:
             result.problem = problems[0] if problems else "no trusted root reached"
         else:
             result.intermediates, result.anchor = found
+        for cert in result.intermediates:
+            fp = fingerprint(cert)
+            url = self.fetched_from.get(fp)
+            result.origins.append(labels.get(fp) or self.local_origin.get(fp)
+                                  or (f"AIA {url}" if url else "the served chain"))
         return result
 
     def _search(self, current, pool, seen: set[bytes], path: list, result: Completion,
@@ -283,6 +298,7 @@ class AiaFetcher:
                 reasons.append(problem)
                 continue
             result.fetched.append(url)
+            self.fetched_from.setdefault(fingerprint(issuer), url)
             return issuer, None
         return None, f"cannot fetch {what}: " + "; ".join(reasons)
 

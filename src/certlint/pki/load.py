@@ -18,6 +18,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs7
 
+from certlint import reads
+
 MAX_PKI_FILE_BYTES = 32 * 1024 * 1024
 PEM_MARKER = re.compile(rb"-----(BEGIN|END) ([A-Z0-9 ]+)-----")
 
@@ -103,7 +105,13 @@ class KeyFile:
 
 
 def read_file(path: str) -> tuple[bytes | None, str | None]:
-    """Bytes of a PKI file, or a plain reason it cannot be read."""
+    """Bytes of a PKI file, or a plain reason it cannot be read (noted for the result cache)."""
+    data, problem = _read_file(path)
+    reads.read(path, data, problem)
+    return data, problem
+
+
+def _read_file(path: str) -> tuple[bytes | None, str | None]:
     try:
         info = os.stat(path)
         if stat.S_ISDIR(info.st_mode):
@@ -406,6 +414,7 @@ class PkiStore:
             loaded = (CertFile(path, missing=problem) if data is None
                       else parse_cert_bytes(path, data))
             loaded.certs = [self._interned.setdefault(c, c) for c in loaded.certs]
+            reads.certificates(loaded.certs)
             self._certs[key] = loaded
         return self._certs[key]
 

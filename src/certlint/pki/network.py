@@ -9,8 +9,10 @@ default (`--aia-public-only`); `--aia-private` allows them again.
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
-from certlint.pki import fetch
+if TYPE_CHECKING:  # http.client and ssl load only for a run that fetches
+    from certlint.pki import fetch
 
 
 def public_only_default(value: bool | None) -> bool:
@@ -20,6 +22,8 @@ def public_only_default(value: bool | None) -> bool:
 
 def run_fetcher(options) -> fetch.Fetcher:
     """The fetcher of this run (created on first use and kept on the options)."""
+    from certlint.pki import fetch
+
     existing = getattr(options, "fetcher", None)
     if existing is not None:
         return existing

@@ -55,6 +55,11 @@ class TrustStore:
                 self.add(cert)
         return self._by_subject
 
+    def warm(self) -> None:
+        """Load the bundles now (before forked workers share this store, so that each does not
+        load them again and problems with them are seen by the parent)."""
+        self._load()
+
     def add(self, cert: x509.Certificate) -> None:
         by_subject = self._load()
         subject = subject_der(cert)
