@@ -25,7 +25,11 @@ from certlint.model import ConfigError, Directive, FileRef, ServerConfig
 from certlint.parsers import nginx_fast, nginx_syntax
 from certlint.parsers.common import MAX_CONFIG_BYTES, ConfigFileReader, map_root
 from certlint.parsers.nginx_sites import Node, build_sites
-from certlint.parsers.nginx_versions import DEFAULT_NGINX_VERSION, version_errors
+from certlint.parsers.nginx_versions import (
+    DEFAULT_NGINX_VERSION,
+    client_verify_errors,
+    version_errors,
+)
 
 MAX_INCLUDE_DEPTH = 64
 # files read through includes in one run, counting repeats: a snippet included by every one of
@@ -358,6 +362,8 @@ class NginxParser:
 
     def _build(self, tree: list[Node]) -> None:
         build_sites(tree, self.config, self.file_ref)
+        for message, directive in client_verify_errors(self.config.sites, self.nginx_version):
+            self.config.errors.append(ConfigError(message, directive.path, directive.line))
 
 
 def _glob_match(path: str, pattern: str) -> bool:
