@@ -348,7 +348,7 @@ def check_fix(sc: Scenario, folder: str, entry: str, root: str) -> list[str]:
     code, _payload, out = certlint_run(["fix", "--write", "--offline", "--server", sc.server,
                                         "--ca-bundle", root, "--intermediates",
                                         os.path.join(folder, "intermediates"), entry])
-    if code != 0:
+    if code not in (0, 1):  # 1: problems it cannot fix remain (a CN-only name, say)
         return [f"{sc.describe()}: fix --write exited {code}: {out[-400:]}"]
     after, findings = certlint_verdict(entry, sc, root)
     real, output = real_verdict(sc, entry, root, os.path.join(folder, "state-fixed"))
