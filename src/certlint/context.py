@@ -36,7 +36,8 @@ class Options:
     # fix-time options (certlint fix): AIA fetching and stapling repairs
     offline: bool = False  # never touch the network
     intermediates: list[str] = field(default_factory=list)  # folders of PEM intermediates
-    aia_public_only: bool = False  # refuse AIA URLs on private/loopback hosts
+    # refuse AIA/OCSP/CRL URLs on private/loopback hosts; None: only when CI is set
+    aia_public_only: bool | None = None
     use_cache: bool = True  # on-disk AIA cache (CERTLINT_CACHE_DIR overrides its place)
     resolvers: list[str] = field(default_factory=list)  # --resolver ADDR for stapling fixes
     defines: list[str] = field(default_factory=list)  # apache2 -D NAME (--define NAME)
