@@ -64,3 +64,32 @@ def test_vhost_speaks_tls_where_apache_says(case, tmp_path, certlint):
         plain_on_https = case == "listen-one-address-vhost-star"
         assert any("SSLEngine is not on" in f["message"] for f in payload["findings"]) == \
             plain_on_https, payload["findings"]
+
+
+def test_listen_443_without_a_protocol_is_https_on_the_real_port(tmp_path, certlint):
+    """The one case the harness cannot move to a free port: httpd's default protocol comes from
+    the port number itself (443: https). Run on 127.0.0.1:443 as written, where it can be
+    bound."""
+    import socket
+
+    apache_binary()
+    try:
+        with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(("127.0.0.1", 443))
+    except OSError as exc:
+        pytest.skip(f"127.0.0.1:443 cannot be bound here ({exc.strerror})")
+    text = (HEAD + "Listen 127.0.0.1:443\n<VirtualHost 127.0.0.1:443>\n"
+            f"    ServerName example.test\n    SSLCertificateFile {PKI}/fullchain.pem\n"
+            f"    SSLCertificateKeyFile {PKI}/demo-keys/leaf.key\n</VirtualHost>\n")
+    conf = tmp_path / "apache2.conf"
+    conf.write_text(text)
+    result = certlint("check", "--server", "apache", "--ca-bundle", ROOT_CA, str(conf))
+    assert result.exit_code == 0 and "All good: 1 TLS site checked" in result.output
+    server = ApacheServer(str(conf), str(tmp_path / "state"))
+    with open(server.conf, "w") as fh:  # as written: no port moved, no protocol spelled out
+        fh.write(text)
+    server.ports = {443: 443}
+    with server:
+        hello = servers.s_client(443, "example.test", ROOT_CA)
+    assert hello.ok, hello.output

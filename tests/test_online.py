@@ -26,7 +26,10 @@ from tests.support.dns import Dnsmasq
 from tests.support.ocsp import OcspResponder, delegated_signer
 from tests.support.pki import CA, cert_pem, key_pem, write
 
-NOW_UTC = dt.datetime.now(dt.timezone.utc)
+
+def now() -> dt.datetime:
+    """Now, at the moment of the call (a module-level time goes stale over a long run)."""
+    return dt.datetime.now(dt.timezone.utc)
 
 
 @pytest.fixture
@@ -52,7 +55,7 @@ def test_good_revoked_and_unknown_from_openssl_ocsp(tmp_path, pki):
     with responder(tmp_path, inter, good=[good.cert], revoked=[revoked.cert]) as r:
         url = [f"http://127.0.0.1:{r.port}/"]
         fetcher = Fetcher(timeout=5)
-        results = {name: ask_ocsp(leaf.cert, inter.cert, fetcher, NOW_UTC, urls=url)
+        results = {name: ask_ocsp(leaf.cert, inter.cert, fetcher, now(), urls=url)
                    for name, leaf in (("good", good), ("revoked", revoked),
                                       ("unknown", stranger))}
     assert results["good"].kind == "good", results["good"].message
@@ -67,7 +70,7 @@ def test_a_delegated_responder_the_issuer_authorised_is_accepted(tmp_path, pki):
     _root, inter = pki
     leaf = inter.leaf("good.test")
     with responder(tmp_path, inter, good=[leaf.cert], signer=delegated_signer(inter)) as r:
-        outcome = ask_ocsp(leaf.cert, inter.cert, Fetcher(timeout=5), NOW_UTC,
+        outcome = ask_ocsp(leaf.cert, inter.cert, Fetcher(timeout=5), now(),
                            urls=[f"http://127.0.0.1:{r.port}/"])
     assert outcome.kind == "good", outcome.message
 
@@ -78,7 +81,7 @@ def test_a_responder_for_another_ca_is_refused(tmp_path, pki):
     other = root.intermediate("Another Intermediate")
     leaf = inter.leaf("good.test")
     with responder(tmp_path, other, good=[leaf.cert]) as r:
-        outcome = ask_ocsp(leaf.cert, inter.cert, Fetcher(timeout=5), NOW_UTC,
+        outcome = ask_ocsp(leaf.cert, inter.cert, Fetcher(timeout=5), now(),
                            urls=[f"http://127.0.0.1:{r.port}/"])
     assert outcome.kind == "bad"
     assert "signature does not verify with the key of the issuer 'Online Intermediate'" in (
@@ -96,8 +99,8 @@ def test_error_statuses_and_a_non_ocsp_answer(pki, status, name):
         url = http.serve("/", ocsp.OCSPResponseBuilder.build_unsuccessful(status).public_bytes(
             serialization.Encoding.DER), "application/ocsp-response")
         html = http.serve("/portal", b"<html>captive portal</html>", "text/html")
-        outcome = ask_ocsp(leaf.cert, inter.cert, Fetcher(timeout=5), NOW_UTC, urls=[url])
-        junk = ask_ocsp(leaf.cert, inter.cert, Fetcher(timeout=5), NOW_UTC, urls=[html])
+        outcome = ask_ocsp(leaf.cert, inter.cert, Fetcher(timeout=5), now(), urls=[url])
+        junk = ask_ocsp(leaf.cert, inter.cert, Fetcher(timeout=5), now(), urls=[html])
         (path, body), _ = http.posted
     assert outcome.kind == "bad" and f"error status {name}" in outcome.message
     assert junk.kind == "unreachable" and junk.step == "unparseable"
@@ -110,7 +113,7 @@ def test_nothing_listening_is_unreachable_at_connect(pki):
     leaf = inter.leaf("good.test")
     port = servers.free_port()
     started = time.monotonic()
-    outcome = ask_ocsp(leaf.cert, inter.cert, Fetcher(timeout=5), NOW_UTC,
+    outcome = ask_ocsp(leaf.cert, inter.cert, Fetcher(timeout=5), now(),
                        urls=[f"http://127.0.0.1:{port}/"])
     assert time.monotonic() - started < 2
     assert outcome.kind == "unreachable" and outcome.step == "connect"
@@ -124,7 +127,7 @@ def test_a_name_the_configured_resolver_does_not_know(tmp_path, pki):
     dns_port = servers.free_port()
     with Dnsmasq(dns_port, {"ocsp.known.test": "127.0.0.1"}):
         fetcher = Fetcher(timeout=3).via([f"127.0.0.1:{dns_port}"])
-        outcome = ask_ocsp(leaf.cert, inter.cert, fetcher, NOW_UTC,
+        outcome = ask_ocsp(leaf.cert, inter.cert, fetcher, now(),
                            urls=["http://ocsp.unknown.test/"])
     assert outcome.kind == "unreachable" and outcome.step == "resolve"
     assert f"could not be resolved through the resolver 127.0.0.1:{dns_port}" in outcome.message
@@ -137,8 +140,8 @@ def _response(issuer: CA, cert, signer=None, status=ocsp.OCSPCertStatus.GOOD, ce
     signer_cert, signer_key = signer or (issuer.cert, issuer.key)
     builder = ocsp.OCSPResponseBuilder().add_response(
         cert=cert, issuer=issuer.cert, algorithm=hashes.SHA1(), cert_status=status,
-        this_update=NOW_UTC - dt.timedelta(hours=1),
-        next_update=next_update or NOW_UTC + dt.timedelta(days=1),
+        this_update=now() - dt.timedelta(hours=1),
+        next_update=next_update or now() + dt.timedelta(days=1),
         revocation_time=None, revocation_reason=None,
     ).responder_id(ocsp.OCSPResponderEncoding.HASH, signer_cert)
     if certs:
@@ -150,24 +153,24 @@ def test_signature_and_freshness_are_checked(pki):
     _root, inter = pki
     leaf = inter.leaf("good.test")
     assert judge_response(_response(inter, leaf.cert), leaf.cert, inter.cert,
-                          NOW_UTC).kind == "good"
+                          now()).kind == "good"
     impostor = CA("Online Intermediate")  # the same name, another key
     forged = judge_response(_response(inter, leaf.cert, (impostor.cert, impostor.key)),
-                            leaf.cert, inter.cert, NOW_UTC)
+                            leaf.cert, inter.cert, now())
     assert forged.kind == "bad" and "signature does not verify" in forged.message
     stale = judge_response(_response(inter, leaf.cert,
-                                     next_update=NOW_UTC - dt.timedelta(days=1)),
-                           leaf.cert, inter.cert, NOW_UTC)
+                                     next_update=now() - dt.timedelta(days=1)),
+                           leaf.cert, inter.cert, now())
     assert stale.kind == "bad" and "past its nextUpdate" in stale.message
     # a responder certificate the issuer signed without id-kp-OCSPSigning is no responder
     helper = inter.leaf("not-a-responder.test")
     unauthorised = judge_response(_response(inter, leaf.cert, (helper.cert, helper.key),
                                             certs=[helper.cert]),
-                                  leaf.cert, inter.cert, NOW_UTC)
+                                  leaf.cert, inter.cert, now())
     assert unauthorised.kind == "bad" and "without the OCSP Signing purpose" in (
         unauthorised.message)
     other = inter.leaf("other.test")
-    wrong = judge_response(_response(inter, other.cert), leaf.cert, inter.cert, NOW_UTC)
+    wrong = judge_response(_response(inter, other.cert), leaf.cert, inter.cert, now())
     assert wrong.kind == "bad" and "not about 'good.test'" in wrong.message
 
 
@@ -185,11 +188,11 @@ def test_crl_revoked_unreachable_and_foreign(pki):
 
         def crl_for(*urls):
             cert = inter.leaf("a.test", crl_urls=list(urls)).cert
-            return check_crl(cert, inter.cert, fetcher, NOW_UTC)
+            return check_crl(cert, inter.cert, fetcher, now())
 
         other = check_crl(inter.leaf("x.test", crl_urls=[der]).cert, inter.cert, fetcher,
-                          NOW_UTC)
-        listed = check_crl(_with_crl(inter, leaf, der), inter.cert, fetcher, NOW_UTC)
+                          now())
+        listed = check_crl(_with_crl(inter, leaf, der), inter.cert, fetcher, now())
         good = crl_for(pem)
         bad = crl_for(gone, junk, foreign)
     assert other.kind == "good"  # another serial than the revoked one

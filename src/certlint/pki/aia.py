@@ -156,10 +156,11 @@ class AiaFetcher:
 
     @classmethod
     def from_options(cls, trust: TrustStore, options) -> AiaFetcher:
-        from certlint.pki.network import run_fetcher
+        from certlint.pki.network import public_only_default, run_fetcher
 
         return cls(trust, now=options.now, offline=options.offline,
-                   intermediates=options.intermediates, public_only=options.aia_public_only,
+                   intermediates=options.intermediates,
+                   public_only=public_only_default(options.aia_public_only),
                    use_cache=options.use_cache, fetcher=run_fetcher(options))
 
     # -- local certificates ----------------------------------------------------------------

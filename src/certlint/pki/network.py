@@ -30,7 +30,8 @@ def run_fetcher(options) -> fetch.Fetcher:
     timeout = getattr(options, "timeout", None) or fetch.TIMEOUT
     budget = getattr(options, "network_budget", None)
     made = fetch.Fetcher(timeout=timeout, budget=fetch.BUDGET if budget is None else budget,
-                         public_only=bool(getattr(options, "aia_public_only", False)),
+                         public_only=public_only_default(getattr(options, "aia_public_only",
+                                                                 None)),
                          offline=bool(getattr(options, "offline", False)),
                          # check --online asks as the server does: directly, never via a proxy
                          use_proxy=not getattr(options, "online", False))

@@ -101,6 +101,9 @@ def run_probe_command(targets: list[str], options: Options, *, fmt: str, fail_on
         progress = len(parsed) > 1 and sys.stderr.isatty()
         sites = probe_targets(parsed, where, timeout=timeout, concurrency=concurrency,
                               progress=progress)
+    from certlint.rules.online import prefetch
+
+    prefetch(sites, ctx, concurrency)  # OCSP and CRL requests of all sites in parallel
     findings = check_sites(sites, ctx)
     if ctx.trust.errors:
         return usage(ctx.trust.errors[0])

@@ -73,6 +73,23 @@ def _results(site: Site, ctx: Context) -> list[tuple[str, Directive, str, dict]]
     return out
 
 
+def prefetch(sites: list[Site], ctx: Context, concurrency: int = 16) -> None:
+    """Run the network checks of many sites at once (threads), so that the rules, which run
+    site after site, find their answers ready: a probe of 200 endpoints asks 200 responders in
+    parallel, not one after the other. The fetcher keeps one request per URL across threads."""
+    todo = [s for s in sites if _active(s, ctx) and s.slots]
+    if len(todo) < 2:
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(todo)))) as pool:
+        for future in [pool.submit(_results, site, ctx) for site in todo]:
+            try:
+                future.result()
+            except Exception:  # noqa: BLE001 - the rule itself reports it when it runs again
+                pass
+
+
 def _findings(name: str, site: Site, ctx: Context):
     for rule_name, at, message, facts in _results(site, ctx):
         if rule_name == name:
