@@ -257,7 +257,7 @@ def certlint_cmd(targets: str, root: str, concurrency: int, single: str | None) 
 
 def sslyze_cmd(python: str, targets: str, root: str, single: str | None) -> list[str]:
     cmd = [python, "-m", "sslyze", "--certinfo", "--certinfo_ca_file", root, "--quiet",
-           "--json_out", "-"]
+           "--json_out", os.path.join(os.path.dirname(targets), "sslyze.json")]
     return cmd + ([single] if single else ["--targets_in", targets])
 
 
@@ -292,11 +292,14 @@ def main() -> int:
                                  args.repeat, env)
             report = json.loads(out)
             asked = (ca.hits - before) // args.repeat
+            rules = sorted({f["rule"] for f in report["findings"]})
             rows.append((label, "certlint probe (OCSP + CRL)", seconds,
-                         f"{len(report['findings'])} findings, {asked} OCSP/CRL requests"))
+                         f"{len(report['findings'])} findings {rules}, {asked} OCSP/CRL "
+                         "requests"))
             if args.sslyze and os.path.exists(args.sslyze):
-                seconds, out = timed(sslyze_cmd(args.sslyze, targets, root, one), args.repeat)
-                scans = json.loads(out).get("server_scan_results", [])
+                seconds, _out = timed(sslyze_cmd(args.sslyze, targets, root, one), args.repeat)
+                with open(os.path.join(folder, "sslyze.json")) as fh:
+                    scans = json.load(fh).get("server_scan_results", [])
                 ok = sum(1 for s in scans if s.get("scan_status") == "COMPLETED")
                 rows.append((label, "sslyze --certinfo", seconds, f"{ok} scans completed"))
         print(f"| endpoints | tool | seconds (best of {args.repeat}) | notes |")
