@@ -289,3 +289,53 @@ def test_fix_dry_run_document_names_the_intermediate_and_its_fingerprint(tmp_pat
     words = shlex.split(next(b for b in _blocks(doc) if b.startswith("certlint fix")))
     assert words[-1] == "--write" and "--offline" in words and "--root" in words
     assert not os.path.exists(f"{infra}/etc/ssl/example/www.example.test.fullchain.pem")
+
+
+@pytest.mark.parametrize("lang", ["en", "ja"])
+def test_probe_document_of_a_leaf_only_live_endpoint_names_the_bundle(tmp_path, lang):
+    """`certlint probe --bundle-out DIR --format remediation`: the server software is unknown,
+    so nginx and Apache steps; the host and port as probed; the written fullchain named as the
+    attachment, and that file verifies with `openssl verify`."""
+    from tests.support import servers
+    from tests.support.ca_http import CaHttp
+    from tests.test_probe_live import run_certlint
+
+    require("nginx")
+    today = dt.datetime.now(dt.timezone.utc)
+    with CaHttp() as ca_http:
+        root = CA("Example Root CA", not_before=today - 3650 * DAY)
+        inter = root.intermediate("Example Intermediate CA R1", not_before=today - 365 * DAY)
+        url = ca_http.serve("/r1.cer", cert_der(inter.cert))
+        leaf = inter.leaf("www.example.test", not_before=today - DAY, ca_issuers=[url])
+        port = free_port()
+        cert = write(tmp_path / "leaf.pem", leaf.pem)
+        key = write(tmp_path / "leaf.key", leaf.key_pem, 0o600)
+        write(tmp_path / "root.pem", root.pem)
+        conf = write(tmp_path / "nginx.conf", servers.nginx_conf(
+            f"server {{ listen 127.0.0.1:{port} ssl; server_name www.example.test; "
+            f"ssl_certificate {cert}; ssl_certificate_key {key}; }}", str(tmp_path)).encode())
+        out = tmp_path / "deploy"
+        with NginxServer(conf, port=port):
+            proc = run_certlint("probe", f"www.example.test:{port}", "--connect",
+                                f"127.0.0.1:{port}", "--aia-private", "--ca-bundle",
+                                str(tmp_path / "root.pem"), "--bundle-out", str(out),
+                                "--format", "remediation", "--lang", lang)
+    assert proc.returncode == 1, proc.stderr
+    doc = proc.stdout
+    full = out / "www.example.test.fullchain.pem"
+    assert f"`{full.name}`" in doc and "www.example.test.intermediate-1.pem" in doc
+    assert f"ssl_certificate /etc/ssl/{full.name};" in doc
+    assert f"SSLCertificateFile /etc/ssl/{full.name}" in doc
+    assert f"openssl s_client -connect www.example.test:{port} -servername www.example.test" \
+        in doc
+    assert "nginx -t && systemctl reload nginx" in doc and "apachectl graceful" in doc
+    sha = inter.cert.fingerprint(__import__("cryptography.hazmat.primitives.hashes",
+                                            fromlist=["SHA256"]).SHA256()).hex(":").upper()
+    assert sha in doc
+    assert str(tmp_path) not in doc
+    if lang == "ja":
+        assert "添付ファイル" in doc and english_left(doc) == []
+    verified = subprocess.run([require("openssl"), "verify", "-CAfile", str(tmp_path / "root.pem"),
+                               "-untrusted", str(full), str(full)], capture_output=True,
+                              text=True)
+    assert verified.returncode == 0 and ": OK" in verified.stdout, verified.stdout

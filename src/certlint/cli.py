@@ -549,6 +549,10 @@ def _toml_value(value) -> str:
 @click.option("--bundle-out", type=click.Path(file_okay=False),
               help="Write NAME.fullchain.pem (leaf, intermediates in issuing order, no root; "
                    "verified first) and each intermediate as its own PEM file into DIR.")
+@click.option("--lang", type=click.Choice(["en", "ja"]), default=None, expose_value=False,
+              callback=_remember_lang,
+              help="Language of --format remediation (default: ja when the locale is "
+                   "Japanese, else en).")
 @click.option("--format", "fmt", default="text", show_default=True,
               type=click.Choice(["text", "json", "sarif", "github", "remediation"]),
               help="Output: text lines, JSON, SARIF 2.1.0, GitHub annotations, or a "
@@ -582,7 +586,8 @@ def probe(targets, targets_file, connect, concurrency, timeout, pem_file, showce
                                color=color, pem_file=pem_file, showcerts_file=showcerts_file,
                                targets_file=targets_file, connect=connect,
                                concurrency=concurrency, timeout=timeout,
-                               bundle_out=bundle_out))
+                               bundle_out=bundle_out,
+                               remediation=remediation_args(list(targets))))
 
 
 @cli.command()

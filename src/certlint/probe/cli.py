@@ -67,7 +67,8 @@ def run_probe_command(targets: list[str], options: Options, *, fmt: str, fail_on
                       ignored: set[str], color: bool, pem_file: str | None = None,
                       showcerts_file: str | None = None, targets_file: str | None = None,
                       connect: str | None = None, concurrency: int = 16,
-                      timeout: float = 10.0, bundle_out: str | None = None) -> int:
+                      timeout: float = 10.0, bundle_out: str | None = None,
+                      remediation: dict | None = None) -> int:
     from certlint.report import render
 
     if pem_file and showcerts_file:
@@ -112,6 +113,9 @@ def run_probe_command(targets: list[str], options: Options, *, fmt: str, fail_on
     report = Report()
     report.findings = sorted((f for f in findings if f.rule not in ignored), key=sort_key)
     report.probed = len(sites)
-    click.echo(render(report, fmt, color=color).encode("utf-8", "surrogateescape"), nl=False,
+    extra = ({"options": options, "command": "probe", **(remediation or {})}
+             if fmt == "remediation" else {})
+    click.echo(render(report, fmt, color=color, **extra).encode("utf-8", "surrogateescape"),
+               nl=False,
                color=color)
     return EXIT_FINDINGS if report.worst() >= SEVERITY_RANK[fail_on] else EXIT_OK

@@ -181,7 +181,7 @@ class Document:
 
     def server_of(self, finding) -> str:
         facts = finding.facts or {}
-        if facts.get("server") in ("nginx", "apache"):
+        if facts.get("server") in ("nginx", "apache", "probe"):
             return facts["server"]
         for c in self.report.configs:
             if finding.path in c.files:
@@ -206,7 +206,8 @@ class Document:
         for site in sites.values():
             site["fixable"] = [p for p in site["problems"] if p["fixable"]]
             site["errors"] = sum(1 for p in site["problems"] if p["severity"] == "error")
-            if site["server"] != "probe" and any(p["changes_config"] for p in site["problems"]):
+            if any(p["changes_config"] or (site["server"] == "probe" and p["facts"].get(
+                    "missing_issuer")) for p in site["problems"]):
                 site["reload"] = True
         ordered = sorted(sites.values(), key=lambda s: (-s["errors"], s["label"]))
         total_sites = sum(len(c.sites) for c in self.report.configs) or len(ordered)
@@ -262,6 +263,10 @@ class Document:
         cert = facts.get("cert") or {}
         if cert.get("file"):
             problem.update(self._chain_files(f, facts, cert, server))
+        if facts.get("bundle_out"):  # probe --bundle-out: the file to send along
+            problem["attachment"] = os.path.basename(facts["bundle_out"])
+            problem["attachment_intermediates"] = [
+                os.path.basename(p) for p in facts.get("bundle_intermediates") or []]
         if f.fix is not None and getattr(f.fix, "edits", None):
             problem["diff"] = self._plan_diff([f.fix])
         planned = self._planned(f)

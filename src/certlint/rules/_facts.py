@@ -64,6 +64,9 @@ def site_facts(site: Site) -> dict:
                 or any(c in name for c in "*?$") or name in hosts):
             continue
         hosts.append(name)
+    endpoint = getattr(site, "endpoint", None)
+    if endpoint is not None:  # a probed site: the host and port as probed
+        return {"hosts": [endpoint.name], "port": endpoint.port, "server": "probe"}
     label = site.label
     port = label.rsplit(":", 1)[1] if ":" in label else ""
     return {"hosts": hosts, "port": int(port) if port.isdigit() else 443, "server": site.server}
@@ -97,6 +100,11 @@ def slot_facts(site: Site, slot: CertSlot, ctx: Context, chain=None) -> dict:
     """Facts about one certificate slot: the site, the certificate, key and chain files as the
     server names them, the served certificates in order, and the leaf."""
     out = site_facts(site)
+    if getattr(slot, "served", None) is not None:  # probed: no file behind the chain
+        if chain is not None:
+            out["served"] = [c.subject.rfc4514_string() for c in chain.served]
+            out["leaf"] = cert_facts(chain.leaf_cert)
+        return out
     d = slot.cert.directive
     out["cert"] = {**where(d, ctx), "file": directive_file(d, ctx)}
     if slot.key is not None:
