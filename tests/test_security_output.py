@@ -78,6 +78,8 @@ def test_env_option_is_the_way_to_give_httpds_environment(tmp_path):
 
     assert without.code == 1 and "AH00111" in without.out and "cert-file-missing" in without.out
     assert "--env NAME=VALUE" in without.out
+    missing = [line for line in without.out.splitlines() if " cert-file-missing " in line]
+    assert len(missing) == 1 and "if httpd's environment sets it, pass --env" in missing[0]
     assert given.code == 0, given.output
     apache_binary()
     server = ApacheServer(conf, str(tmp_path / "state"))
