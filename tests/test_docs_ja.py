@@ -221,3 +221,15 @@ def test_explain_lang_ja_in_a_c_locale_process():
     assert proc.returncode == 0, proc.stderr.decode(errors="replace")
     out = proc.stdout.decode("utf-8")
     assert out.startswith("# key-mismatch\n") and "## 影響" in out
+
+
+def test_explain_lang_ja_falls_back_to_english_with_a_note(certlint, monkeypatch):
+    """A rule whose Japanese text has not landed yet still explains (in English), saying so."""
+    import certlint.docs as docs
+
+    real = docs.load_docs
+    monkeypatch.setattr(docs, "load_docs", lambda lang="en": {} if lang == "ja" else real(lang))
+    result = certlint("explain", "key-mismatch", "--lang", "ja")
+    assert result.exit_code == 0
+    assert result.stdout.startswith("# key-mismatch\n\nseverity: error")
+    assert "no Japanese text for 'key-mismatch' yet" in result.stderr

@@ -38,6 +38,18 @@ def rules(found: list[dict]) -> list[str]:
     return sorted(f["rule"] for f in found)
 
 
+def free_port6() -> int | None:
+    """A free port on the IPv6 loopback, or None when the machine has no ::1."""
+    import socket
+
+    try:
+        with socket.socket(socket.AF_INET6) as sock:
+            sock.bind(("::1", 0))
+            return sock.getsockname()[1]
+    except OSError:
+        return None
+
+
 class Fleet:
     """One nginx on 127.0.0.1:port serving a server block per case (by SNI name)."""
 
@@ -52,14 +64,15 @@ class Fleet:
     def leaf(self, name: str, **kwargs):
         return self.inter.leaf(name, ca_issuers=[self.inter_url], **kwargs)
 
-    def add(self, name: str, pairs: list[tuple[bytes, object]], extra: str = "") -> str:
+    def add(self, name: str, pairs: list[tuple[bytes, object]], extra: str = "",
+            listen: str | None = None) -> str:
         lines = []
         for n, (chain, key) in enumerate(pairs):
             cert = write(f"{self.dir}/{name}.{n}.pem", chain)
             keyfile = write(f"{self.dir}/{name}.{n}.key", key_pem(key), 0o600)
             lines.append(f"        ssl_certificate {cert};\n        ssl_certificate_key {keyfile};")
         self.blocks.append(f"""    server {{
-        listen 127.0.0.1:{self.port} ssl;
+        listen {listen or f"127.0.0.1:{self.port}"} ssl;
         server_name {name};
 {chr(10).join(lines)}
 {extra}
@@ -121,6 +134,11 @@ def fleet(tmp_path_factory):
         bare_private = CA("Example Corp Offline Root").intermediate("Example Corp Offline CA")
         corp2 = bare_private.leaf("corp2.test")
         f.add("corp2.test", [(cert_pem(corp2.cert, bare_private.cert), corp2.key)])
+        f.port6 = free_port6()
+        if f.port6 is not None:
+            v6 = f.inter.leaf("v6.test", ips=["::1"], ca_issuers=[f.inter_url])
+            f.add("v6.test", [(cert_pem(v6.cert, inter.cert), v6.key)],
+                  listen=f"[::1]:{f.port6}")
         conf = f.conf()
         f.nginx = servers.NginxServer(conf, port=f.port).start()
         try:
@@ -197,6 +215,17 @@ def test_ocsp_url_and_no_staple_is_staple_missing_info(fleet):
     assert code == 0 and rules(found) == ["staple-missing"]
     assert found[0]["severity"] == "info"
     # a certificate without an OCSP URL gets no staple finding at all (correct.test below)
+
+
+def test_ipv6_target_by_address(fleet):
+    """`[::1]:PORT`: no SNI for an address, the name check against the IP SAN."""
+    if fleet.port6 is None:
+        pytest.skip("no IPv6 loopback on this machine")
+    code, found, _ = probe(f"[::1]:{fleet.port6}", "--ca-bundle", fleet.root_file)
+    assert code == 0 and found == [], found
+    code, found, _ = probe(f"https://[::1]:{fleet.port6}/health", "--ca-bundle",
+                           fleet.root_file)
+    assert code == 0 and found == []
 
 
 def test_fully_correct_site(fleet):

@@ -17,7 +17,7 @@ from cryptography.x509 import ocsp
 
 from tests.support import servers
 from tests.support.dns import Dnsmasq
-from tests.support.ocsp import OcspResponder
+from tests.support.ocsp import OcspResponder, delegated_signer
 from tests.support.pki import CA, cert_pem, key_pem, write
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -41,14 +41,22 @@ def s_client_status(port: int, name: str, cafile: str) -> str:
     return proc.stdout + proc.stderr
 
 
-def response(leaf, issuer: CA, this_update, next_update) -> bytes:
+def response(leaf, issuer: CA, this_update, next_update, signer=None) -> bytes:
+    """A GOOD response for `leaf`, signed by the issuer or by `signer` (an Issued whose
+    certificate goes into the response, as delegated responders send theirs)."""
     builder = (ocsp.OCSPResponseBuilder()
                .add_response(cert=leaf, issuer=issuer.cert, algorithm=hashes.SHA1(),
                              cert_status=ocsp.OCSPCertStatus.GOOD, this_update=this_update,
                              next_update=next_update, revocation_time=None,
-                             revocation_reason=None)
-               .responder_id(ocsp.OCSPResponderEncoding.HASH, issuer.cert))
-    return builder.sign(issuer.key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
+                             revocation_reason=None))
+    if signer is None:
+        builder = builder.responder_id(ocsp.OCSPResponderEncoding.HASH, issuer.cert)
+        key = issuer.key
+    else:
+        builder = (builder.responder_id(ocsp.OCSPResponderEncoding.HASH, signer.cert)
+                   .certificates([signer.cert]))
+        key = signer.key
+    return builder.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +71,8 @@ def bed(tmp_path_factory):
     # `resolver` (the loopback dnsmasq)
     url = f"http://localhost:{ocsp_port}/"
     leaves = {name: inter.leaf(name, ocsp=[url])
-              for name in ("live.test", "stale.test", "foreign.test")}
+              for name in ("live.test", "stale.test", "foreign.test", "delegated.test",
+                           "forged.test")}
     stranger = inter.leaf("stranger.test", ocsp=[url])
     write(f"{d}/chain.pem", cert_pem(inter.cert, root.cert))
     rootfile = write(f"{d}/root.pem", root.pem)
@@ -71,6 +80,12 @@ def bed(tmp_path_factory):
                                      NOW - dt.timedelta(days=3), NOW - dt.timedelta(days=1)))
     write(f"{d}/foreign.der", response(stranger.cert, inter, NOW - dt.timedelta(hours=1),
                                        NOW + dt.timedelta(days=3)))
+    fresh = (NOW - dt.timedelta(hours=1), NOW + dt.timedelta(days=3))
+    write(f"{d}/delegated.der", response(leaves["delegated.test"].cert, inter, *fresh,
+                                         signer=delegated_signer(inter)))
+    # signed by a responder certificate of ANOTHER CA: not one the issuer authorized
+    write(f"{d}/forged.der", response(leaves["forged.test"].cert, inter, *fresh,
+                                      signer=delegated_signer(CA("Rogue CA"))))
     blocks = []
     for name, leaf in leaves.items():
         write(f"{d}/{name}.pem", cert_pem(leaf.cert, inter.cert))
@@ -141,3 +156,19 @@ def test_stale_staple_in_a_transcript(bed, tmp_path):
     assert code == 1
     assert [f["rule"] for f in found] == ["staple-invalid"]
     assert "past its nextUpdate" in found[0]["message"]
+
+
+def test_staple_from_a_delegated_responder_is_fine(bed):
+    code, found = probe(f"delegated.test:{bed['port']}", "--connect",
+                        f"127.0.0.1:{bed['port']}", "--ca-bundle", bed["root"])
+    assert code == 0 and found == [], found
+
+
+def test_staple_signed_by_an_unauthorized_responder(bed):
+    text = s_client_status(bed["port"], "forged.test", bed["root"])
+    assert "OCSP Response Status: successful" in text
+    code, found = probe(f"forged.test:{bed['port']}", "--connect", f"127.0.0.1:{bed['port']}",
+                        "--ca-bundle", bed["root"])
+    assert code == 1
+    assert [f["rule"] for f in found] == ["staple-invalid"]
+    assert "not signed by the issuer or a responder it authorized" in found[0]["message"]
