@@ -150,14 +150,17 @@ def test_debian_default_ssl_leaf_only_is_fixed_through_the_sites_enabled_link(tm
     env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "src"))
     args = [sys.executable, "-m", "certlint", "fix", "--write", "--offline", "--intermediates",
             str(tmp_path / "inters"), "--ca-bundle", root, entry]
-    proc = subprocess.run(args, capture_output=True, text=True, env=env, timeout=120)
+    # run where both trees live (the checkout): fix writes only inside it (SECURITY.md 1)
+    proc = subprocess.run(args, capture_output=True, text=True, env=env, timeout=120,
+                          cwd=str(tmp_path))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert os.path.islink(tree / "sites-enabled" / "default-ssl.conf")
     fixed = site.read_text()
     assert f"\tSSLCertificateFile      {tmp_path}/pki/site.fullchain.pem\n" in fixed
     after = verify("after")
     assert after.ok, after.output
-    again = subprocess.run(args, capture_output=True, text=True, env=env, timeout=120)
+    again = subprocess.run(args, capture_output=True, text=True, env=env, timeout=120,
+                           cwd=str(tmp_path))
     assert again.returncode == 0 and site.read_text() == fixed
 
 

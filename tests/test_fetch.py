@@ -1,6 +1,7 @@
-"""The bounded fetcher every network read goes through (SECURITY.md, "unbounded network time",
-"AIA toward internal hosts", "the cache folder"): hostile loopback servers that drip, redirect to
-https, answer huge or never answer; a planted symlink in the cache folder; the CI default.
+"""The bounded fetcher every network read goes through (SECURITY.md promises 7, 8 and 9:
+"unbounded network time", "AIA toward internal hosts", "the cache folder"): hostile loopback
+servers that drip, redirect to https, answer huge or never answer; a planted symlink in the
+cache folder; the CI default.
 
 Every test is bounded in time: the fetcher's own deadline, asserted with a wall clock.
 """

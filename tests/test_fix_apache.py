@@ -23,6 +23,7 @@ def _env(tmp_path, monkeypatch, certlint):
     apache_binary()
     servers.require("openssl")
     monkeypatch.setenv("CERTLINT_CACHE_DIR", str(tmp_path / "aia-cache"))
+    monkeypatch.chdir(tmp_path)  # the checkout: fix writes only inside it (SECURITY.md 1)
     certlint.workstation()  # loopback AIA allowed, as outside CI (tests/test_fetch.py: in CI)
 
 

@@ -27,6 +27,9 @@ FIXABLE = [("wrong-order-chain-file", "example.test"),
 @pytest.fixture(autouse=True)
 def _cache(tmp_path, monkeypatch, certlint):
     monkeypatch.setenv("CERTLINT_CACHE_DIR", str(tmp_path / "aia-cache"))
+    # run from the checkout, as a hook or CI job does: fix writes only inside the entry point's
+    # folder or the current folder (SECURITY.md promise 1), and the certificates lie beside
+    monkeypatch.chdir(tmp_path)
     certlint.workstation()  # loopback AIA allowed, as outside CI (tests/test_fetch.py: in CI)
 
 

@@ -26,6 +26,9 @@ FIXTURE_PKI = os.path.join(os.path.dirname(os.path.dirname(__file__)), "fixtures
 @pytest.fixture(autouse=True)
 def _cache(tmp_path, monkeypatch, certlint):
     monkeypatch.setenv("CERTLINT_CACHE_DIR", str(tmp_path / "aia-cache"))
+    # run from the checkout, as a hook or CI job does: fix writes only inside the entry point's
+    # folder or the current folder (SECURITY.md promise 1), and the certificates lie beside
+    monkeypatch.chdir(tmp_path)
     certlint.workstation()  # loopback AIA allowed, as outside CI (tests/test_fetch.py: in CI)
 
 
@@ -624,6 +627,7 @@ def test_unwritable_file_is_reported_and_its_config_left_alone(tree, certlint, m
         return real(path, data, mode)
 
     monkeypatch.setattr(output, "atomic_write", refuse_pem)
+    monkeypatch.setattr(output, "create_new", refuse_pem)  # new files: created exclusively
     result = fix(certlint, "--write", conf)
 
     assert result.exit_code == 1

@@ -236,7 +236,15 @@ def test_unreadable_files(tmp_path, monkeypatch, certlint):
                 raise PermissionError(13, "Permission denied", os.fspath(file))
             return real_open(file, *args, **kwargs)
 
+        real_os_open = os.open
+
+        def guarded_os_open(file, *args, **kwargs):  # certlint reads tree files with os.open
+            if os.fspath(file) in denied:
+                raise PermissionError(13, "Permission denied", os.fspath(file))
+            return real_os_open(file, *args, **kwargs)
+
         monkeypatch.setattr(builtins, "open", guarded)
+        monkeypatch.setattr(os, "open", guarded_os_open)
     result = certlint("check", entry)
     assert result.exit_code == 1, result.output
     assert "secret.conf:1:1: config-error cannot read config file: Permission denied" \
@@ -246,6 +254,7 @@ def test_unreadable_files(tmp_path, monkeypatch, certlint):
     if os.geteuid() == 0:
         monkeypatch.setattr(builtins, "open", lambda *a, **k: (_ for _ in ()).throw(
             PermissionError(13, "Permission denied")))
+        denied.add(str(entry_denied))
     else:
         entry_denied.chmod(0)
     result = certlint("check", str(entry_denied))

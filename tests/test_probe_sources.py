@@ -5,6 +5,7 @@ the same rules as `check`; findings carry the file, no line, and `site` NAME:POR
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 
 from tests.support.pki import CA, cert_pem, key_pem, write
@@ -121,3 +122,34 @@ def test_transcript_of_a_real_s_client_leaf_only_handshake(certlint, tmp_path):
     assert rules(out) == ["chain-incomplete"]
     assert out["findings"][0]["path"] == transcript
     assert "Transcript Intermediate" in out["findings"][0]["message"]
+
+
+def test_bundle_out_from_a_bundle_stays_in_its_folder(certlint, tmp_path, pki):
+    """--bundle-out writes NAME.fullchain.pem (no root) and the intermediates, verified to a
+    trusted root; a link planted at the target name is replaced, never followed."""
+    bundle = write(tmp_path / "sent.pem", cert_pem(pki.leaf.cert, pki.inter.cert, pki.root.cert))
+    root = write(tmp_path / "root.pem", pki.root.pem)
+    out = tmp_path / "out"
+    out.mkdir()
+    outside = write(tmp_path / "outside.txt", b"keep me\n")
+    os.symlink(outside, out / "example.test.fullchain.pem")
+    result = certlint("probe", "--pem-file", bundle, "--ca-bundle", root, "--bundle-out",
+                      str(out), "example.test")
+    assert result.exit_code == 0, result.output  # chain-contains-root is a warning
+    assert open(outside, "rb").read() == b"keep me\n"
+    full = out / "example.test.fullchain.pem"
+    assert not full.is_symlink()
+    assert full.read_bytes() == cert_pem(pki.leaf.cert, pki.inter.cert)
+    assert (out / "example.test.intermediate-1.pem").read_bytes() == pki.inter.pem
+    assert sorted(p.name for p in out.iterdir()) == ["example.test.fullchain.pem",
+                                                     "example.test.intermediate-1.pem"]
+
+
+def test_bundle_out_refuses_a_chain_that_does_not_verify(certlint, tmp_path, pki):
+    bundle = write(tmp_path / "leaf.pem", pki.leaf.pem)
+    out = tmp_path / "out"
+    result = certlint("probe", "--offline", "--pem-file", bundle, "--bundle-out", str(out),
+                      "[2001:db8::1]:443")
+    assert result.exit_code == 1
+    assert "no bundle written" in result.output
+    assert not out.exists() or list(out.iterdir()) == []

@@ -71,3 +71,41 @@ def test_targets_from_standard_input_unreachable_port(certlint):
     assert result.exit_code == 1, result.output
     assert '"endpoint-unreachable"' in result.output
     assert f'"site": "127.0.0.1:{port}"' in result.output
+
+
+def test_silent_server_times_out_as_endpoint_unreachable(certlint):
+    """A port that accepts TCP and never answers the client hello: `--timeout` bounds connect +
+    handshake, and the target is endpoint-unreachable (exit 1), not a hang."""
+    import socket
+    import time
+
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(4)
+        port = listener.getsockname()[1]
+        started = time.monotonic()
+        result = certlint("probe", "--offline", "--timeout", "0.5", "--format", "json",
+                          f"silent.test:{port}", "--connect", "127.0.0.1")
+        elapsed = time.monotonic() - started
+    assert result.exit_code == 1, result.output
+    assert '"endpoint-unreachable"' in result.output and "within the timeout" in result.output
+    assert f'"site": "silent.test:{port}"' in result.output
+    assert elapsed < 5
+
+
+def test_ignore_and_fail_on_as_for_check(certlint, tmp_path, pki):
+    from tests.support.pki import cert_pem, write
+
+    root = write(tmp_path / "root.pem", pki.root.pem)
+    leaf_only = write(tmp_path / "leaf.pem", pki.leaf.pem)
+    result = certlint("probe", "--pem-file", leaf_only, "--ca-bundle", root,
+                      "--ignore", "chain-incomplete", "example.test")
+    assert result.exit_code == 0 and "All good" in result.output
+    upper = pki.root.intermediate("Upper")
+    lower = upper.intermediate("Lower")
+    leaf = lower.leaf("example.test")
+    swapped = write(tmp_path / "swapped.pem", cert_pem(leaf.cert, upper.cert, lower.cert))
+    assert certlint("probe", "--pem-file", swapped, "--ca-bundle", root,
+                    "example.test").exit_code == 0  # a warning
+    assert certlint("probe", "--pem-file", swapped, "--ca-bundle", root, "--fail-on",
+                    "warning", "example.test").exit_code == 1

@@ -1,4 +1,5 @@
-"""No private-key bytes in any output, whatever a user pasted where a file name belongs."""
+"""No private-key bytes in any output, whatever a user pasted where a file name belongs
+(SECURITY.md promise 11)."""
 
 from __future__ import annotations
 

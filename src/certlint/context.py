@@ -13,7 +13,7 @@ from certlint.defaults import DEFAULT_APACHE_VERSION
 from certlint.docs import load_docs
 from certlint.model import CertSlot, Directive, FileRef, Finding, ServerConfig, Site
 from certlint.parsers.nginx_versions import DEFAULT_NGINX_VERSION
-from certlint.pki.chain import ChainAnalysis, analyse, is_ca
+from certlint.pki.chain import MAX_DEPTH, ChainAnalysis, _pool_candidates, analyse, is_ca
 from certlint.pki.load import CertFile, KeyFile, PkiStore
 from certlint.pki.trust import TrustStore
 from certlint.pki.verify import cert_spki, fingerprint, is_self_signed, issued_by
@@ -171,8 +171,9 @@ class Context:
             return []
         seen = {fingerprint(c) for c in list(served) + list(chain.auto_added)}
         current, extra = chain.path_certs()[-1], []
-        while not is_self_signed(current):
-            issuers = [c for c in pool if fingerprint(c) not in seen and issued_by(current, c)]
+        while not is_self_signed(current) and len(extra) < MAX_DEPTH:
+            issuers = [c for c in _pool_candidates(current, pool, seen)
+                       if issued_by(current, c)]
             if not issuers:
                 break
             current = min(issuers, key=lambda c: not (c.not_valid_before_utc <= self.now

@@ -105,11 +105,10 @@ def _one_per_kind(found: list[str]) -> list[str]:
 def _not_a_config(path: str) -> str | None:
     """Why an entry point is plainly no server config (a certificate, key or binary file passed
     by mistake), or None."""
-    try:
-        if not os.path.isfile(path):
-            return None  # the parser says what is wrong with it
-        with open(path, "rb") as fh:
-            head = fh.read(4096)
+    from certlint.safe_io import read_head
+
+    try:  # only a regular file is looked into; the parser says what is wrong with others
+        head = read_head(path, 4096)
     except OSError:
         return None
     if head.lstrip().startswith(b"-----BEGIN "):

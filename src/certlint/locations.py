@@ -22,10 +22,11 @@ def _lines(path: str) -> list[str] | None:
         st = os.stat(path)
         key = (path, st.st_mtime_ns, st.st_size)
         if key not in _LINES:
-            if st.st_size > 64 * 1024 * 1024:
-                return None
-            with open(path, "rb") as fh:
-                _LINES[key] = fh.read().decode("utf-8", "replace").splitlines()
+            from certlint.safe_io import MAX_CONFIG_BYTES, read_bounded
+
+            # a regular file only, size-capped (SECURITY.md promise 3)
+            _LINES[key] = read_bounded(path, MAX_CONFIG_BYTES).decode(
+                "utf-8", "replace").splitlines()
         return _LINES[key]
     except OSError:
         return None

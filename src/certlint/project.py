@@ -96,9 +96,10 @@ def find(start: str | None = None) -> str | None:
 
 
 def _has_tool_table(path: str) -> bool:
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(1 << 20)
+    from certlint.safe_io import read_head
+
+    try:  # a regular file only (SECURITY.md promise 3)
+        head = read_head(path, 1 << 20)
     except OSError:
         return False
     return b"tool.certlint" in head
@@ -116,9 +117,12 @@ def load(path: str) -> ProjectConfig:
     """Read and check one config file (ProjectConfigError says what is wrong)."""
     tomllib = _toml()
     shown = _shown(path)
-    try:
-        with open(path, "rb") as fh:
-            data = tomllib.load(fh)
+    from certlint.safe_io import read_bounded
+
+    try:  # a regular file of at most 1 MiB (SECURITY.md promise 3)
+        data = tomllib.loads(read_bounded(path, 1 << 20).decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ProjectConfigError(f"{shown}: not valid TOML: it is not UTF-8") from None
     except OSError as exc:
         raise ProjectConfigError(f"{shown}: cannot read it: {exc.strerror or exc}") from None
     except tomllib.TOMLDecodeError as exc:

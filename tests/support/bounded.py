@@ -17,7 +17,7 @@ from dataclasses import dataclass
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CPU_SECONDS = 10
 ADDRESS_SPACE = 1024 * 1024 * 1024
-WALL_SECONDS = 30
+WALL_SECONDS = 90  # a loaded shared machine; CPU_SECONDS is the bar
 
 
 @dataclass

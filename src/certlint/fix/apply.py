@@ -23,8 +23,17 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from certlint.fix.plan import Edit, FixPlan, InsertDirective, NewFile, RemoveDirective, ReplaceArg
+from certlint.fix.plan import (
+    Edit,
+    FixPlan,
+    InsertDirective,
+    NewFile,
+    RemoveDirective,
+    ReplaceArg,
+    file_holds,
+)
 from certlint.parsers.common import follow_root_links
+from certlint.safe_io import MAX_CONFIG_BYTES, UnsafeFile, read_bounded
 
 
 class EditError(Exception):
@@ -259,8 +268,7 @@ def raw_arguments(path: str, line: int, directive: str) -> list[list[str]]:
 def _file_lines(path: str, _mtime_ns: int, _size: int) -> tuple[list[str], bool]:
     """A config file's lines (and whether it reads like nginx), once per version of the file."""
     try:
-        with open(path, encoding="utf-8", errors="replace") as fh:
-            lines = split_lines(fh.read())
+        lines = split_lines(read_bounded(path, MAX_CONFIG_BYTES).decode("utf-8", "replace"))
     except OSError:
         return [], False
     return lines, _looks_nginx(lines)
@@ -294,9 +302,13 @@ def _needs_quotes(value: str) -> bool:
 class Workspace:
     """The tree as it will be after every accepted plan: edited configs and new files."""
 
-    def __init__(self, protected: set[str] | None = None, root: str | None = None):
+    def __init__(self, protected: set[str] | None = None, root: str | None = None,
+                 write_roots: list[str] | None = None):
         self.root = root  # --root: absolute symbolic links point into the checked-out tree
         _LINK_ROOT[0] = root
+        # where fix may write (SECURITY.md promise 1), as real paths; None: anywhere (library)
+        self.write_roots = ([os.path.realpath(r) for r in write_roots]
+                            if write_roots is not None else None)
         self.files: dict[str, FileEdits] = {}
         self.new_files: dict[str, NewFile] = {}
         self.reused: set[str] = set()  # new files that already exist with identical content
@@ -340,10 +352,12 @@ class Workspace:
         key = os.path.realpath(follow_root_links(path, self.root))
         if key in self.protected or os.path.abspath(path) in self.protected:
             raise EditError(f"{path} is a private key file; certlint never changes key files")
+        self.check_inside(path, key)
         if key not in self.files:
             try:
-                with open(key, encoding="utf-8", errors="surrogateescape", newline="") as fh:
-                    text = fh.read()
+                text = read_bounded(key, MAX_CONFIG_BYTES).decode("utf-8", "surrogateescape")
+            except UnsafeFile as exc:
+                raise EditError(f"cannot read {path}: it {exc}") from None
             except (OSError, UnicodeDecodeError) as exc:
                 raise EditError(f"cannot read {path}: {exc.__class__.__name__}") from None
             self.files[key] = FileEdits(key, text)
@@ -405,10 +419,30 @@ class Workspace:
             return
         raise EditError(f"{edit.path}:{edit.line}: {first_error}")
 
+    def inside(self, real: str) -> bool:
+        """Is this real path inside a folder fix may write to?"""
+        if self.write_roots is None:
+            return True
+        return any(real == r or real.startswith(r.rstrip(os.sep) + os.sep)
+                   for r in self.write_roots)
+
+    def check_inside(self, path: str, real: str) -> None:
+        """Refuse (EditError) a file whose real path, every link resolved, is outside the root."""
+        if not self.inside(real):
+            where = " or ".join(self.write_roots or [])
+            shown = f"{path} (really {real})" if real != os.path.abspath(path) else path
+            raise EditError(f"{shown} is outside {where}: certlint fix writes only inside the "
+                            "root (--root, else the entry point's folder or the current "
+                            "folder); nothing was changed for this site")
+
     def _new_file(self, edit: NewFile) -> None:
         key = os.path.abspath(edit.path)
         if key in self.protected:
             raise EditError(f"{edit.path} is a private key file; certlint never changes it")
+        self.check_inside(edit.path, os.path.join(os.path.realpath(os.path.dirname(key)),
+                                                  os.path.basename(key)))
+        if os.path.islink(key):
+            self.check_inside(edit.path, os.path.realpath(key))
         if not isinstance(edit.content, bytes):
             raise EditError(f"{edit.path}: new file content must be bytes")
         try:
@@ -421,12 +455,9 @@ class Workspace:
                 raise EditError(f"{edit.path}: two fixes want different content in it")
             return
         if os.path.lexists(key):
-            try:
-                with open(key, "rb") as fh:
-                    same = fh.read() == edit.content
-            except OSError:
-                same = False
-            if not same:
+            # compared through a bounded read: a name taken by a link to /dev/zero or a huge
+            # file is "other content", never read to the end (SECURITY.md promise 3)
+            if not file_holds(key, edit.content):
                 raise EditError(f"{edit.path} already exists with other content; not overwritten")
             self.reused.add(key)
             return

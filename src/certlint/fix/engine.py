@@ -9,6 +9,7 @@ saves a patch (see `certlint.fix.output`).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -52,12 +53,23 @@ def protected_paths(configs: list[ServerConfig], ctx: Context) -> set[str]:
     return out
 
 
+def write_roots(configs: list[ServerConfig], options: Options) -> list[str]:
+    """Where `fix` may write (SECURITY.md promise 1): `--root`; else the folder of each entry
+    point and the current folder (the checkout a hook or CI job runs in)."""
+    if options.root:
+        return [options.root]
+    folders = [os.path.dirname(c.entry) for c in configs
+               if c.entry and c.entry != "-" and not c.extra.get("dump")]
+    return folders + [os.getcwd()]
+
+
 def plan_fixes(paths: list[str], options: Options,
                progress: Callable[[int, int], None] | None = None) -> FixRun:
     ctx = Context(options)
     report = run_check(paths, options, ctx)
     fetcher = AiaFetcher.from_options(ctx.trust, options)
-    run = FixRun(report, Workspace(protected_paths(report.configs, ctx), options.root), fetcher)
+    run = FixRun(report, Workspace(protected_paths(report.configs, ctx), options.root,
+                                   write_roots(report.configs, options)), fetcher)
     planner = ChainPlanner(ctx, fetcher)
     # per site: (plan or None, problem or None, findings); a site is fixed whole or not at all
     groups: dict[str, list[tuple[FixPlan | None, str | None, list[Finding]]]] = {}

@@ -14,6 +14,7 @@ import tempfile
 
 from certlint.fix.apply import Workspace, split_lines
 from certlint.report.escape import text as esc
+from certlint.safe_io import TooLarge, read_bounded
 
 
 def _rel(path: str, base: str) -> str:
@@ -169,6 +170,40 @@ def atomic_write(path: str, data: bytes, mode: int | None = None) -> None:
         raise
 
 
+def create_new(path: str, data: bytes, mode: int) -> None:
+    """Create `path` holding `data`, never replacing anything: the bytes go to an exclusive
+    temporary file (mkstemp: O_EXCL) that is then hard-linked to the name, which fails if a file,
+    link or folder has appeared there since planning (SECURITY.md promise 1)."""
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".certlint-", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, mode)
+        try:
+            os.link(tmp, path, follow_symlinks=False)
+        except FileExistsError:
+            raise FileExistsError(17, "a file appeared there since planning; not replaced"
+                                  ) from None
+    finally:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+
+
+def _still_inside(ws: Workspace, path: str) -> str | None:
+    """Why `path` may no longer be written (a folder on its way became a link out of the root
+    since planning), or None."""
+    real_folder = os.path.realpath(os.path.dirname(path))
+    if real_folder != os.path.dirname(path) or not ws.inside(real_folder):
+        return (f"{path}: its folder now resolves to {real_folder}, which changed since planning "
+                "or lies outside the root; not written")
+    return None
+
+
 def write_workspace(ws: Workspace) -> tuple[list[str], list[str]]:
     """Write new files first (so a config never names a file that is not there yet), then the
     config edits. Returns (written paths, one-line errors); a file that cannot be written is
@@ -177,8 +212,13 @@ def write_workspace(ws: Workspace) -> tuple[list[str], list[str]]:
     errors: list[str] = []
     for path in sorted(ws.new_files):
         nf = ws.new_files[path]
+        why = _still_inside(ws, os.path.join(os.path.realpath(os.path.dirname(path)),
+                                             os.path.basename(path)))
+        if why and ws.write_roots is not None:
+            errors.append(why)
+            continue
         try:
-            atomic_write(path, nf.content, nf.mode)
+            create_new(path, nf.content, nf.mode)
             written.append(path)
         except OSError as exc:
             errors.append(f"cannot create {path}: {exc.strerror or exc}")
@@ -189,11 +229,19 @@ def write_workspace(ws: Workspace) -> tuple[list[str], list[str]]:
             errors.append(f"{path} not changed: it would name {needs[0]}, which could not "
                           "be created")
             continue
+        why = _still_inside(ws, path) if ws.write_roots is not None else None
+        if why:
+            errors.append(why)
+            continue
         try:
-            with open(path, "rb") as fh:
-                if fh.read() != old.encode("utf-8", "surrogateescape"):
-                    errors.append(f"{path} changed while certlint ran; not written (run again)")
-                    continue
+            expected = old.encode("utf-8", "surrogateescape")
+            try:
+                now = read_bounded(path, len(expected))
+            except TooLarge:
+                now = None  # it grew
+            if now != expected:
+                errors.append(f"{path} changed while certlint ran; not written (run again)")
+                continue
             atomic_write(path, new.encode("utf-8", "surrogateescape"))
             written.append(path)
         except OSError as exc:

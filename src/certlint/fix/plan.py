@@ -66,10 +66,13 @@ class FixPlan:
 
 
 def file_holds(path: str, content: bytes) -> bool:
-    """Does `path` already exist with exactly `content` (so a NewFile there can be reused)?"""
+    """Does `path` already exist with exactly `content` (so a NewFile there can be reused)?
+    Only a regular file is read, and no further than one byte past `content`'s length (a link
+    to /dev/zero or a huge file at the name is simply "other content": SECURITY.md promise 3)."""
+    from certlint.safe_io import read_bounded
+
     try:
-        with open(path, "rb") as fh:
-            return fh.read() == content
+        return read_bounded(path, len(content)) == content
     except OSError:
         return False
 

@@ -21,11 +21,10 @@ def detect_server(path: str) -> str:
         return "nginx"
     if base in APACHE_NAMES or "httpd" in base or "apache" in base:
         return "apache"
-    try:
-        if not os.path.isfile(path):
-            return "nginx"  # the parser reports what it is; a FIFO must not be opened here
-        with open(path, "rb") as fh:
-            head = fh.read(256 * 1024)
+    from certlint.safe_io import read_head
+
+    try:  # a FIFO or device is never opened here: the parser reports what it is
+        head = read_head(path, 256 * 1024)
     except OSError:
         return "nginx"
     if APACHE_HINTS.search(head) and not NGINX_HINTS.search(head):

@@ -16,12 +16,11 @@ from __future__ import annotations
 import glob
 import os
 import re
-import stat
 from dataclasses import dataclass, field
 
 from certlint import reads
 from certlint.model import ConfigError, Directive, FileRef, ServerConfig
-from certlint.parsers.apache_conditions import if_version, module_names
+from certlint.parsers.apache_conditions import RegexRefused, if_version, module_names
 from certlint.parsers.apache_syntax import check_directive
 from certlint.parsers.common import (
     ConfigFileReader,
@@ -31,11 +30,13 @@ from certlint.parsers.common import (
     root_hint,
     section_name,
 )
+from certlint.safe_io import read_bounded
 
 MAX_DIRECTORY_ENTRIES = 50_000  # files and folders read through `Include DIR` in one run
 MAX_INCLUDE_DEPTH = 128  # httpd: "Exceeded maximum include depth of 128"
 MAX_NESTING = 100  # sections inside sections; deeper is hostile input, not a config
 MAX_ERRORS_PER_FILE = 20  # config errors reported per file before certlint goes quiet
+MAX_LINE_CHARS = 1024 * 1024  # one logical line; longer is no hand-written config
 MAX_LINES = 500_000  # expanded lines (macros) before we stop: a macro bomb is not a config
 MAX_EXPANDED_LINE = 64 * 1024  # a line after ${VAR} expansion; Define chains double it per level
 MAX_VARIABLE = MAX_EXPANDED_LINE
@@ -161,13 +162,8 @@ def read_envvars(path: str, env: dict[str, str] | None = None) -> dict[str, str]
     from `--env`, never from certlint's own environment)."""
     env = env or {}
     values: dict[str, str] = {}
-    try:  # non-blocking open + fstat: a FIFO or device named envvars is skipped, never read
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-        with os.fdopen(fd, "rb") as fh:
-            info = os.fstat(fh.fileno())
-            if not stat.S_ISREG(info.st_mode) or info.st_size > 1024 * 1024:
-                return values
-            lines = fh.read().decode("utf-8", "replace").splitlines()
+    try:  # a FIFO, device or huge file named envvars is skipped, never read
+        lines = read_bounded(path, 1024 * 1024).decode("utf-8", "replace").splitlines()
     except OSError:
         return values
     for line in lines:
@@ -278,6 +274,12 @@ class ApacheParser:
         if isinstance(data, list):
             lines = data
         else:
+            # the caps, checked before the work (SECURITY.md promise 10): lines counted in C
+            if self.state.lines + data.count(b"\n") > MAX_LINES:
+                self._error(f"more than {MAX_LINES} config lines in the files read so far: "
+                            "certlint stops reading here (is it generated or hostile?)", path, 0)
+                self._aborted = True
+                return []
             text = data.decode("utf-8", "replace")
             if text.startswith("\ufeff"):
                 text = text[1:]
@@ -302,6 +304,10 @@ class ApacheParser:
                 return nodes, len(lines)
             text = ln.text
             if not text:
+                continue
+            if len(text) > MAX_LINE_CHARS:
+                self._error(f"a line of {len(text)} characters (more than {MAX_LINE_CHARS}): "
+                            "certlint does not read it", ln.path, ln.line)
                 continue
             if text.startswith("#"):
                 self.config.comments.setdefault(ln.path, {})[ln.line] = text
@@ -468,7 +474,12 @@ class ApacheParser:
         """Is a conditional section active? Unknowable answers count as active."""
         args = split_args(rest)
         if name == "ifversion":
-            result = if_version(args, self.version)
+            try:
+                result = if_version(args, self.version)
+            except RegexRefused as exc:
+                self._error(f"<IfVersion {excerpt(rest)}>: {exc}; certlint does not evaluate it "
+                            "and reads the section as active", ln.path, ln.line)
+                return True
             if result is None:
                 self._error(f"<IfVersion {excerpt(rest)}>: cannot understand the version test",
                             ln.path, ln.line)

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import os
-import stat
 
 from certlint import reads
 from certlint.model import ConfigError, ServerConfig
-
-MAX_CONFIG_BYTES = 64 * 1024 * 1024
-
+from certlint.safe_io import (  # noqa: F401 - special_kind: kept importable from here
+    MAX_CONFIG_BYTES,
+    NotRegular,
+    TooLarge,
+    read_bounded,
+    special_kind,
+)
 
 EXCERPT = 40  # characters of foreign text a config-error may quote (SECURITY.md promise 5)
 
@@ -89,19 +92,6 @@ def root_hint(missing: str, entry: str, root: str | None) -> str:
     return f"; a checked-out tree? pass --root {os.path.abspath(entry)[:where]}"
 
 
-def special_kind(mode: int) -> str:
-    """What a non-regular file is, in words."""
-    if stat.S_ISFIFO(mode):
-        return "a named pipe (FIFO)"
-    if stat.S_ISCHR(mode):
-        return "a character device"
-    if stat.S_ISBLK(mode):
-        return "a block device"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    return "a special file"
-
-
 class ConfigFileReader:
     """Read a config file as bytes, turning every way it can fail into a `ConfigError`."""
 
@@ -109,22 +99,23 @@ class ConfigFileReader:
              shown: str | None = None) -> bytes | None:
         shown = shown or path
         try:
-            info = os.stat(path)
-            if stat.S_ISDIR(info.st_mode):
-                raise IsADirectoryError(21, "Is a directory")
-            if not stat.S_ISREG(info.st_mode):
-                config.errors.append(ConfigError(
-                    f"not a regular file ({special_kind(info.st_mode)}): certlint does not read "
-                    "it, as reading could block or never end", shown, 0, fatal))
+            data = read_bounded(path, MAX_CONFIG_BYTES)
+        except NotRegular as exc:
+            if exc.kind == "a directory":
+                reason = "Is a directory"
+                config.errors.append(ConfigError(f"cannot read config file: {reason}", shown, 0,
+                                                 fatal))
                 return None
-            size = info.st_size
-            if size > MAX_CONFIG_BYTES:
-                config.errors.append(ConfigError(
-                    f"config file is {size} bytes, larger than the {MAX_CONFIG_BYTES} certlint "
-                    "reads: is this really a config file?", shown, 0, fatal))
-                return None
-            with open(path, "rb") as fh:
-                data = fh.read()
+            config.errors.append(ConfigError(
+                f"not a regular file ({exc.kind}): certlint does not read "
+                "it, as reading could block or never end", shown, 0, fatal))
+            return None
+        except TooLarge as exc:
+            size = f"is {exc.size} bytes" if exc.size is not None else "keeps growing"
+            config.errors.append(ConfigError(
+                f"config file {size}, larger than the {MAX_CONFIG_BYTES} certlint "
+                "reads: is this really a config file?", shown, 0, fatal))
+            return None
         except OSError as exc:
             reads.read(path, None, exc.strerror or str(exc))
             reason = exc.strerror or str(exc)

@@ -35,7 +35,9 @@ MAX_INCLUDE_DEPTH = 64
 # files read through includes in one run, counting repeats: a snippet included by every one of
 # 10,000 servers is 10,000; ten files that each include the next one ten times is 10^10
 MAX_INCLUDED_FILES = 200_000
-MAX_STATEMENTS = 1_000_000  # after include expansion; a 5,000-site fleet has about 60,000
+# statements read (checked before tokenizing) and after include expansion: a 5,000-site fleet
+# has about 60,000; 300,000 keeps a hostile tree within 10 s and 1 GB (SECURITY.md promise 10)
+MAX_STATEMENTS = 300_000
 DUMP_MARKER = re.compile(r"^# configuration file (.+):\s*$", re.M)
 NGINX_OWN_LINES = re.compile(
     r"^nginx: (?:\[(?:emerg|alert|crit|error|warn|notice|info|debug)\] [^\n]*"
@@ -59,6 +61,10 @@ class NginxParser:
         self._included = 0
         self._globbed: dict[str, list[str]] = {}
         self._statements_seen = 0
+        self._estimated = 0  # upper bound of statements in the files read (checked before)
+        self._over_budget = False
+        self._nesting = 0  # block depth while expanding, across includes
+        self._nested_too_deep = False
         self._display: dict[str, str] = {}  # temp path -> original path (nginx -T dumps)
         self._virtual: dict[str, str] = {}  # original absolute path -> temp path (dumps)
         self.config.resolver = self.file_ref
@@ -163,6 +169,8 @@ class NginxParser:
         shown = self._shown(path)
         data = self.reader.read(path, self.config, shown=shown)
         statements = None
+        if data is not None and not self._within_budget(data, shown):
+            data = None
         if data is not None:
             text = data.decode("utf-8", "replace")
             payload = self._statements(path, text, shown)
@@ -189,6 +197,23 @@ class NginxParser:
             self.config.files.append(shown)
         self._parsed[key] = statements
         return statements
+
+    def _within_budget(self, data: bytes, shown: str) -> bool:
+        """The statement cap, checked BEFORE a file is tokenized (SECURITY.md promise 10): its
+        `;` and `{` bytes (counted in C, an upper bound of its statements) added to those of the
+        files already read must stay under MAX_STATEMENTS, so a 60 MB one-line file or several
+        big ones are refused without being parsed."""
+        estimate = data.count(b";") + data.count(b"{")
+        self._estimated += estimate
+        if self._estimated <= MAX_STATEMENTS:
+            return True
+        if not self._over_budget:
+            self._over_budget = True
+            self.config.errors.append(ConfigError(
+                f"more than {MAX_STATEMENTS} statements in the config files read so far (this "
+                f"one holds up to {estimate}): certlint stops reading here (is it generated or "
+                "hostile?)", shown, 0))
+        return False
 
     def _statements(self, path: str, text: str, shown: str) -> dict:
         """crossplane's payload for one file: the fast tokenizer when it can, else crossplane;
@@ -232,7 +257,21 @@ class NginxParser:
                 continue
             children = None
             if "block" in st:
-                children = self._expand(st["block"], path, stack, depth)
+                if self._nesting >= nginx_fast.MAX_NESTING:
+                    # through includes too: 95 blocks in each of 64 chained files must end in a
+                    # finding, not a RecursionError (SECURITY.md promise 10)
+                    if not self._nested_too_deep:
+                        self._nested_too_deep = True
+                        self.config.errors.append(ConfigError(
+                            f"blocks nested more than {nginx_fast.MAX_NESTING} levels deep "
+                            "(counting through includes): certlint skips what lies deeper",
+                            shown, st["line"]))
+                    continue
+                self._nesting += 1
+                try:
+                    children = self._expand(st["block"], path, stack, depth)
+                finally:
+                    self._nesting -= 1
             nodes.append(Node(name, st.get("args", []), shown, st["line"], children))
         return nodes
 

@@ -21,8 +21,14 @@ from certlint.pki.verify import (
     is_self_signed,
     issued_by,
     issuer_der,
+    may_issue,
     subject_der,
 )
+
+# Hostile input bounds (SECURITY.md promise 10): a served file of thousands of copies, or of
+# hundreds of certificates sharing one subject, must not cost a signature check per pair.
+MAX_ISSUER_CANDIDATES = 16  # same-subject issuers tried per step (real files: 1-3 cross-signs)
+MAX_DEPTH = 100  # OpenSSL's default verify depth
 
 
 def not_after(cert: x509.Certificate) -> dt.datetime:
@@ -109,8 +115,14 @@ def analyse(served: list[x509.Certificate], key_spki: bytes | None, trust: Trust
     result = ChainAnalysis(served=served)
     if not served:
         return result
+    # one index entry per distinct certificate (a copy is a duplicate, never a candidate)
     by_subject: dict[bytes, list[int]] = {}
+    firsts: set[bytes] = set()
     for i, cert in enumerate(served):
+        print_ = fingerprint(cert)
+        if print_ in firsts:
+            continue
+        firsts.add(print_)
         by_subject.setdefault(subject_der(cert), []).append(i)
 
     result.leaf = _find_leaf(served, key_spki, by_subject, result)
@@ -191,11 +203,14 @@ def _walk(result: ChainAnalysis, served, by_subject, trust, now, extra_pool,
             valid = [a for a in anchors if valid_at(a, now)]
             result.anchor = (valid or anchors)[0]
             break
-        candidates = [i for i in by_subject.get(issuer_der(current), [])
-                      if fingerprint(served[i]) not in seen and issued_by(current, served[i])]
+        if len(path) >= MAX_DEPTH:
+            result.missing_issuer = current.issuer
+            break
+        candidates = [i for i in _candidates(current, by_subject, served, seen)
+                      if issued_by(current, served[i])]
         if not candidates:
-            pooled = [c for c in (extra_pool or []) if issued_by(current, c)
-                      and fingerprint(c) not in seen]
+            pooled = [c for c in _pool_candidates(current, extra_pool, seen)
+                      if issued_by(current, c)]
             if pooled:
                 # the server adds this issuer itself (Apache auto-chain)
                 nxt = _prefer(pooled, now)
@@ -244,6 +259,31 @@ def _place_sent_anchor(served, path: list[int], result: ChainAnalysis,
             return
 
 
+def _candidates(cert: x509.Certificate, by_subject: dict[bytes, list[int]], served,
+                seen) -> list[int]:
+    """Indexes of served certificates that may have issued `cert` (name and key identifier
+    agree), not yet on the path; at most MAX_ISSUER_CANDIDATES, in file order. No signature
+    is checked here."""
+    out = []
+    for i in by_subject.get(issuer_der(cert), ()):
+        if fingerprint(served[i]) not in seen and may_issue(cert, served[i]):
+            out.append(i)
+            if len(out) >= MAX_ISSUER_CANDIDATES:
+                break
+    return out
+
+
+def _pool_candidates(cert: x509.Certificate, pool, seen) -> list[x509.Certificate]:
+    """The same for a server's own CA store (Apache's SSLCACertificateFile, from the tree)."""
+    out = []
+    for c in pool or ():
+        if may_issue(cert, c) and fingerprint(c) not in seen:
+            out.append(c)
+            if len(out) >= MAX_ISSUER_CANDIDATES:
+                break
+    return out
+
+
 def _prefer(certs: list[x509.Certificate], now: dt.datetime) -> x509.Certificate:
     return sorted(certs, key=lambda c: not valid_at(c, now))[0]
 
@@ -259,8 +299,9 @@ def _find_leaf(served, key_spki, by_subject, result: ChainAnalysis) -> int:
         result.key_matches = False
     # structural leaf: a certificate that issues no other served certificate
     issuers: set[int] = set()
-    for i, cert in enumerate(served):
-        for j in by_subject.get(issuer_der(cert), []):
+    for i in sorted(i for same in by_subject.values() for i in same):  # distinct certificates
+        cert = served[i]
+        for j in _candidates(cert, by_subject, served, ()):
             if j != i and issued_by(cert, served[j]):
                 issuers.add(j)
     candidates = [i for i in range(len(served)) if i not in issuers]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import re
-import stat
 import warnings
 from dataclasses import dataclass, field
 
@@ -96,6 +95,7 @@ class KeyFile:
     description: str = ""  # e.g. "RSA 2048-bit"
     encrypted: bool = False
     passwords_tried: int = 0  # passphrases from ssl_password_file that did not open it
+    costly: str | None = None  # why the passphrases were not tried (KDF iteration bomb)
     missing: str | None = None
     error: str | None = None
 
@@ -112,20 +112,19 @@ def read_file(path: str) -> tuple[bytes | None, str | None]:
 
 
 def _read_file(path: str) -> tuple[bytes | None, str | None]:
-    try:
-        info = os.stat(path)
-        if stat.S_ISDIR(info.st_mode):
-            return None, "is a directory, not a file"
-        if not stat.S_ISREG(info.st_mode):
-            from certlint.parsers.common import special_kind
+    """Only regular files, at most MAX_PKI_FILE_BYTES, checked before reading (SECURITY.md
+    promise 3)."""
+    from certlint.safe_io import NotRegular, TooLarge, read_bounded
 
-            return None, (f"is {special_kind(info.st_mode)}, not a regular file (certlint does "
-                          "not read it: reading could block or never end)")
-        size = info.st_size
-        if size > MAX_PKI_FILE_BYTES:
-            return None, f"is {size} bytes, too large for a certificate or key file"
-        with open(path, "rb") as fh:
-            return fh.read(), None
+    try:
+        return read_bounded(path, MAX_PKI_FILE_BYTES), None
+    except NotRegular as exc:
+        if exc.kind == "a directory":
+            return None, "is a directory, not a file"
+        return None, str(exc)
+    except TooLarge as exc:
+        size = f"is {exc.size} bytes" if exc.size is not None else "keeps growing"
+        return None, f"{size}, too large for a certificate or key file"
     except FileNotFoundError:
         if os.path.islink(path):
             return None, "is a dangling symbolic link"
@@ -335,6 +334,11 @@ def parse_key_bytes(path: str, data: bytes, passwords: tuple[bytes, ...] = ()) -
     pem = b"-----BEGIN " + label + b"-----\n" + body + b"-----END " + label + b"-----\n"
     encrypted = label == b"ENCRYPTED PRIVATE KEY" or b"ENCRYPTED" in body.split(b"\n\n")[0][:200]
     key = None
+    if encrypted and passwords and label == b"ENCRYPTED PRIVATE KEY":
+        refusal = _kdf_refusal(body, passwords)
+        if refusal is not None:
+            result.encrypted, result.costly = True, refusal
+            return result
     if encrypted:
         key = _decrypt(pem, passwords)
         if key is None:
@@ -353,6 +357,93 @@ def parse_key_bytes(path: str, data: bytes, passwords: tuple[bytes, ...] = ()) -
     result.public = spki(key.public_key())
     result.description = describe_key(key.public_key())
     return result
+
+
+# An encrypted PKCS#8 key costs its KDF's iteration count per passphrase tried; a hostile key
+# asks for 2^31 (SECURITY.md promise 10). OpenSSL writes 2,048 by default, careful users up to
+# about a million: beyond that, or beyond this much work over all passphrases, certlint does
+# not try (nginx would spend the same time at every start and reload).
+MAX_KDF_ITERATIONS = 1_000_000
+MAX_KDF_WORK = 4_000_000  # iterations x passphrases, per key
+
+
+def _der(data: bytes, pos: int) -> tuple[int, int, int]:
+    """(tag, start of value, end of value) of the DER element at `pos` (ValueError if bad)."""
+    if pos + 2 > len(data):
+        raise ValueError("short")
+    tag, length, pos = data[pos], data[pos + 1], pos + 2
+    if length & 0x80:
+        count = length & 0x7F
+        if not 0 < count <= 4 or pos + count > len(data):
+            raise ValueError("bad length")
+        length, pos = int.from_bytes(data[pos:pos + count], "big"), pos + count
+    if pos + length > len(data):
+        raise ValueError("truncated")
+    return tag, pos, pos + length
+
+
+def _children(data: bytes, start: int, end: int) -> list[tuple[int, int, int]]:
+    out, pos = [], start
+    while pos < end and len(out) < 16:
+        tag, s, e = _der(data, pos)
+        out.append((tag, s, e))
+        pos = e
+    return out
+
+
+PBES2, PBKDF2 = "1.2.840.113549.1.5.13", "1.2.840.113549.1.5.12"
+
+
+def _oid(data: bytes) -> str:
+    first = data[0]
+    parts, value = [first // 40 if first < 80 else 2, first % 40 if first < 80 else first - 80], 0
+    for byte in data[1:]:
+        value = (value << 7) | (byte & 0x7F)
+        if not byte & 0x80:
+            parts.append(value)
+            value = 0
+    return ".".join(map(str, parts))
+
+
+def kdf_iterations(der: bytes) -> int | None:
+    """The iteration count an EncryptedPrivateKeyInfo asks for (PBES2 with PBKDF2, PBES1 and
+    PKCS#12 PBE), read from the ASN.1 before any decryption; None when not found."""
+    try:
+        tag, s, e = _der(der, 0)
+        alg = _children(der, s, e)[0]  # AlgorithmIdentifier
+        oid_el, params = _children(der, alg[1], alg[2])[:2]
+        oid = _oid(der[oid_el[1]:oid_el[2]])
+        if oid == PBES2:
+            kdf = _children(der, params[1], params[2])[0]
+            kdf_oid, kdf_params = _children(der, kdf[1], kdf[2])[:2]
+            if _oid(der[kdf_oid[1]:kdf_oid[2]]) != PBKDF2:
+                return None  # scrypt: OpenSSL's own memory cap (32 MiB) bounds it
+            params = kdf_params
+        fields = _children(der, params[1], params[2])  # salt, iterations, ...
+        if len(fields) >= 2 and fields[1][0] == 0x02:
+            return int.from_bytes(der[fields[1][1]:fields[1][2]], "big")
+    except (ValueError, IndexError):
+        return None
+    return None
+
+
+def _kdf_refusal(pem_body: bytes, passwords: tuple[bytes, ...]) -> str | None:
+    """Why the passphrases are not tried on this key (too many KDF iterations), or None."""
+    try:
+        der = _b64(pem_body)
+    except ValueError:
+        return None
+    iterations = kdf_iterations(der)
+    if iterations is None:
+        return None
+    if iterations > MAX_KDF_ITERATIONS or iterations * len(passwords) > MAX_KDF_WORK:
+        return (f"the key is encrypted with {iterations:,} PBKDF2 iterations; certlint does not "
+                f"try the {len(passwords)} passphrase(s) of ssl_password_file on it (above "
+                f"{MAX_KDF_ITERATIONS:,} iterations, or {MAX_KDF_WORK:,} in all): nginx would "
+                "spend as long deriving keys at every start and reload. Re-encrypt it "
+                "(openssl pkcs8 -topk8 -iter 100000) or store it unencrypted with tight "
+                "permissions")
+    return None
 
 
 def _decrypt(pem: bytes, passwords: tuple[bytes, ...]):

@@ -60,6 +60,35 @@ def cert_spki(cert: x509.Certificate) -> bytes:
     return spki(cert.public_key())
 
 
+@per_certificate
+def subject_key_id(cert: x509.Certificate) -> bytes | None:
+    """The Subject Key Identifier, or None."""
+    try:
+        return cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.digest
+    except (x509.ExtensionNotFound, ValueError):
+        return None
+
+
+@per_certificate
+def authority_key_id(cert: x509.Certificate) -> bytes | None:
+    """The key identifier of the Authority Key Identifier, or None."""
+    try:
+        return cert.extensions.get_extension_for_class(
+            x509.AuthorityKeyIdentifier).value.key_identifier
+    except (x509.ExtensionNotFound, ValueError):
+        return None
+
+
+def may_issue(child: x509.Certificate, parent: x509.Certificate) -> bool:
+    """Cheap pre-check before a signature check: the names match and, where both carry key
+    identifiers, they agree (OpenSSL's X509_check_akid). Never a signature."""
+    if issuer_der(child) != subject_der(parent):
+        return False
+    aki = authority_key_id(child)
+    ski = subject_key_id(parent) if aki is not None else None
+    return aki is None or ski is None or aki == ski
+
+
 def issued_by(child: x509.Certificate, parent: x509.Certificate) -> bool:
     """True when `parent` is named as `child`'s issuer and its key verifies the signature."""
     if issuer_der(child) != subject_der(parent):

@@ -178,14 +178,14 @@ def _cache_anchor(config: ServerConfig) -> Directive | None:
 
 
 def _source_line(d: Directive) -> str:
-    try:
-        with open(d.path, encoding="utf-8", errors="replace") as fh:
-            for n, line in enumerate(fh, 1):
-                if n == d.line:
-                    return line
+    from certlint.safe_io import MAX_CONFIG_BYTES, read_bounded
+
+    try:  # a config file already read by the parser; still only a bounded, regular file
+        text = read_bounded(d.path, MAX_CONFIG_BYTES).decode("utf-8", "replace")
     except OSError:
-        pass
-    return ""
+        return ""
+    lines = text.split("\n")
+    return lines[d.line - 1] + "\n" if 1 <= d.line <= len(lines) else ""
 
 
 def _cache_path(config: ServerConfig) -> tuple[str | None, str]:

@@ -134,7 +134,9 @@ def check_encrypted(site: Site, ctx: Context):
         key = ctx.slot_key(slot)
         if key is not None and key.encrypted and not key.passwords_tried:
             at = slot.key.directive if slot.key else slot.cert.directive
-            if site.server == "nginx":
+            if key.costly:
+                how = key.costly
+            elif site.server == "nginx":
                 how = ("nginx needs the passphrase from ssl_password_file at every start "
                        "(without it, nginx asks on the terminal and fails under systemd)")
             else:
