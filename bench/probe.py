@@ -183,9 +183,29 @@ class CaServer:
         self.httpd.server_close()
 
 
+def fleet_ports(count: int) -> list[int]:
+    """Ports below the kernel's ephemeral range (outgoing connections of other programs take
+    ports from that range between our check and nginx's bind), each checked bindable."""
+    import random
+
+    ports: list[int] = []
+    candidates = list(range(20000, 30000))
+    random.shuffle(candidates)
+    for port in candidates:
+        try:
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        ports.append(port)
+        if len(ports) == count:
+            return ports
+    raise RuntimeError("not enough free ports in 20000-29999")
+
+
 def nginx_fleet(folder: str, pki: Pki, endpoints: int, servers: int) -> tuple[list, list[int]]:
     """`servers` nginx processes sharing `endpoints` TLS ports; returns (processes, ports)."""
-    ports = [free_port() for _ in range(endpoints)]
+    ports = fleet_ports(endpoints)
     write = _writer(folder)
     write("root.pem", _pem(pki.root))
     procs = []
@@ -215,6 +235,7 @@ def nginx_fleet(folder: str, pki: Pki, endpoints: int, servers: int) -> tuple[li
             stdin=subprocess.DEVNULL, start_new_session=True))
     deadline = time.monotonic() + 20
     for port in ports:
+        alive(procs)
         while True:
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=1).close()
@@ -237,9 +258,17 @@ def _writer(folder):
 
 # -- timing -----------------------------------------------------------------------------------
 
-def timed(cmd: list[str], repeat: int, env: dict | None = None) -> tuple[float, str]:
+def alive(procs) -> None:
+    for proc in procs:
+        if proc.poll() is not None:
+            raise RuntimeError(f"an nginx of the fleet exited ({proc.returncode}): see its "
+                               "error.log; the figures would be wrong")
+
+
+def timed(cmd: list[str], repeat: int, env: dict | None = None, procs=()) -> tuple[float, str]:
     best, out = float("inf"), ""
     for _ in range(repeat):
+        alive(procs)
         started = time.perf_counter()
         proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=900)
         best = min(best, time.perf_counter() - started)
@@ -257,7 +286,7 @@ def certlint_cmd(targets: str, root: str, concurrency: int, single: str | None) 
 
 def sslyze_cmd(python: str, targets: str, root: str, single: str | None) -> list[str]:
     cmd = [python, "-m", "sslyze", "--certinfo", "--certinfo_ca_file", root, "--quiet",
-           "--json_out", "-"]
+           "--json_out", os.path.join(os.path.dirname(targets), "sslyze.json")]
     return cmd + ([single] if single else ["--targets_in", targets])
 
 
@@ -289,20 +318,37 @@ def main() -> int:
         for label, one in ((f"{args.endpoints} endpoints", None), ("1 endpoint", single)):
             before = ca.hits
             seconds, out = timed(certlint_cmd(targets, root, args.concurrency, one),
-                                 args.repeat, env)
+                                 args.repeat, env, procs)
             report = json.loads(out)
             asked = (ca.hits - before) // args.repeat
+            rules = sorted({f["rule"] for f in report["findings"]})
             rows.append((label, "certlint probe (OCSP + CRL)", seconds,
-                         f"{len(report['findings'])} findings, {asked} OCSP/CRL requests"))
+                         f"{len(report['findings'])} findings {rules}, {asked} OCSP/CRL "
+                         "requests"))
+            seconds, _out = timed(certlint_cmd(targets, root, args.concurrency, one)
+                                  + ["--offline"], args.repeat, env, procs)
+            rows.append((label, "certlint probe --offline (no OCSP/CRL)", seconds,
+                         "what was served only"))
             if args.sslyze and os.path.exists(args.sslyze):
-                seconds, out = timed(sslyze_cmd(args.sslyze, targets, root, one), args.repeat)
-                scans = json.loads(out).get("server_scan_results", [])
+                seconds, _out = timed(sslyze_cmd(args.sslyze, targets, root, one), args.repeat,
+                                      procs=procs)
+                with open(os.path.join(folder, "sslyze.json")) as fh:
+                    scans = json.load(fh).get("server_scan_results", [])
                 ok = sum(1 for s in scans if s.get("scan_status") == "COMPLETED")
                 rows.append((label, "sslyze --certinfo", seconds, f"{ok} scans completed"))
+        alive(procs)
         print(f"| endpoints | tool | seconds (best of {args.repeat}) | notes |")
         print("|---|---|---:|---|")
         for label, tool, seconds, note in rows:
             print(f"| {label} | {tool} | {seconds:.2f} | {note} |")
+    except RuntimeError as exc:
+        print(f"probe bench: {exc}", file=sys.stderr)
+        for n in range(args.servers):
+            log = os.path.join(folder, f"nginx{n}", "error.log")
+            if os.path.exists(log):
+                with open(log, errors="replace") as fh:
+                    print(fh.read()[-1500:], file=sys.stderr)
+        return 1
     finally:
         for proc in procs:
             proc.terminate()

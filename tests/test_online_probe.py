@@ -88,3 +88,34 @@ def test_a_working_responder_and_crls_give_nothing(tmp_path, certlint):
         asked = http.count()
     assert found == []
     assert asked == 2  # each CRL once
+
+
+def test_many_live_endpoints_in_parallel_each_judged_once_and_right(tmp_path, certlint):
+    """A real nginx with 8 TLS ports probed with --concurrency 8: the OCSP/CRL checks run in
+    parallel, every chain is still judged complete, and the shared CRL is fetched once."""
+    servers.require("nginx")
+    with CaHttp() as http:
+        root = CA("Probe Root")
+        inter = root.intermediate("Probe Intermediate",
+                                  crl_urls=[http.serve("/root.crl", crl_der(root))])
+        crl = http.serve("/inter.crl", crl_der(inter))
+        ports = [servers.free_port() for _ in range(8)]
+        blocks = []
+        for n, port in enumerate(ports):
+            leaf = inter.leaf(f"site{n}.test", ips=["127.0.0.1"], crl_urls=[crl])
+            write(tmp_path / f"site{n}.pem", cert_pem(leaf.cert, inter.cert))
+            write(tmp_path / f"site{n}.key", leaf.key_pem, 0o600)
+            blocks.append(f"    server {{\n        listen 127.0.0.1:{port} ssl;\n"
+                          f"        ssl_certificate site{n}.pem;\n"
+                          f"        ssl_certificate_key site{n}.key;\n    }}")
+        conf = write(tmp_path / "nginx.conf",
+                     servers.nginx_conf("\n".join(blocks), str(tmp_path)).encode())
+        targets = write(tmp_path / "targets.txt",
+                        "".join(f"127.0.0.1:{p}\n" for p in ports).encode())
+        rootfile = write(tmp_path / "root.pem", root.pem)
+        with servers.NginxServer(conf, port=ports[-1]):
+            result = certlint("probe", "--format", "json", "--targets-file", targets,
+                              "--concurrency", "8", "--ca-bundle", rootfile)
+        assert http.count("/inter.crl") == 1 and http.count("/root.crl") == 1
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["findings"] == []

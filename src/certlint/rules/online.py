@@ -80,6 +80,9 @@ def prefetch(sites: list[Site], ctx: Context, concurrency: int = 16) -> None:
     todo = [s for s in sites if _active(s, ctx) and s.slots]
     if len(todo) < 2:
         return
+    for site in todo:  # chain analyses (and the trust store's lazy index) in this thread only
+        for _ in analysed_slots(site, ctx):
+            pass
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(todo)))) as pool:
