@@ -44,17 +44,17 @@ def test_remediation_document_explains_and_tells_how_to_fix_on_nginx(certlint):
     assert result.exit_code == 1
     doc = result.stdout
     assert doc.startswith("# TLS certificate remediation report")
-    assert "found **1 problem**: 1 error" in doc
-    assert "(`chain-incomplete`, error)" in doc
-    assert "### How to fix it (nginx)" in doc
-    assert "certlint fix --write" in doc
-    assert "leaf-only/nginx.conf` line 6" in doc
+    assert "found 1 error and 0 warnings" in doc
+    assert "## 1. `example.test:443` (nginx)" in doc
+    assert "nginx -t && systemctl reload nginx" in doc
+    assert "certlint fix --ca-bundle" in doc
+    assert "leaf-only/nginx.conf`, line 6" in doc
 
 
 def test_remediation_document_for_a_clean_tree(certlint):
     result = certlint("check", COMPLETE, "--ca-bundle", ROOT, "--format", "remediation")
     assert result.exit_code == 0
-    assert "No problems were found in the TLS certificate setup of 1 site." in result.stdout
+    assert "checked 1 TLS site and found no problem" in result.stdout
 
 
 def test_no_output_format_carries_key_material(tmp_path, certlint, pki):

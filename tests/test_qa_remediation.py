@@ -34,8 +34,12 @@ Listen 443
     result = certlint("check", "--format", "remediation", "--ca-bundle",
                       os.path.join(FIXTURE_PKI, "root.pem"), str(nginx), str(apache))
     assert result.exit_code == 1, result.output
-    sections = dict(re.findall(r"^## \d+\. .*?\(`([\w-]+)`, \w+\)\n(.*?)(?=^## |\Z)",
+    sections = dict(re.findall(r"^## \d+\. `example.test:443` \((\w+)\)\n(.*?)(?=^## |\Z)",
                                result.stdout, re.M | re.S))
-    assert set(sections) == {"chain-incomplete", "apache-chain-file-missing"}
-    assert "### How to fix it (nginx)" in sections["chain-incomplete"]
-    assert "### How to fix it (Apache httpd)" in sections["apache-chain-file-missing"]
+    assert set(sections) == {"nginx", "Apache"}
+    assert "(`chain-incomplete`, error)" in sections["nginx"]
+    assert "nginx -t && systemctl reload nginx" in sections["nginx"]
+    assert "apachectl" not in sections["nginx"]
+    assert "(`apache-chain-file-missing`, error)" in sections["Apache"]
+    assert "apachectl configtest && apachectl graceful" in sections["Apache"]
+    assert "nginx -t" not in sections["Apache"]

@@ -130,6 +130,10 @@ def common_options(fn):
         click.option("--fail-on", default="error", show_default=True,
                      type=click.Choice(["error", "warning", "info"]),
                      help="Lowest severity that makes the exit code 1."),
+        click.option("--lang", type=click.Choice(["en", "ja"]), default=None,
+                     expose_value=False, callback=_remember_lang,
+                     help="Language of --format remediation (default: ja when the locale "
+                          "(LC_ALL, LC_MESSAGES, LANG) is Japanese, else en)."),
         click.option("--define", metavar="NAME", multiple=True, expose_value=False,
                      callback=_remember_defines,
                      help="Apache: a name httpd is started with (-D NAME), repeatable. Given "
@@ -148,6 +152,18 @@ def common_options(fn):
     for option in reversed(options):
         fn = option(fn)
     return fn
+
+
+def _remember_lang(ctx: click.Context, _param, value) -> None:
+    ctx.meta["certlint.lang"] = value
+
+
+def remediation_args(paths) -> dict:
+    """What the remediation document needs beyond the report: the language and the entry points
+    (its suggested `certlint fix` command repeats them)."""
+    current = click.get_current_context(silent=True)
+    lang = current.meta.get("certlint.lang") if current is not None else None
+    return {"lang": lang, "argv": list(paths)}
 
 
 def _remember_nginx_version(ctx: click.Context, _param, value: str) -> None:
@@ -353,10 +369,11 @@ def check(paths, server, root, ca_bundles, expiry_warn_days, apache_version, now
     relocate(report.findings, options.root)
     if cache_key is not None:
         cache.store(cache_key, seen, report, options.root, options.expiry_warn_days)
-    _output(report, fmt, color, fail_on)
+    _output(report, fmt, color, fail_on,
+            {"options": options, **remediation_args(paths)} if fmt == "remediation" else None)
 
 
-def _output(report, fmt: str, color, fail_on: str):
+def _output(report, fmt: str, color, fail_on: str, remediation: dict | None = None):
     """Notes on stderr, the report on stdout, and the exit code."""
     from certlint.report import render
 
@@ -367,8 +384,9 @@ def _output(report, fmt: str, color, fail_on: str):
     # bytes: a non-UTF-8 file name (kept as surrogates) goes out as it is on disk, whatever
     # the terminal's encoding, instead of failing the whole report; color=: click would strip
     # the codes again whenever stdout is not a terminal (--color)
-    click.echo(render(report, fmt, color=color).encode("utf-8", "surrogateescape"), nl=False,
-               color=color)
+    extra = remediation or {}
+    click.echo(render(report, fmt, color=color, **extra).encode("utf-8", "surrogateescape"),
+               nl=False, color=color)
     threshold = SEVERITY_RANK[fail_on]
     sys.exit(EXIT_FINDINGS if report.worst() >= threshold else EXIT_OK)
 
@@ -430,7 +448,8 @@ def fix(paths, server, root, ca_bundles, expiry_warn_days, apache_version, now, 
     options.use_cache = not no_cache
     options.resolvers = list(resolvers)
     sys.exit(run_fix_command(_entry_paths(paths), options, fmt=fmt, write=write,
-                             patch_file=patch_file, fail_on=fail_on))
+                             patch_file=patch_file, fail_on=fail_on,
+                             remediation=remediation_args(paths)))
 
 
 @cli.command("config")

@@ -45,7 +45,12 @@ def _progress(done: int, total: int) -> None:
 
 
 def run_fix_command(paths: list[str], options: Options, fmt: str = "text", write: bool = False,
-                    patch_file: str | None = None, fail_on: str = "error") -> int:
+                    patch_file: str | None = None, fail_on: str = "error",
+                    remediation: dict | None = None) -> int:
+    if fmt == "remediation" and (write or patch_file):
+        say("certlint: fix --format remediation describes a dry run: drop --write/--patch",
+            err=True)
+        return EXIT_USAGE
     if fmt not in ("text", "json", "remediation"):
         say(f"certlint: fix writes text, json or remediation, not {fmt} (use "
                    f"`certlint check --format {fmt}` for reports)", err=True)
@@ -99,11 +104,10 @@ def run_fix_command(paths: list[str], options: Options, fmt: str = "text", write
     if fmt == "json":
         click.echo(json.dumps(_as_json(run, written, patch_file, left, blocking), indent=2))
     elif fmt == "remediation":
-        from certlint.engine import Report
-        from certlint.report import render
+        from certlint.report.remediation import render
 
-        changed = Report(findings=list(run.fixed), configs=run.report.configs)
-        click.echo(render(changed, "remediation").encode("utf-8", "surrogateescape"), nl=False)
+        doc = render(run.report, options, command="fix", fix_run=run, **(remediation or {}))
+        click.echo(doc.encode("utf-8", "surrogateescape"), nl=False)
         _summary(run, write, patch_file, base, left, blocking, fail_on)
     else:
         _text(run, written, patch_file, base, write)

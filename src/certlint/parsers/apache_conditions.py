@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import os
 import re
+from functools import lru_cache
 
 OPS = ("==", ">=", "<=", "=", ">", "<", "~")
 
 
+@lru_cache(maxsize=256)
 def parse_version(text: str) -> tuple[int, int, int] | None:
+    """(major, minor, patch) of a version text; cached: every directive asks about the same
+    one or two versions (a macro bomb asked 333,000 times)."""
     m = re.match(r"^\s*(\d+)(?:\.(\d+))?(?:\.(\d+))?", text)
     if not m:
         return None

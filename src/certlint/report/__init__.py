@@ -18,8 +18,11 @@ FORMATS = {
 }
 
 
-def render(report, fmt: str, color: bool = False) -> str:
+def render(report, fmt: str, color: bool = False, **remediation) -> str:
+    """`remediation` (options, lang, argv, ...) goes to the remediation document only."""
     module = importlib.import_module(f"certlint.report.{FORMATS[fmt]}")
     if fmt == "text":
         return module.render(report, color=color)
+    if fmt == "remediation":
+        return module.render(report, **remediation)
     return module.render(report)

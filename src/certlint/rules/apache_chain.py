@@ -13,7 +13,7 @@ from certlint.parsers.apache_conditions import version_at_least
 from certlint.pki.chain import describe
 from certlint.rules._util import OPENSSL_CLIENTS, analysed_slots
 from certlint.rules.base import rule
-from certlint.rules.chain_rules import apache_leaf_only
+from certlint.rules.chain_rules import apache_leaf_only, missing_facts
 
 CHAIN_IN_CERT_FILE = "2.4.8"
 
@@ -41,7 +41,11 @@ def check_chain_file_missing(site: Site, ctx: Context):
             f"'{chain.missing_issuer.rfc4514_string()}': Apache serves the leaf alone. "
             f"{OPENSSL_CLIENTS} fail with 'unable to get local issuer certificate' (openssl "
             "verify error 20/21); browsers may hide it by fetching the intermediate (AIA). "
-            f"{_ways_out(ctx.options.apache_version)}", site)
+            f"{_ways_out(ctx.options.apache_version)}", site,
+            facts={**missing_facts(site, slot, chain, ctx),
+                   "apache_version": ctx.options.apache_version,
+                   "chain_in_cert_file": version_at_least(ctx.options.apache_version,
+                                                          CHAIN_IN_CERT_FILE)})
 
 
 @rule("apache-chain-file-deprecated", servers=("apache",))

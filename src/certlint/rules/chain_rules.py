@@ -15,6 +15,7 @@ from certlint.pki.load import describe_key
 from certlint.pki.siblings import issuer_beside
 from certlint.pki.verify import cert_spki, is_self_signed, subject_der
 from certlint.rules._apache_root import auto_chained_root
+from certlint.rules._facts import cert_facts, slot_facts
 from certlint.rules._util import (
     OPENSSL_CLIENTS,
     analysed_slots,
@@ -32,6 +33,20 @@ def apache_leaf_only(site: Site, slot, chain) -> bool:
     """Apache's own case: SSLCertificateFile holds just the leaf and no chain file is set."""
     return (site.server == "apache" and slot.chain is None and len(chain.served) == 1
             and not chain.auto_added)
+
+
+def missing_facts(site: Site, slot, chain, ctx: Context) -> dict:
+    """Facts of an incomplete chain: the last certificate reached, the issuer it needs and
+    where the CA publishes it (AIA caIssuers)."""
+    last = chain.path_certs()[-1]
+    facts = slot_facts(site, slot, ctx, chain)
+    facts["last"] = cert_facts(last)
+    facts["missing_issuer"] = chain.missing_issuer.rfc4514_string()
+    facts["issuer_urls"] = facts["last"]["ca_issuers"]
+    found = getattr(chain, "fetched", None)
+    if found is not None and getattr(found, "ok", False):  # a probe fetched it through AIA
+        facts["intermediates"] = [cert_facts(c) for c in found.intermediates]
+    return facts
 
 
 @rule("chain-incomplete", sources=CHAIN_SOURCES)
@@ -56,7 +71,8 @@ def check_incomplete(site: Site, ctx: Context):
                 "'unable to get local issuer certificate'. The file also holds a path that "
                 f"reaches a trusted root ({works}); browsers may find it, OpenSSL does not "
                 "look. Put that path's certificates first, in order, or drop the others",
-                site)
+                site, facts={**missing_facts(site, slot, chain, ctx),
+                             "alternative": [i + 1 for i in chain.alternative]})
             continue
         if chain.fetched_root is not None:
             continue  # AIA served a private root: chain-untrusted-root says it
@@ -71,7 +87,7 @@ def check_incomplete(site: Site, ctx: Context):
             "will fail with 'unable to get local issuer certificate' (openssl: verify error 20/21 "
             "'unable to verify the first certificate'); browsers may hide it by fetching the "
             f"intermediate themselves (AIA). {way_out}",
-            site, fixable=fixable, facts=facts)
+            site, fixable=fixable, facts={**missing_facts(site, slot, chain, ctx), **facts})
 
 
 def _way_out(site: Site, slot, chain, last, ctx: Context):
@@ -125,7 +141,9 @@ def check_order(site: Site, ctx: Context):
                 f"{slot.cert.shown}: the first certificate is not the leaf ({why}, "
                 f"{describe(leaf)}). The server takes the first certificate as its own, so "
                 f"{_leaf_not_first_consequence(site, slot, chain, ctx)}. Put the leaf first, "
-                "then the intermediates", site, severity="error")
+                "then the intermediates", site, severity="error",
+                facts={**slot_facts(site, slot, ctx, chain), "leaf_index": chain.leaf + 1,
+                       "order": [i + 1 for i in chain.path]})
         elif chain.misordered:
             order = ", ".join(f"#{i + 1}" for i in chain.path)
             yield ctx.finding(
@@ -133,7 +151,9 @@ def check_order(site: Site, ctx: Context):
                 f"{slot.cert.shown}: the intermediates are not in issuing order (issuing path is "
                 f"{order} in file positions). TLS 1.2 requires each certificate to certify the "
                 "one before it; strict clients reject the chain and SSL Labs reports "
-                "'Incorrect order'", site, severity="warning")
+                "'Incorrect order'", site, severity="warning",
+                facts={**slot_facts(site, slot, ctx, chain), "leaf_index": chain.leaf + 1,
+                       "order": [i + 1 for i in chain.path]})
 
 
 def _key_kind(public_key) -> str:
@@ -173,7 +193,9 @@ def check_contains_root(site: Site, ctx: Context):
                 f"{slot.cert.shown} sends the root {describe(root)} (certificate "
                 f"#{chain.served_root + 1}): clients already have it, so it only adds bytes to "
                 "every handshake, and some clients choke on it (SSL Labs: 'Contains anchor'). "
-                "Drop it from the file", site)
+                "Drop it from the file", site,
+                facts={**slot_facts(site, slot, ctx, chain), "root": cert_facts(root),
+                       "root_index": chain.served_root + 1})
         elif site.server == "apache":
             found = auto_chained_root(site, slot, chain, ctx)  # sent from SSLCACertificateFile
             if found is not None:

@@ -57,7 +57,13 @@ def _missing_message(site: Site, ref: FileRef, problem: str) -> str:
     else:
         consequence = (f"Apache will not start ({name}: file '{ref.path}' does "
                        "not exist or is empty)")
-    return f"{name} {ref.shown}: the file {problem}; {consequence}"
+    hint = ""
+    if site.server == "apache" and "${" in ref.directive.value:
+        # an unexpanded ${VAR}: certlint never takes it from its own environment (SECURITY.md
+        # promise 4); httpd may get it from its own (systemd, envvars)
+        hint = ("; the path holds a ${VAR} that Define, envvars and --env do not set: if "
+                "httpd's environment sets it, pass --env NAME=VALUE")
+    return f"{name} {ref.shown}: the file {problem}; {consequence}{hint}"
 
 
 @rule("cert-file-missing")

@@ -15,6 +15,7 @@ from certlint.context import Context
 from certlint.model import Site
 from certlint.pki.chain import describe
 from certlint.pki.names import a_label, name_index
+from certlint.rules._facts import slot_facts, where
 from certlint.rules._util import analysed_slots, borrowed_from
 from certlint.rules.base import CHAIN_SOURCES, rule
 
@@ -64,8 +65,8 @@ def check(site: Site, ctx: Context):
         return
     lender = borrowed_from(site)
     for slot, chain in analysed_slots(lender or site, ctx):
-        if not chain.leaf_first:
-            continue
+        # the leaf is judged wherever it sits in the file: once the order is fixed, its
+        # name problem is what remains (the differential test found fix saying "0 remain")
         leaf = chain.leaf_cert
         index = name_index(leaf)
         missing = [n for n in names if not index.covers(n, partial=False)]
@@ -93,7 +94,8 @@ def check(site: Site, ctx: Context):
                     "it; Chrome, Firefox, Safari and Go reject it (Chrome: "
                     "NET::ERR_CERT_COMMON_NAME_INVALID; Go: 'x509: certificate relies on "
                     "legacy Common Name field, use SANs instead'). Reissue with the names in "
-                    "the SAN", site)
+                    "the SAN", site, facts={**slot_facts(site, slot, ctx, chain),
+                                            "by_cn": by_cn, "names_at": where(at, ctx)})
         if partial_only:
             at_partial = _alias_directive(site, partial_only) or at
             patterns = sorted(f"{pre}*{post}.{parent}" for parent, pats in index.partial.items()
@@ -125,7 +127,9 @@ def check(site: Site, ctx: Context):
             f"{slot.cert.shown} "
             f"(its names: {shown}){ignored}; clients connecting to {missing[0]} fail with "
             "'Hostname mismatch' / 'certificate is not valid for' "
-            "(openssl: verify error 62; browsers: NET::ERR_CERT_COMMON_NAME_INVALID)", site)
+            "(openssl: verify error 62; browsers: NET::ERR_CERT_COMMON_NAME_INVALID)", site,
+            facts={**slot_facts(site, slot, ctx, chain), "missing_names": missing,
+                   "cert_names": index.dns + sorted(index.ips), "names_at": where(at, ctx)})
 
 
 def _listed(names: list[str], limit: int = 20) -> str:

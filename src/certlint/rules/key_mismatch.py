@@ -17,6 +17,7 @@ from certlint.context import Context
 from certlint.model import Site
 from certlint.pki.chain import describe, is_ca
 from certlint.pki.load import describe_key
+from certlint.rules._facts import slot_facts
 from certlint.rules._util import analysed_slots, server_refuses, shown_name
 from certlint.rules.base import rule
 
@@ -68,4 +69,4 @@ def check(site: Site, ctx: Context):
             "key-mismatch", at,
             f"{shown_name(named)} {named.value}: the private key{kind} does not belong to the "
             f"certificate {describe(chain.leaf_cert)} in {slot.cert.shown}; {consequence}. "
-            f"{fix_hint}", site)
+            f"{fix_hint}", site, facts=slot_facts(site, slot, ctx, chain))

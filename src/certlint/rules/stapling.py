@@ -12,6 +12,7 @@ from certlint.context import Context
 from certlint.model import Site
 from certlint.pki.revocation import is_ip_literal, ocsp_urls, url_host
 from certlint.pki.verify import fingerprint, is_self_signed
+from certlint.rules._facts import site_facts, where
 from certlint.rules._stapling import (
     find_issuer,
     http_url,
@@ -56,7 +57,10 @@ def check_no_resolver(site: Site, ctx: Context):
         "responder moves (OCSP responders sit behind CDNs) clients get no staple")
     fix = resolver_plan(site, ctx, "stapling-no-resolver")
     yield ctx.finding("stapling-no-resolver", stapling_at(site), message, site,
-                      fix=fix, fixable=bool(fix and fix.edits))
+                      fix=fix, fixable=bool(fix and fix.edits),
+                      facts={**site_facts(site), "ocsp_hosts": hosts,
+                             "stapling": where(stapling_at(site), ctx),
+                             "location_resolver": [where(d, ctx) for d in located]})
 
 
 @rule("stapling-no-ocsp-url")

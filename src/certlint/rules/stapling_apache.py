@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from certlint.context import Context
 from certlint.model import Site
+from certlint.rules._facts import site_facts, where
 from certlint.rules._stapling import stapling_at, stapling_on
 from certlint.rules._stapling_fix import apache_cache_plan
 from certlint.rules.base import rule
@@ -25,7 +26,8 @@ def check_no_cache(site: Site, ctx: Context):
                "start (AH01958: SSLStapling: no stapling cache available)")
     fix = apache_cache_plan(config, site, "apache-stapling-no-cache")
     yield ctx.finding("apache-stapling-no-cache", stapling_at(site), message, site, fix=fix,
-                      fixable=bool(fix.edits))
+                      fixable=bool(fix.edits),
+                      facts={**site_facts(site), "stapling": where(stapling_at(site), ctx)})
 
 
 @rule("apache-stapling-cache-in-vhost", servers=("apache",))

@@ -19,6 +19,7 @@ from certlint.model import Site
 from certlint.pki.chain import describe, not_after, not_before
 from certlint.pki.verify import is_self_signed
 from certlint.rules._apache_root import _ca_directive
+from certlint.rules._facts import cert_facts, slot_facts, where
 from certlint.rules._util import analysed_slots, chain_directive, shown_name
 from certlint.rules.base import CHAIN_SOURCES, rule
 
@@ -48,6 +49,18 @@ def _role(i: int, chain) -> str:
     return "leaf certificate" if i == chain.leaf else "intermediate"
 
 
+def _facts(site: Site, slot, chain, ctx: Context, cert, role: str, index: int | None = None,
+           at=None) -> dict:
+    """The certificate judged, its role (leaf, intermediate, stray, added by Apache from a CA
+    directive) and its place in the file."""
+    facts = {**slot_facts(site, slot, ctx, chain), "cert_judged": cert_facts(cert), "role": role}
+    if index is not None:
+        facts["index"] = index + 1
+    if at is not None:
+        facts["ca_directive"] = where(at, ctx)
+    return facts
+
+
 @rule("cert-expired", sources=CHAIN_SOURCES)
 def check_expired(site: Site, ctx: Context):
     for slot, chain in analysed_slots(site, ctx):
@@ -60,23 +73,27 @@ def check_expired(site: Site, ctx: Context):
                 msg = (f"{slot.cert.shown}: the certificate {describe(cert)} expired on "
                        f"{_day(not_after(cert))}; every client refuses it ('certificate has "
                        "expired', openssl verify error 10). Renew it")
-                yield ctx.finding("cert-expired", at, msg, site)
+                yield ctx.finding("cert-expired", at, msg, site, facts=_facts(
+                    site, slot, chain, ctx, cert, "leaf"))
             elif i in on_path:
                 msg = (f"{slot.cert.shown}: the {_role(i, chain)} {describe(cert)} "
                        f"(#{i + 1}) expired on {_day(not_after(cert))} and no other path is "
                        "served; clients fail with 'certificate has expired'. Replace it with the "
                        "CA's current intermediate")
-                yield ctx.finding("cert-expired", at, msg, site)
+                yield ctx.finding("cert-expired", at, msg, site, facts=_facts(
+                    site, slot, chain, ctx, cert, "intermediate", i))
             else:
                 msg = (f"{slot.cert.shown}: certificate #{i + 1} {describe(cert)} expired on "
                        f"{_day(not_after(cert))} and is not needed (an old cross-sign?); "
                        "OpenSSL 1.0.2 and other old clients may still pick it and fail. Drop it")
-                yield ctx.finding("cert-expired", at, msg, site, severity="warning")
+                yield ctx.finding("cert-expired", at, msg, site, severity="warning",
+                                  facts=_facts(site, slot, chain, ctx, cert, "stray", i))
         for cert, at in _added_by_server(site, slot, chain, ctx):
             if not_after(cert) < ctx.now:
                 yield ctx.finding("cert-expired", at, _added_message(
                     slot, cert, at, f"expired on {_day(not_after(cert))}",
-                    "certificate has expired' (openssl verify error 10"), site, fixable=True)
+                    "certificate has expired' (openssl verify error 10"), site, fixable=True,
+                    facts=_facts(site, slot, chain, ctx, cert, "added", at=at))
 
 
 @rule("cert-not-yet-valid", sources=CHAIN_SOURCES)
@@ -119,4 +136,9 @@ def check_expiring(site: Site, ctx: Context):
                     "cert-expiring-soon", at,
                     f"{slot.cert.shown}: the {role} {describe(cert)}{source} expires on "
                     f"{_day(end)} (in {days} day{'s' if days != 1 else ''}, of a "
-                    f"{lifetime.days}-day lifetime); renew it now", site)
+                    f"{lifetime.days}-day lifetime); renew it now", site,
+                    facts={**_facts(site, slot, chain, ctx, cert,
+                                    "added" if id(cert) in added else
+                                    ("leaf" if role.startswith("leaf") else "intermediate"),
+                                    at=at if id(cert) in added else None),
+                           "days_left": days, "lifetime_days": lifetime.days})
