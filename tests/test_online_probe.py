@@ -74,7 +74,8 @@ def test_revoked_leaf_from_openssl_ocsp_and_revoked_intermediate_from_the_root_c
     assert all(f["severity"] == "error" for f in found)
 
 
-def test_a_working_responder_and_crls_give_nothing(tmp_path, certlint):
+def test_a_working_responder_and_crls_give_nothing_and_offline_asks_nobody(tmp_path,
+                                                                           certlint):
     servers.require("openssl")
     port = servers.free_port()
     with CaHttp() as http:
@@ -85,8 +86,10 @@ def test_a_working_responder_and_crls_give_nothing(tmp_path, certlint):
                           crl_urls=[http.serve("/inter.crl", crl_der(inter))])
         with OcspResponder(inter, str(tmp_path / "ocsp"), port, good=[leaf.cert]):
             found = probe(certlint, tmp_path, [leaf.cert, inter.cert], root)
-        asked = http.count()
-    assert found == []
+            asked = http.count()
+            quiet = probe(certlint, tmp_path, [leaf.cert, inter.cert], root, "--offline")
+            assert http.count() == asked
+    assert found == [] and quiet == []
     assert asked == 2  # each CRL once
 
 
