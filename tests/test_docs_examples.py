@@ -11,6 +11,7 @@ import subprocess
 import sys
 
 from tests.support import servers
+from tests.support.venvs import offline_env
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXAMPLE = os.path.join(REPO, "examples", "nginx")
@@ -80,12 +81,10 @@ def test_real_nginx_sees_only_the_wrong_order(tmp_path):
 def test_examples_run_sets_up_a_venv_and_checks_the_example(tmp_path):
     """`./examples/run` from a checkout: a fresh venv, certlint installed into it, the check.
 
-    The venv sees the system site-packages so the dependencies are not downloaded again.
+    The venv sees this interpreter's packages so the dependencies are not downloaded again.
     """
     venv = tmp_path / "venv"
-    env = dict(os.environ, CERTLINT_VENV=str(venv), CERTLINT_VENV_OPTS="--system-site-packages",
-               PYTHON=sys.executable, PIP_NO_INDEX="1", PIP_NO_BUILD_ISOLATION="0")
-    env.pop("PYTHONPATH", None)
+    env = offline_env(CERTLINT_VENV=str(venv), PYTHON=sys.executable)
     proc = subprocess.run([os.path.join(REPO, "examples", "run"), "--format", "json"],
                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 1, proc.stderr

@@ -11,6 +11,8 @@ import sys
 
 import pytest
 
+from tests.support.venvs import offline_env
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PKI = os.path.join(REPO, "fixtures", "pki")
 GIT_ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.test",
@@ -96,10 +98,7 @@ def test_real_pre_commit_reports_a_finding_in_an_included_file(tmp_path):
     git(infra, "add", "-A")
     # No network in tests: the hook's virtualenv sees the packages this test runs with
     # (certlint's dependencies and the hatchling build backend) and pip may not use an index.
-    env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "pre-commit-home"),
-           "VIRTUALENV_SYSTEM_SITE_PACKAGES": "1", "PIP_NO_INDEX": "1",
-           "PIP_NO_BUILD_ISOLATION": "0"}
-    env.pop("PYTHONPATH", None)
+    env = offline_env(PRE_COMMIT_HOME=str(tmp_path / "pre-commit-home"))
 
     # only an unrelated file changed: the hook does not run
     proc = subprocess.run([*cmd, "run", "--files", "NOTES.txt"], cwd=infra, env=env,

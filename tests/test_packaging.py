@@ -11,9 +11,11 @@ import zipfile
 
 import pytest
 
+from tests.support.venvs import offline_env
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # No network in tests: pip builds with the installed hatchling and never asks an index.
-OFFLINE_PIP = {**os.environ, "PIP_NO_INDEX": "1", "PIP_NO_BUILD_ISOLATION": "0"}
+OFFLINE_PIP = offline_env()
 RULE_DOCS = sorted(f for f in os.listdir(os.path.join(REPO, "rules")) if f.endswith(".md"))
 JA_DOCS = sorted(f for f in os.listdir(os.path.join(REPO, "rules", "ja")) if f.endswith(".md"))
 
@@ -46,13 +48,13 @@ def test_wheel_carries_rule_docs_templates_and_the_command(wheel):
 
 
 def test_installed_wheel_lists_and_explains_every_rule(wheel, tmp_path):
-    """Installed into a fresh venv (dependencies from the system site-packages), run outside
+    """Installed into a fresh venv (dependencies from this interpreter's packages), run outside
     the checkout: `certlint rules` lists every document, `certlint explain` prints one."""
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip",
                     str(venv)], check=True, timeout=120)
     python = str(venv / "bin" / "python")
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env = offline_env()
     proc = subprocess.run([python, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index",
                            "--ignore-installed", wheel],
                           capture_output=True, text=True, env=env, timeout=300)
