@@ -6,7 +6,7 @@ an `SSL...` name mod_ssl does not define ("Invalid command 'SSLCertficateFile', 
 directive in a section that does not take it ("SSLEngine not allowed in <Directory> context"),
 or any mod_ssl directive read while mod_ssl is not loaded stops the server with AH00526 before
 anything is served. Messages and tables were checked against Apache 2.4.71's `apache2 -t` and
-the names in its mod_ssl.so (tests/test_apache_syntax.py compares them word for word).
+the names in its mod_ssl.so (tests/apache/test_syntax.py compares them word for word).
 
 A misspelled name is reported only while mod_ssl is known to be loaded (a `LoadModule
 ssl_module` already read), a missing mod_ssl only when LoadModule lines were read without it and

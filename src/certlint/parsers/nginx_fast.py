@@ -9,8 +9,8 @@ after the statement, `if (...)` parentheses are removed).
 
 It is a fast path only: a file with anything unusual (an unterminated quote, unbalanced braces,
 `${...}` with crossplane's own rules) returns None, and the caller lets crossplane parse it,
-errors and all. tests/test_nginx_fast.py checks that both agree. One deliberate difference:
-`*_by_lua_block` bodies are read as OpenResty reads Lua (long strings `[[...]]` and long
+errors and all. tests/nginx/test_fast_tokenizer.py checks that both agree. One deliberate
+difference: `*_by_lua_block` bodies are read as OpenResty reads Lua (long strings `[[...]]` and long
 comments may hold braces), where crossplane miscounts braces and fails; the body comes out in
 crossplane's shape (one quoted argument).
 """
