@@ -144,5 +144,5 @@ def test_note_names_the_aia_url(tmp_path, certlint):
         leaf = ca.leaf("example.test")
         conf = fleet(tmp_path / "tree", ("example.test", [leaf.cert], leaf.key_pem))
         root = write(tmp_path / "root.pem", ca.root.pem)
-        result = certlint("fix", "--ca-bundle", root, conf)
+        result = certlint("fix", "--aia-private", "--ca-bundle", root, conf)
     assert f"from AIA {ca.url}; verified by signature)" in result.stderr, result.stderr
