@@ -36,7 +36,6 @@ import warnings
 from dataclasses import dataclass, field
 
 from cryptography import x509
-from cryptography.hazmat.primitives.serialization import pkcs7
 
 from certlint.pki.chain import describe, valid_at
 from certlint.pki.fetch import Fetcher, FetchError, is_private
@@ -78,6 +77,8 @@ def ca_issuer_urls(cert: x509.Certificate) -> list[str]:
 
 def parse_response(data: bytes) -> list[x509.Certificate]:
     """Certificates in an AIA response: DER, PKCS#7 certs-only (DER or PEM), PEM, bare base64."""
+    from cryptography.hazmat.primitives.serialization import pkcs7  # imports `email`
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for loader in (lambda d: [x509.load_der_x509_certificate(d)],

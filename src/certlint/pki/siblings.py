@@ -16,12 +16,11 @@ SIBLING_EXTS = (".pem", ".crt", ".cer", ".ca-bundle", ".bundle")
 MAX_SIBLINGS = 20
 
 
-def sibling_files(path: str) -> list[str]:
+def sibling_files(path: str, store: PkiStore | None = None) -> list[str]:
+    """Chain-like files beside `path`, in name order (`store`: list each folder once a run;
+    a fleet keeps a thousand certificates in one folder)."""
     folder = os.path.dirname(path)
-    try:
-        names = sorted(os.listdir(folder or "."))
-    except OSError:
-        return []
+    names = store.chain_like_names(folder or ".") if store is not None else _entries(folder or ".")
     found = []
     for name in names:
         low = name.lower()
@@ -35,11 +34,24 @@ def sibling_files(path: str) -> list[str]:
     return found
 
 
+def _entries(folder: str) -> list[str]:
+    try:
+        return sorted(os.listdir(folder))
+    except OSError:
+        return []
+
+
+def chain_like(names: list[str]) -> list[str]:
+    """The names that look like chain files (chain.pem, NAME.ca-bundle, intermediate.crt)."""
+    return [name for name in names if name.lower().endswith(SIBLING_EXTS)
+            and any(k in name.lower() for k in SIBLING_HINTS)]
+
+
 def issuer_beside(path: str, child: x509.Certificate,
                   store: PkiStore) -> tuple[x509.Certificate, str] | None:
     """The certificate that issued `child`, from a chain-like file beside `path`, and that
     file."""
-    for full in sibling_files(path):
+    for full in sibling_files(path, store):
         loaded = store.cert_file(full)
         if not loaded.ok:
             continue

@@ -61,22 +61,34 @@ def cert_spki(cert: x509.Certificate) -> bytes:
 
 
 @per_certificate
+def _extension_values(cert: x509.Certificate) -> dict[type, object]:
+    """{extension class: value}, parsed once per certificate (cryptography's lookup by class
+    walks every extension with an isinstance check on each call). Raises as
+    `cert.extensions` does for malformed extensions; nothing is cached then."""
+    return {type(ext.value): ext.value for ext in cert.extensions}
+
+
+def extension(cert: x509.Certificate, cls):
+    """The value of the certificate's extension of class `cls` (x509.KeyUsage, ...), or None
+    when it has none or its extensions cannot be parsed."""
+    try:
+        return _extension_values(cert).get(cls)
+    except ValueError:
+        return None
+
+
+@per_certificate
 def subject_key_id(cert: x509.Certificate) -> bytes | None:
     """The Subject Key Identifier, or None."""
-    try:
-        return cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.digest
-    except (x509.ExtensionNotFound, ValueError):
-        return None
+    ski = extension(cert, x509.SubjectKeyIdentifier)
+    return ski.digest if ski is not None else None
 
 
 @per_certificate
 def authority_key_id(cert: x509.Certificate) -> bytes | None:
     """The key identifier of the Authority Key Identifier, or None."""
-    try:
-        return cert.extensions.get_extension_for_class(
-            x509.AuthorityKeyIdentifier).value.key_identifier
-    except (x509.ExtensionNotFound, ValueError):
-        return None
+    aki = extension(cert, x509.AuthorityKeyIdentifier)
+    return aki.key_identifier if aki is not None else None
 
 
 def may_issue(child: x509.Certificate, parent: x509.Certificate) -> bool:
