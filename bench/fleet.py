@@ -13,6 +13,12 @@ reference is a real start, `apache2 -X` until its port accepts, with `apache2 -t
 certlint is timed as users run it (a fresh `python -m certlint check` process, interpreter
 start-up included), with `--no-cache`; then once more on the unchanged tree with its result
 cache (filled by one untimed run).
+
+The interpreter is a virtual environment, as `pip install certlint` users have it: a venv over
+this Python with certlint's source and its dependencies on PYTHONPATH, byte-code compiled first
+(pip compiles at install). A system interpreter may run start-up hooks of its own (`.pth` files
+in its site-packages; this sandbox's imports certifi in every Python process, 40 to 50 ms) that
+a user's venv does not have; `--system-python` times that interpreter instead.
 """
 
 from __future__ import annotations
@@ -236,14 +242,34 @@ def best_start(cmd: list[str], port: int, repeat: int, limit: float = 300.0
     return min(times), ""
 
 
+PYTHON = sys.executable  # main() points it at a venv unless --system-python
+DEPENDENCY_PATHS: list[str] = []  # this interpreter's site-packages, for the venv
+
+
+def user_venv(folder: str) -> str:
+    """A venv over this interpreter (no system site-packages, so none of its `.pth` start-up
+    hooks), certlint's source byte-compiled as `pip install` leaves it; its python."""
+    import compileall
+    import sysconfig
+
+    python = os.path.join(folder, "bin", "python")
+    if not os.path.exists(python):
+        subprocess.run([sys.executable, "-m", "venv", "--without-pip", folder], check=True)
+    compileall.compile_dir(os.path.join(REPO, "src", "certlint"), quiet=1)
+    paths = sysconfig.get_paths()
+    DEPENDENCY_PATHS[:] = list(dict.fromkeys([paths["purelib"], paths["platlib"]]))
+    return python
+
+
 def certlint_cmd(conf: str, server: str, root_pem: str, cached: bool = False) -> list[str]:
     """A whole check; `--no-cache` unless the result cache is what is timed."""
-    return [sys.executable, "-m", "certlint", "check", "--server", server, "--format", "json",
+    return [PYTHON, "-m", "certlint", "check", "--server", server, "--format", "json",
             "--ca-bundle", root_pem, conf] + ([] if cached else ["--no-cache"])
 
 
 def certlint_env(cache_dir: str | None = None) -> dict:
-    env = dict(os.environ, PYTHONPATH=os.path.join(REPO, "src"))
+    env = dict(os.environ,
+               PYTHONPATH=os.pathsep.join([os.path.join(REPO, "src")] + DEPENDENCY_PATHS))
     env.pop("CERTLINT_NO_CACHE", None)
     if cache_dir:
         env["CERTLINT_CACHE_DIR"] = cache_dir
@@ -251,7 +277,7 @@ def certlint_env(cache_dir: str | None = None) -> dict:
 
 
 def has_apache_parser() -> bool:
-    proc = subprocess.run([sys.executable, "-c", "import certlint.parsers.apache"],
+    proc = subprocess.run([PYTHON, "-c", "import certlint.parsers.apache"],
                           env=certlint_env(), capture_output=True)
     return proc.returncode == 0
 
@@ -336,7 +362,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--server", choices=("nginx", "apache", "both"), default="both")
     ap.add_argument("--repeat", type=int, default=3, help="best of N runs (default 3)")
     ap.add_argument("--keep", metavar="DIR", help="generate under DIR and keep it")
+    ap.add_argument("--system-python", action="store_true",
+                    help="time certlint on this interpreter itself, not in a venv over it")
     args = ap.parse_args(argv)
+    global PYTHON
+    if not args.system_python:
+        PYTHON = user_venv(os.path.join(tempfile.gettempdir(), "certlint-bench-venv"))
     servers = ["nginx", "apache"] if args.server == "both" else [args.server]
     rows = []
     for n in args.sites:
@@ -349,8 +380,9 @@ def main(argv: list[str] | None = None) -> int:
                 shutil.rmtree(base, ignore_errors=True)
     print(table(rows))
     cpu = os.cpu_count()
+    where = "this interpreter" if args.system_python else "a venv over it"
     print(f"\nPython {sys.version.split()[0]}, {cpu} CPU(s), best of {args.repeat} runs; "
-          "certlint timed as a fresh process (interpreter start-up included).")
+          f"certlint timed as a fresh process in {where} (interpreter start-up included).")
     return 0
 
 

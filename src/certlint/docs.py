@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from functools import cache
-from importlib import resources
 
 LANGS = ("en", "ja")
 # Section titles of a rule document per language, in order: what it checks, what breaks,
@@ -38,13 +37,17 @@ class RuleDoc:
 
 def _docs_dir():
     """`certlint/_rules` inside an installed wheel, else the repository's `rules/` folder."""
-    try:
+    here = os.path.dirname(os.path.abspath(__file__))
+    if os.path.isdir(os.path.join(here, "_rules")):  # an installed wheel, as a plain folder
+        return _Path(os.path.join(here, "_rules"))
+    try:  # a wheel inside a zip (zipapp): importlib.resources reads it
+        from importlib import resources
+
         packaged = resources.files("certlint") / "_rules"
         if packaged.is_dir():
             return packaged
     except (ModuleNotFoundError, FileNotFoundError):
         pass
-    here = os.path.dirname(os.path.abspath(__file__))
     return _Path(os.path.normpath(os.path.join(here, "..", "..", "rules")))
 
 
