@@ -38,8 +38,10 @@ class RuleDoc:
 def _docs_dir():
     """`certlint/_rules` inside an installed wheel, else the repository's `rules/` folder."""
     here = os.path.dirname(os.path.abspath(__file__))
-    if os.path.isdir(os.path.join(here, "_rules")):  # an installed wheel, as a plain folder
-        return _Path(os.path.join(here, "_rules"))
+    checkout = _Path(os.path.normpath(os.path.join(here, "..", "..", "rules")))
+    for folder in (_Path(os.path.join(here, "_rules")), checkout):  # plain folders first
+        if folder.is_dir():
+            return folder
     try:  # a wheel inside a zip (zipapp): importlib.resources reads it
         from importlib import resources
 
@@ -48,7 +50,7 @@ def _docs_dir():
             return packaged
     except (ModuleNotFoundError, FileNotFoundError):
         pass
-    return _Path(os.path.normpath(os.path.join(here, "..", "..", "rules")))
+    return checkout
 
 
 class _Path:
