@@ -59,6 +59,11 @@ class _Path:
     def __init__(self, path: str):
         self.path = path
 
+    def __fspath__(self) -> str:
+        return self.path
+
+    __str__ = __fspath__
+
     def is_dir(self) -> bool:
         return os.path.isdir(self.path)
 

@@ -36,6 +36,17 @@ def ocsp_urls(cert: x509.Certificate) -> list[str]:
             and isinstance(d.access_location, x509.UniformResourceIdentifier)]
 
 
+def ca_issuer_urls(cert: x509.Certificate) -> list[str]:
+    """The caIssuers URLs of a certificate's AIA extension, in order."""
+    try:
+        aia = cert.extensions.get_extension_for_class(x509.AuthorityInformationAccess).value
+    except (x509.ExtensionNotFound, ValueError):
+        return []
+    return [d.access_location.value for d in aia
+            if d.access_method == AuthorityInformationAccessOID.CA_ISSUERS
+            and isinstance(d.access_location, x509.UniformResourceIdentifier)]
+
+
 def must_staple(cert: x509.Certificate) -> bool:
     """True when the certificate carries the TLS Feature status_request (RFC 7633)."""
     feature = extension(cert, x509.TLSFeature)

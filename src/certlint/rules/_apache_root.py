@@ -56,7 +56,7 @@ def _ca_directive(site: Site, root, ctx: Context) -> Directive:
 
 
 def _plan(site: Site, slot: CertSlot, certs: list, ctx: Context) -> FixPlan | None:
-    from certlint.fix.plan import FixPlan, NewFile, file_holds, file_mode  # noqa: F811
+    from certlint.fix.plan import FixPlan, NewFile, file_holds, file_mode
 
     """`NAME.fullchain.pem` beside the certificate (leaf, then intermediates) and
     SSLCertificateFile pointed at it; None where that is not a safe offline edit."""
