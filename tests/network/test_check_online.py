@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import subprocess
 import time
 
 import pytest
@@ -343,6 +344,37 @@ def test_working_responder_gives_no_finding(tmp_path, pki, dns, certlint):
         conf = stapling_site(tmp_path, inter, root, leaf, dns.port, https)
         found = check_online(certlint, conf, f"{tmp_path}/root.pem")
     assert found == []
+
+
+def test_rsa_pss_signed_responses_are_accepted_as_openssl_accepts_them(tmp_path, dns,
+                                                                      certlint):
+    """A CA with an RSA key whose responder signs with RSA-PSS (`openssl ocsp -rsigopt
+    rsa_padding_mode:pss`): OpenSSL's own OCSP client verifies the answer, and so does
+    `certlint check --online` (no ocsp-response-bad)."""
+    root = CA("Online Root")
+    inter = root.intermediate("Online PSS Intermediate", key_kind="rsa")
+    https = servers.free_port()
+    port = servers.free_port()
+    leaf = inter.leaf("example.test", ocsp=[f"http://localhost:{port}/"])
+    with OcspResponder(inter, str(tmp_path / "ocsp"), port, good=[leaf.cert],
+                       sigopts=["rsa_padding_mode:pss"]):
+        conf = stapling_site(tmp_path, inter, root, leaf, dns.port, https)
+        found = check_online(certlint, conf, f"{tmp_path}/root.pem")
+        d = str(tmp_path)
+        write(f"{d}/inter.pem", inter.pem)
+        write(f"{d}/leaf.pem", leaf.pem)
+        respout = f"{d}/response.der"
+        client = subprocess.run(
+            [servers.require("openssl"), "ocsp", "-issuer", f"{d}/inter.pem", "-cert",
+             f"{d}/leaf.pem", "-url", f"http://127.0.0.1:{port}/", "-CAfile", f"{d}/root.pem",
+             "-respout", respout], capture_output=True, text=True, timeout=30)
+
+    with open(respout, "rb") as fh:
+        response = ocsp.load_der_ocsp_response(fh.read())
+    assert response.signature_algorithm_oid == x509.oid.SignatureAlgorithmOID.RSASSA_PSS
+    assert "Response verify OK" in client.stderr + client.stdout, client.stderr
+    assert f"{d}/leaf.pem: good" in client.stdout
+    assert found == [], found[0]["message"]
 
 
 def test_in_ci_loopback_responders_are_not_asked(tmp_path, pki, dns, certlint, monkeypatch):

@@ -2,7 +2,8 @@
 
 The CA's certificates go into an OpenSSL `index.txt` (V = good, R = revoked); the responder
 signs with the CA key itself (`-rsigner` = the CA), as small CAs do, or with a delegated OCSP
-signing certificate (`delegated_signer`), as most public CAs do.
+signing certificate (`delegated_signer`), as most public CAs do. `sigopts` are passed on as
+`-rsigopt` (`["rsa_padding_mode:pss"]`: RSA-PSS signatures with an RSA signer).
 """
 
 from __future__ import annotations
@@ -56,9 +57,10 @@ class OcspResponder:
 
     def __init__(self, ca: CA, workdir: str, port: int, host: str = "127.0.0.1",
                  good: list[x509.Certificate] = (), revoked: list[x509.Certificate] = (),
-                 signer: Issued | None = None):
+                 signer: Issued | None = None, sigopts: list[str] = ()):
         self.ca, self.dir, self.port, self.host = ca, workdir, port, host
         self.signer = signer
+        self.sigopts = list(sigopts)
         self.good, self.revoked = list(good), list(revoked)
         self.proc: subprocess.Popen | None = None
         self.log = os.path.join(workdir, "ocsp.log")
@@ -80,7 +82,8 @@ class OcspResponder:
         self._log = open(self.log, "wb")
         self.proc = subprocess.Popen(
             [openssl, "ocsp", "-index", index, "-port", str(self.port),
-             "-rsigner", rsigner, "-rkey", rkey, "-CA", ca_pem, "-ndays", "1"],
+             "-rsigner", rsigner, "-rkey", rkey, "-CA", ca_pem, "-ndays", "1"]
+            + [arg for opt in self.sigopts for arg in ("-rsigopt", opt)],
             stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             start_new_session=True)
         deadline = time.monotonic() + timeout

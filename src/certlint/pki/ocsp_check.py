@@ -6,8 +6,9 @@ the run's bounded fetcher (`certlint.pki.fetch`) until one answers, and judges t
 `judge_response`:
 - the response status (malformedRequest, internalError, tryLater, sigRequired, unauthorized);
 - a SingleResponse for exactly this CertID (serial, issuer name hash, issuer key hash);
-- the signature: by the issuer's own key, or by a delegated responder certificate the issuer
-  signed with the id-kp-OCSPSigning EKU, valid now (RFC 6960 4.2.2.2);
+- the signature (`certlint.pki.ocsp_signature`: PKCS#1 v1.5, RSA-PSS, ECDSA, EdDSA): by the
+  issuer's own key, or by a delegated responder certificate the issuer signed with the
+  id-kp-OCSPSigning EKU, valid now (RFC 6960 4.2.2.2);
 - thisUpdate not in the future and nextUpdate not past (5 minutes of clock skew allowed);
 - the certificate status: good, revoked (with time and reason), unknown.
 
@@ -22,14 +23,12 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, padding, rsa
 from cryptography.x509 import ocsp
-from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from certlint.pki.chain import describe
 from certlint.pki.fetch import MAX_BYTES, Fetcher, FetchError, shown
+from certlint.pki.ocsp_signature import ocsp_signing, signed_by
 from certlint.pki.revocation import ocsp_urls
 from certlint.pki.verify import issued_by
 
@@ -191,12 +190,12 @@ def _single_for(resp: ocsp.OCSPResponse, cert: x509.Certificate, issuer: x509.Ce
 def _signature_problem(resp: ocsp.OCSPResponse, issuer: x509.Certificate,
                        now: dt.datetime) -> str | None:
     """None when the issuer or a responder it authorised signed the response."""
-    if _signed_by(resp, issuer.public_key()):
+    if signed_by(resp, issuer.public_key()):
         return None
     for responder in resp.certificates:
         if not issued_by(responder, issuer):
             continue
-        if not _ocsp_signing(responder):
+        if not ocsp_signing(responder):
             return (f"the response is signed by {describe(responder)}, which the issuer "
                     "signed without the OCSP Signing purpose (id-kp-OCSPSigning): not an "
                     "authorised responder")
@@ -204,33 +203,8 @@ def _signature_problem(resp: ocsp.OCSPResponse, issuer: x509.Certificate,
             return (f"the response is signed by the responder certificate "
                     f"{describe(responder)}, which is not valid now (expired "
                     f"{responder.not_valid_after_utc:%Y-%m-%d})")
-        if _signed_by(resp, responder.public_key()):
+        if signed_by(resp, responder.public_key()):
             return None
         return f"the signature does not verify with the responder {describe(responder)}'s key"
     return (f"the signature does not verify with the key of the issuer {describe(issuer)}, and "
             "no responder certificate the issuer authorised comes with the response")
-
-
-def _ocsp_signing(cert: x509.Certificate) -> bool:
-    try:
-        eku = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
-    except (x509.ExtensionNotFound, ValueError):
-        return False
-    return ExtendedKeyUsageOID.OCSP_SIGNING in list(eku)
-
-
-def _signed_by(resp: ocsp.OCSPResponse, key) -> bool:
-    try:
-        algorithm = resp.signature_hash_algorithm
-        data, sig = resp.tbs_response_bytes, resp.signature
-        if isinstance(key, rsa.RSAPublicKey):
-            key.verify(sig, data, padding.PKCS1v15(), algorithm)
-        elif isinstance(key, ec.EllipticCurvePublicKey):
-            key.verify(sig, data, ec.ECDSA(algorithm))
-        elif isinstance(key, (ed25519.Ed25519PublicKey, ed448.Ed448PublicKey)):
-            key.verify(sig, data)
-        else:
-            return False
-        return True
-    except (InvalidSignature, ValueError, TypeError, UnsupportedAlgorithm):
-        return False

@@ -5,6 +5,7 @@ before the network, and so what counts as "at hand" when `check` says whether fi
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
 from cryptography import x509
 
@@ -17,15 +18,14 @@ MAX_SIBLINGS = 20
 
 
 def sibling_files(path: str, store: PkiStore | None = None) -> list[str]:
-    """Chain-like files beside `path`, in name order (`store`: list each folder once a run;
-    a fleet keeps a thousand certificates in one folder)."""
+    """The chain-like files in the folder of `path` (not `path` itself), at most
+    MAX_SIBLINGS, in file-name order (`store`: each folder is listed once a run; a fleet
+    keeps a thousand certificates in one folder)."""
     folder = os.path.dirname(path)
-    names = store.chain_like_names(folder or ".") if store is not None else _entries(folder or ".")
+    names = (store.chain_like_names(folder or ".") if store is not None
+             else chain_like(_entries(folder or ".")))
     found = []
     for name in names:
-        low = name.lower()
-        if not low.endswith(SIBLING_EXTS) or not any(k in low for k in SIBLING_HINTS):
-            continue
         full = os.path.join(folder, name)
         if full != path and os.path.isfile(full):
             found.append(full)
@@ -47,15 +47,21 @@ def chain_like(names: list[str]) -> list[str]:
             and any(k in name.lower() for k in SIBLING_HINTS)]
 
 
+def certs_beside(path: str, store: PkiStore) -> Iterator[tuple[x509.Certificate, str]]:
+    """The certificates of the chain-like files beside `path` (files that do not load are
+    passed over), each with its file, in file-name order."""
+    for full in sibling_files(path, store):
+        loaded = store.cert_file(full)
+        if loaded.ok:
+            for cert in loaded.certs:
+                yield cert, full
+
+
 def issuer_beside(path: str, child: x509.Certificate,
                   store: PkiStore) -> tuple[x509.Certificate, str] | None:
     """The certificate that issued `child`, from a chain-like file beside `path`, and that
     file."""
-    for full in sibling_files(path, store):
-        loaded = store.cert_file(full)
-        if not loaded.ok:
-            continue
-        for cert in loaded.certs:
-            if issued_by(child, cert):
-                return cert, full
+    for cert, full in certs_beside(path, store):
+        if issued_by(child, cert):
+            return cert, full
     return None

@@ -1,7 +1,8 @@
 """Judging a stapled OCSP response as clients that check staples do (RFC 6960 4.2.2.2, 3.2):
 it must be a successful response, for the leaf (serial and issuer hashes), signed by the issuer
-or by a responder certificate the issuer gave id-kp-OCSPSigning, current (thisUpdate in the past,
-nextUpdate in the future) and "good".
+or by a responder certificate the issuer gave id-kp-OCSPSigning (see
+`certlint.pki.ocsp_signature`), current (thisUpdate in the past, nextUpdate in the future) and
+"good".
 
 `judge_der` takes the DER from a live handshake; `judge_text` the response as
 `openssl s_client -status` prints it in a transcript (no signature to check there).
@@ -14,12 +15,11 @@ import re
 from dataclasses import dataclass, field
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
-from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, padding, rsa
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.x509 import ocsp
-from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from certlint.pki.chain import describe
+from certlint.pki.ocsp_signature import ocsp_signing, signed_by
 from certlint.pki.verify import issued_by
 
 SKEW = dt.timedelta(minutes=5)
@@ -56,40 +56,16 @@ def _matches_issuer(single, leaf: x509.Certificate, issuer: x509.Certificate) ->
             and want.issuer_key_hash == single.issuer_key_hash)
 
 
-def _signature_ok(resp, key) -> bool:
-    data, sig, algo = resp.tbs_response_bytes, resp.signature, resp.signature_hash_algorithm
-    try:
-        if isinstance(key, rsa.RSAPublicKey):
-            try:
-                key.verify(sig, data, padding.PKCS1v15(), algo)
-            except InvalidSignature:
-                key.verify(sig, data, padding.PSS(padding.MGF1(algo),
-                                                  padding.PSS.AUTO), algo)
-        elif isinstance(key, ec.EllipticCurvePublicKey):
-            key.verify(sig, data, ec.ECDSA(algo))
-        elif isinstance(key, (ed25519.Ed25519PublicKey, ed448.Ed448PublicKey)):
-            key.verify(sig, data)
-        else:
-            return False
-        return True
-    except (InvalidSignature, ValueError, TypeError, UnsupportedAlgorithm):
-        return False
-
-
 def _is_responder_for(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
-    try:
-        eku = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
-    except x509.ExtensionNotFound:
-        return False
-    return ExtendedKeyUsageOID.OCSP_SIGNING in eku and issued_by(cert, issuer)
+    return ocsp_signing(cert) and issued_by(cert, issuer)
 
 
 def _signer(resp, issuer: x509.Certificate) -> tuple[bool, str]:
     """Is the response signed by the issuer, or by a delegated responder of the issuer?"""
-    if _signature_ok(resp, issuer.public_key()):
+    if signed_by(resp, issuer.public_key()):
         return True, "the issuer"
     for cert in resp.certificates:
-        if _signature_ok(resp, cert.public_key()):
+        if signed_by(resp, cert.public_key()):
             if _is_responder_for(cert, issuer):
                 return True, f"the delegated responder {describe(cert)}"
             return False, (f"signed by {describe(cert)}, which the issuer did not authorize as "
