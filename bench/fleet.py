@@ -14,11 +14,8 @@ certlint is timed as users run it (a fresh `python -m certlint check` process, i
 start-up included), with `--no-cache`; then once more on the unchanged tree with its result
 cache (filled by one untimed run).
 
-The interpreter is a virtual environment, as `pip install certlint` users have it: a venv over
-this Python with certlint's source and its dependencies on PYTHONPATH, byte-code compiled first
-(pip compiles at install). A system interpreter may run start-up hooks of its own (`.pth` files
-in its site-packages; this sandbox's imports certifi in every Python process, 40 to 50 ms) that
-a user's venv does not have; `--system-python` times that interpreter instead.
+certlint runs in a virtual environment, as `pip install certlint` users have it (user_venv.py);
+`--system-python` times this interpreter itself.
 """
 
 from __future__ import annotations
@@ -39,6 +36,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from user_venv import user_python
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 UTC = dt.timezone.utc
@@ -242,23 +240,7 @@ def best_start(cmd: list[str], port: int, repeat: int, limit: float = 300.0
     return min(times), ""
 
 
-PYTHON = sys.executable  # main() points it at a venv unless --system-python
-DEPENDENCY_PATHS: list[str] = []  # this interpreter's site-packages, for the venv
-
-
-def user_venv(folder: str) -> str:
-    """A venv over this interpreter (no system site-packages, so none of its `.pth` start-up
-    hooks), certlint's source byte-compiled as `pip install` leaves it; its python."""
-    import compileall
-    import sysconfig
-
-    python = os.path.join(folder, "bin", "python")
-    if not os.path.exists(python):
-        subprocess.run([sys.executable, "-m", "venv", "--without-pip", folder], check=True)
-    compileall.compile_dir(os.path.join(REPO, "src", "certlint"), quiet=1)
-    paths = sysconfig.get_paths()
-    DEPENDENCY_PATHS[:] = list(dict.fromkeys([paths["purelib"], paths["platlib"]]))
-    return python
+PYTHON, PYTHONPATH = sys.executable, os.path.join(REPO, "src")  # main() sets both
 
 
 def certlint_cmd(conf: str, server: str, root_pem: str, cached: bool = False) -> list[str]:
@@ -268,8 +250,7 @@ def certlint_cmd(conf: str, server: str, root_pem: str, cached: bool = False) ->
 
 
 def certlint_env(cache_dir: str | None = None) -> dict:
-    env = dict(os.environ,
-               PYTHONPATH=os.pathsep.join([os.path.join(REPO, "src")] + DEPENDENCY_PATHS))
+    env = dict(os.environ, PYTHONPATH=PYTHONPATH)
     env.pop("CERTLINT_NO_CACHE", None)
     if cache_dir:
         env["CERTLINT_CACHE_DIR"] = cache_dir
@@ -365,9 +346,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--system-python", action="store_true",
                     help="time certlint on this interpreter itself, not in a venv over it")
     args = ap.parse_args(argv)
-    global PYTHON
-    if not args.system_python:
-        PYTHON = user_venv(os.path.join(tempfile.gettempdir(), "certlint-bench-venv"))
+    global PYTHON, PYTHONPATH
+    PYTHON, PYTHONPATH = user_python(system=args.system_python)
     servers = ["nginx", "apache"] if args.server == "both" else [args.server]
     rows = []
     for n in args.sites:
