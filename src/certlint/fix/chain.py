@@ -42,12 +42,10 @@ from certlint.parsers.common import map_root
 from certlint.pki.aia import AiaFetcher
 from certlint.pki.chain import ChainAnalysis, analyse, describe, valid_at
 from certlint.pki.load import parse_cert_bytes
+from certlint.pki.siblings import certs_beside
 from certlint.rules._util import chain_directive, shown_name
 
 _SHA256 = hashes.SHA256()
-SIBLING_HINTS = ("chain", "bundle", "intermediate")
-SIBLING_EXTS = (".pem", ".crt", ".cer", ".ca-bundle", ".bundle")
-MAX_SIBLINGS = 20
 CHAIN_RULES = ("chain-incomplete", "apache-chain-file-missing", "chain-wrong-order",
                "chain-contains-root", "chain-unrelated-cert")
 # out-of-date certificates Apache adds from its CA store: fixed by serving a current chain
@@ -121,7 +119,7 @@ class ChainPlanner:
     def __init__(self, ctx: Context, fetcher: AiaFetcher):
         self.ctx = ctx
         self.fetcher = fetcher
-        self._folders: dict[str, list[str]] = {}  # folder -> chain-like files in it
+        self._nearby: dict[str, list[tuple[x509.Certificate, str]]] = {}  # path -> siblings
         self._planned: dict[str, bytes] = {}  # new files planned this run -> content
         self.origins: dict[bytes, str] = {}  # intermediate fingerprint -> where it came from
 
@@ -229,36 +227,13 @@ class ChainPlanner:
             return slot.cert.path
         return named if os.path.basename(named) == os.path.basename(value) else slot.cert.path
 
-    def _sibling_files(self, path: str) -> list[str]:
-        """Chain-like files beside the certificate (certbot's chain.pem/fullchain.pem, a CA's
-        `NAME.ca-bundle`, `intermediate.crt`): a local source, verified like any other."""
-        folder = os.path.dirname(path)
-        if folder not in self._folders:
-            try:
-                names = sorted(os.listdir(folder))
-            except OSError:
-                names = []
-            found = []
-            for name in names:
-                low = name.lower()
-                if not low.endswith(SIBLING_EXTS) or not any(k in low for k in SIBLING_HINTS):
-                    continue
-                full = os.path.join(folder, name)
-                if os.path.isfile(full):
-                    found.append(full)
-                if len(found) > MAX_SIBLINGS:
-                    break
-            self._folders[folder] = found
-        return [f for f in self._folders[folder] if f != path][:MAX_SIBLINGS]
-
     def _siblings(self, path: str) -> list[tuple[x509.Certificate, str]]:
-        """Certificates of the chain-like files beside `path`, each with its file."""
-        certs: list[tuple[x509.Certificate, str]] = []
-        for full in self._sibling_files(path):
-            loaded = self.ctx.store.cert_file(full)
-            if loaded.ok:
-                certs.extend((cert, full) for cert in loaded.certs)
-        return certs
+        """Certificates of the chain-like files beside `path` (certbot's chain.pem, a CA's
+        `NAME.ca-bundle`, `intermediate.crt`: `certlint.pki.siblings`), each with its file: a
+        local source, verified like any other."""
+        if path not in self._nearby:
+            self._nearby[path] = list(certs_beside(path, self.ctx.store))
+        return self._nearby[path]
 
     def _existing_full_chain(self, slot: CertSlot, certs, name: str = "fullchain.pem"
                              ) -> str | None:

@@ -5,6 +5,7 @@ before the network, and so what counts as "at hand" when `check` says whether fi
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
 from cryptography import x509
 
@@ -17,6 +18,8 @@ MAX_SIBLINGS = 20
 
 
 def sibling_files(path: str) -> list[str]:
+    """The chain-like files in the folder of `path` (not `path` itself), at most
+    MAX_SIBLINGS, in file-name order."""
     folder = os.path.dirname(path)
     try:
         names = sorted(os.listdir(folder or "."))
@@ -35,15 +38,21 @@ def sibling_files(path: str) -> list[str]:
     return found
 
 
+def certs_beside(path: str, store: PkiStore) -> Iterator[tuple[x509.Certificate, str]]:
+    """The certificates of the chain-like files beside `path` (files that do not load are
+    passed over), each with its file, in file-name order."""
+    for full in sibling_files(path):
+        loaded = store.cert_file(full)
+        if loaded.ok:
+            for cert in loaded.certs:
+                yield cert, full
+
+
 def issuer_beside(path: str, child: x509.Certificate,
                   store: PkiStore) -> tuple[x509.Certificate, str] | None:
     """The certificate that issued `child`, from a chain-like file beside `path`, and that
     file."""
-    for full in sibling_files(path):
-        loaded = store.cert_file(full)
-        if not loaded.ok:
-            continue
-        for cert in loaded.certs:
-            if issued_by(child, cert):
-                return cert, full
+    for cert, full in certs_beside(path, store):
+        if issued_by(child, cert):
+            return cert, full
     return None
