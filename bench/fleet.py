@@ -13,6 +13,9 @@ reference is a real start, `apache2 -X` until its port accepts, with `apache2 -t
 certlint is timed as users run it (a fresh `python -m certlint check` process, interpreter
 start-up included), with `--no-cache`; then once more on the unchanged tree with its result
 cache (filled by one untimed run).
+
+certlint runs in a virtual environment, as `pip install certlint` users have it (user_venv.py);
+`--system-python` times this interpreter itself.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from user_venv import user_python
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 UTC = dt.timezone.utc
@@ -236,14 +240,17 @@ def best_start(cmd: list[str], port: int, repeat: int, limit: float = 300.0
     return min(times), ""
 
 
+PYTHON, PYTHONPATH = sys.executable, os.path.join(REPO, "src")  # main() sets both
+
+
 def certlint_cmd(conf: str, server: str, root_pem: str, cached: bool = False) -> list[str]:
     """A whole check; `--no-cache` unless the result cache is what is timed."""
-    return [sys.executable, "-m", "certlint", "check", "--server", server, "--format", "json",
+    return [PYTHON, "-m", "certlint", "check", "--server", server, "--format", "json",
             "--ca-bundle", root_pem, conf] + ([] if cached else ["--no-cache"])
 
 
 def certlint_env(cache_dir: str | None = None) -> dict:
-    env = dict(os.environ, PYTHONPATH=os.path.join(REPO, "src"))
+    env = dict(os.environ, PYTHONPATH=PYTHONPATH)
     env.pop("CERTLINT_NO_CACHE", None)
     if cache_dir:
         env["CERTLINT_CACHE_DIR"] = cache_dir
@@ -251,7 +258,7 @@ def certlint_env(cache_dir: str | None = None) -> dict:
 
 
 def has_apache_parser() -> bool:
-    proc = subprocess.run([sys.executable, "-c", "import certlint.parsers.apache"],
+    proc = subprocess.run([PYTHON, "-c", "import certlint.parsers.apache"],
                           env=certlint_env(), capture_output=True)
     return proc.returncode == 0
 
@@ -336,7 +343,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--server", choices=("nginx", "apache", "both"), default="both")
     ap.add_argument("--repeat", type=int, default=3, help="best of N runs (default 3)")
     ap.add_argument("--keep", metavar="DIR", help="generate under DIR and keep it")
+    ap.add_argument("--system-python", action="store_true",
+                    help="time certlint on this interpreter itself, not in a venv over it")
     args = ap.parse_args(argv)
+    global PYTHON, PYTHONPATH
+    PYTHON, PYTHONPATH = user_python(system=args.system_python)
     servers = ["nginx", "apache"] if args.server == "both" else [args.server]
     rows = []
     for n in args.sites:
@@ -349,8 +360,9 @@ def main(argv: list[str] | None = None) -> int:
                 shutil.rmtree(base, ignore_errors=True)
     print(table(rows))
     cpu = os.cpu_count()
+    where = "this interpreter" if args.system_python else "a venv over it"
     print(f"\nPython {sys.version.split()[0]}, {cpu} CPU(s), best of {args.repeat} runs; "
-          "certlint timed as a fresh process (interpreter start-up included).")
+          f"certlint timed as a fresh process in {where} (interpreter start-up included).")
     return 0
 
 

@@ -16,7 +16,8 @@ leaf and intermediate (each CRL URL fetched once per run).
 sslyze (not a dependency: install it in its own venv, `python -m venv /tmp/sslyze-venv &&
 /tmp/sslyze-venv/bin/pip install sslyze`) runs its certificate scan only (`--certinfo` with the
 same CA file); it contacts no OCSP responder and no CRL. Both are timed as users run them: a
-fresh process, interpreter start-up included, best of `--repeat` runs.
+fresh process, interpreter start-up included, best of `--repeat` runs; certlint in a venv as
+pip users have it (user_venv.py), or this interpreter with `--system-python`.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509 import ocsp
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from user_venv import user_python
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 UTC = dt.timezone.utc
@@ -278,8 +280,11 @@ def timed(cmd: list[str], repeat: int, env: dict | None = None, procs=()) -> tup
     return best, out
 
 
+PYTHON = sys.executable  # main(): a venv as users have it (user_venv.py), or --system-python
+
+
 def certlint_cmd(targets: str, root: str, concurrency: int, single: str | None) -> list[str]:
-    cmd = [sys.executable, "-m", "certlint", "probe", "--format", "json", "--ca-bundle", root,
+    cmd = [PYTHON, "-m", "certlint", "probe", "--format", "json", "--ca-bundle", root,
            "--aia-private", "--concurrency", str(concurrency)]
     return cmd + ([single] if single else ["--targets-file", targets])
 
@@ -298,8 +303,12 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--sslyze", default="/tmp/sslyze-venv/bin/python",
                         help="the Python of a venv with sslyze installed ('' to skip)")
+    parser.add_argument("--system-python", action="store_true",
+                        help="time certlint on this interpreter itself, not in a venv over it")
     args = parser.parse_args()
-    env = dict(os.environ, PYTHONPATH=os.path.join(REPO, "src"))
+    global PYTHON
+    PYTHON, pythonpath = user_python(system=args.system_python)
+    env = dict(os.environ, PYTHONPATH=pythonpath)
     env.pop("CI", None)
     env["CERTLINT_CACHE_DIR"] = tempfile.mkdtemp(prefix="probe-bench-cache-")
     folder = tempfile.mkdtemp(prefix="probe-bench-")

@@ -325,12 +325,15 @@ def check(paths, server, root, ca_bundles, expiry_warn_days, apache_version, now
           network_budget=60.0):
     """Lint config entry points (nginx.conf, apache2.conf/httpd.conf, a folder holding one, or
     an `nginx -T` dump)."""
-    from certlint import cache
-
     entries = _entry_paths(paths)
     cache_key = None
     # --online asks the network now: its answers are never served from the cache
-    if not no_cache and not online and fmt != "remediation" and cache.enabled(entries):
+    use_cache = not no_cache and not online and fmt != "remediation"
+    if use_cache:
+        from certlint import cache  # hashing and pickling: not for a --no-cache run
+
+        use_cache = cache.enabled(entries)
+    if use_cache:
         project = _project()
         current = click.get_current_context()
         # every option that can change a finding (all but how the report is shown), also

@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from functools import cache
-from importlib import resources
 
 LANGS = ("en", "ja")
 # Section titles of a rule document per language, in order: what it checks, what breaks,
@@ -38,14 +37,20 @@ class RuleDoc:
 
 def _docs_dir():
     """`certlint/_rules` inside an installed wheel, else the repository's `rules/` folder."""
-    try:
+    here = os.path.dirname(os.path.abspath(__file__))
+    checkout = _Path(os.path.normpath(os.path.join(here, "..", "..", "rules")))
+    for folder in (_Path(os.path.join(here, "_rules")), checkout):  # plain folders first
+        if folder.is_dir():
+            return folder
+    try:  # a wheel inside a zip (zipapp): importlib.resources reads it
+        from importlib import resources
+
         packaged = resources.files("certlint") / "_rules"
         if packaged.is_dir():
             return packaged
     except (ModuleNotFoundError, FileNotFoundError):
         pass
-    here = os.path.dirname(os.path.abspath(__file__))
-    return _Path(os.path.normpath(os.path.join(here, "..", "..", "rules")))
+    return checkout
 
 
 class _Path:
@@ -53,6 +58,11 @@ class _Path:
 
     def __init__(self, path: str):
         self.path = path
+
+    def __fspath__(self) -> str:
+        return self.path
+
+    __str__ = __fspath__
 
     def is_dir(self) -> bool:
         return os.path.isdir(self.path)

@@ -212,14 +212,21 @@ def check_config(config: ServerConfig, ctx: Context) -> list[Finding]:
         if rule.scope == "config":
             findings.extend(_run_rule(rule, config, config, ctx))
 
+    site_rules = [r for r in rules if r.scope != "config"]
+
     def check_sites(sites) -> list[Finding]:
+        # the innermost loop of a run (rules x sites): no call but the rule's own
         out: list[Finding] = []
-        for rule in rules:
-            if rule.scope == "config":
-                continue
+        for rule in site_rules:
+            name, check = rule.name, rule.check
             for site in sites:
-                if not _matches(rule.name, disabled[id(site)]):
-                    out.extend(_run_rule(rule, site, config, ctx))
+                off = disabled[id(site)]
+                if off and (name in off or "all" in off):
+                    continue
+                try:
+                    out.extend(list(check(site, ctx)))  # all or nothing, as _run_rule
+                except Exception as exc:  # noqa: BLE001 - one broken rule must not stop the run
+                    out.append(_rule_failed(rule, site, config, ctx, exc))
         if workers > 1:
             for finding in out:
                 finding.fix = None  # `check` shares its work; fix plans stay with `fix`
@@ -240,20 +247,25 @@ def _run_rule(rule, target, config: ServerConfig, ctx: Context) -> list[Finding]
     try:
         return list(rule.check(target, ctx))
     except Exception as exc:  # noqa: BLE001 - one broken rule must not stop the run
-        origin = getattr(target, "origin", None)
-        if ctx.options.debug:
-            traceback.print_exc()
-        return [Finding(
-            rule.name, "error", origin.path if origin else config.entry,
-            origin.line if origin else 1,
-            f"internal error in rule {rule.name}: {exc.__class__.__name__}: {exc} "
-            "(please report this; other rules still ran)",
-        )]
+        return [_rule_failed(rule, target, config, ctx, exc)]
+
+
+def _rule_failed(rule, target, config: ServerConfig, ctx: Context, exc: Exception) -> Finding:
+    """The finding that says a rule broke on this target (the others still ran)."""
+    origin = getattr(target, "origin", None)
+    if ctx.options.debug:
+        traceback.print_exc()
+    return Finding(
+        rule.name, "error", origin.path if origin else config.entry,
+        origin.line if origin else 1,
+        f"internal error in rule {rule.name}: {exc.__class__.__name__}: {exc} "
+        "(please report this; other rules still ran)",
+    )
 
 
 def _block_disabled(site, config: ServerConfig) -> set[str]:
     """Rules disabled by `# certlint: disable=RULE` comment lines right before the block."""
-    rules = set(site.suppressed)
+    rules = {r.strip() for r in site.suppressed}
     comments = config.comments.get(site.origin.path, {})
     line = site.origin.line - 1
     while line in comments:

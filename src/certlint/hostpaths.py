@@ -63,7 +63,9 @@ def _exists(path: str) -> bool:
 
 
 def _top(path: str) -> str:
-    parts = os.path.normpath(path).split("/")
+    if "/." in path or "//" in path or path.endswith("/"):
+        path = os.path.normpath(path)  # only these forms change it: one call per path saved
+    parts = path.split("/", 2)
     return parts[1] if len(parts) > 1 else ""
 
 

@@ -19,7 +19,7 @@ SEVERITIES = ("error", "warning", "info")
 SEVERITY_RANK = {"info": 0, "warning": 1, "error": 2}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Directive:
     """One directive occurrence: `name args...` at `path:line`.
 
@@ -34,6 +34,13 @@ class Directive:
     line: int | None  # None: a probed site's source (endpoint or transcript), not a config line
     column: int | None = 1
     block: str = ""
+
+    def __init__(self, name: str, args: tuple[str, ...], path: str, line: int | None,
+                 column: int | None = 1, block: str = ""):
+        # one call instead of the six object.__setattr__ of a frozen dataclass's __init__: a
+        # fleet's parse makes one Directive per statement
+        self.__dict__.update(name=name, args=args, path=path, line=line, column=column,
+                             block=block)
 
     @property
     def value(self) -> str:

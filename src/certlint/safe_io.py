@@ -85,7 +85,11 @@ def read_bounded(path: str, limit: int) -> bytes:
             raise NotRegular(info.st_mode)
         if info.st_size > limit:
             raise TooLarge(info.st_size, limit)
-        chunks, total = [], 0
+        want = min(info.st_size + 1, limit + 1, 1024 * 1024)
+        first = os.read(fd, want)
+        if len(first) < want:  # a short read is the end of the file: read in one call
+            return first
+        chunks, total = [first], len(first)
         while total <= limit:
             chunk = os.read(fd, min(1024 * 1024, limit + 1 - total))
             if not chunk:

@@ -15,6 +15,7 @@ import fnmatch
 import glob
 import os
 import re
+import stat
 import sys
 import tempfile
 
@@ -58,6 +59,7 @@ class NginxParser:
         self.config = ServerConfig("nginx", self.entry, self.prefix)
         self._parsed: dict[str, list | None] = {}
         self._realpaths: dict[str, object] = {}
+        self._kinds: dict[str, str] = {}
         self._included = 0
         self._globbed: dict[str, list[str]] = {}
         self._statements_seen = 0
@@ -322,7 +324,8 @@ class NginxParser:
                     "following includes here", shown, st["line"]))
             return []
         for match in matches:
-            if os.path.isdir(match):
+            kind = self._kind(match)
+            if kind == "dir":
                 # nginx reads every glob match, directories too, and fails on them
                 self.config.errors.append(ConfigError(
                     f"include '{pattern}' matches the directory {self._shown(match)}: nginx "
@@ -330,7 +333,7 @@ class NginxParser:
                     "start; narrow the pattern (e.g. '*.conf') or move the directory",
                     shown, st["line"]))
                 continue
-            if self.root and match in self._display and not os.path.exists(match):
+            if self.root and match in self._display and kind in ("missing", "dangling"):
                 # Debian's modules-enabled links into /usr/share: not part of a checked-out /etc
                 self.config.errors.append(ConfigError(
                     f"include '{pattern}': {self._shown(match)} links to "
@@ -338,7 +341,7 @@ class NginxParser:
                     "--root; certlint skips it (nginx on the server reads it)",
                     shown, st["line"], severity="warning"))
                 continue
-            if not self._virtual and os.path.islink(match) and not os.path.exists(match):
+            if not self._virtual and kind == "dangling":
                 self.config.errors.append(ConfigError(
                     f"include '{pattern}': {self._shown(match)} is a dangling symbolic link (to "
                     f"{os.readlink(match)}): nginx fails with 'open() \"{match}\" failed (2: "
@@ -370,7 +373,23 @@ class NginxParser:
         if GLOB_CHARS.search(target):
             return [self._under_root(m) for m in sorted(glob.glob(target))], target
         target = self._under_root(target)
-        return ([target] if os.path.exists(target) else None), target
+        return ([target] if self._kind(target) not in ("missing", "dangling") else None), target
+
+    def _kind(self, path: str) -> str:
+        """"dir", "file" (anything else that exists), "dangling" (a link to nothing) or
+        "missing", asked once per path a parse (a fleet includes one snippet a thousand times)."""
+        kind = self._kinds.get(path)
+        if kind is None:
+            try:
+                info = os.lstat(path)
+                if stat.S_ISLNK(info.st_mode):
+                    info = os.stat(path)
+            except OSError:
+                kind = "dangling" if os.path.lexists(path) else "missing"
+            else:
+                kind = "dir" if stat.S_ISDIR(info.st_mode) else "file"
+            self._kinds[path] = kind
+        return kind
 
     def _under_root(self, path: str) -> str:
         """With --root, an absolute symlink (Debian's sites-enabled -> /etc/nginx/...) points

@@ -153,11 +153,9 @@ def _plain_port_443_with_certificate(config: ServerConfig) -> None:
     """A server naming its own certificate whose `listen 443` lacks `ssl` (and no server on
     that port has it, no `ssl on`): nginx speaks plain HTTP/TCP there, so every TLS client
     fails while the config looks like a TLS site (a common slip since `ssl on` was removed)."""
-    def tls(d: Directive) -> bool:
-        return any(a in ("ssl", "quic", "http3") for a in d.args[1:])
-
-    tls_ports = {(site.extra["context"], listen_key(d)[1]) for site in config.sites
-                 if "listen" in site.own for d in site.get_all("listen") if tls(d)}
+    # the TLS listen addresses _mark_default_servers found, by context and port
+    tls_ports = {(site.extra["context"], key[1]) for site in config.sites
+                 for key in site.extra["tls_listen_keys"]}
     for site in config.sites:
         if ("ssl_certificate" not in site.own or "listen" not in site.own
                 or site.extra.get("tls_listen")

@@ -21,6 +21,7 @@ nginx changelog and module docs:
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 DEFAULT_NGINX_VERSION = "1.28.0"  # the 1.28 stable branch (nginx.org/en/CHANGES-1.28)
 
@@ -32,6 +33,7 @@ SINCE = {
 }
 
 
+@lru_cache(maxsize=64)
 def parse_version(text: str) -> tuple[int, ...] | None:
     m = re.fullmatch(r"(?:nginx/)?(\d+)\.(\d+)\.(\d+)", text.strip())
     return tuple(int(g) for g in m.groups()) if m else None

@@ -36,11 +36,11 @@ import warnings
 from dataclasses import dataclass, field
 
 from cryptography import x509
-from cryptography.hazmat.primitives.serialization import pkcs7
 
 from certlint.pki.chain import describe, valid_at
 from certlint.pki.fetch import Fetcher, FetchError, is_private
 from certlint.pki.load import parse_cert_bytes, read_file
+from certlint.pki.revocation import ca_issuer_urls
 from certlint.pki.trust import TrustStore
 from certlint.pki.verify import fingerprint, is_self_signed, issued_by
 
@@ -65,19 +65,10 @@ def cache_dir() -> str:
     return os.path.join(base, "certlint", "aia")
 
 
-def ca_issuer_urls(cert: x509.Certificate) -> list[str]:
-    """The caIssuers URLs of a certificate's AIA extension, in order."""
-    try:
-        aia = cert.extensions.get_extension_for_class(x509.AuthorityInformationAccess).value
-    except (x509.ExtensionNotFound, ValueError):
-        return []
-    return [d.access_location.value for d in aia
-            if d.access_method == x509.oid.AuthorityInformationAccessOID.CA_ISSUERS
-            and isinstance(d.access_location, x509.UniformResourceIdentifier)]
-
-
 def parse_response(data: bytes) -> list[x509.Certificate]:
     """Certificates in an AIA response: DER, PKCS#7 certs-only (DER or PEM), PEM, bare base64."""
+    from cryptography.hazmat.primitives.serialization import pkcs7  # imports `email`
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for loader in (lambda d: [x509.load_der_x509_certificate(d)],

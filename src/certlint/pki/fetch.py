@@ -32,7 +32,6 @@ import socket
 import threading
 import time
 import urllib.parse
-import urllib.request
 from dataclasses import dataclass, field
 
 from certlint.pki.dnsquery import ResolveError, resolve_system, resolve_via
@@ -234,6 +233,8 @@ class Fetcher:
     def _proxy(self, host: str) -> tuple[str, int] | None:
         if not self.use_proxy:
             return None
+        import urllib.request  # proxies only: the module pulls in http.client and ssl
+
         proxy = urllib.request.getproxies_environment().get("http")
         if not proxy or urllib.request.proxy_bypass_environment(host):
             return None

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.serialization import pkcs7
 
 from certlint import reads
 
@@ -141,6 +140,8 @@ def _describe_non_pem(data: bytes) -> str:
                 "Convert it: openssl x509 -inform der -in FILE -out FILE.pem")
     except ValueError:
         pass
+    from cryptography.hazmat.primitives.serialization import pkcs7  # imports `email`: rare
+
     try:
         certs = pkcs7.load_der_pkcs7_certificates(data)
         return (f"is a DER PKCS#7 bundle of {len(certs)} certificate(s); the server needs PEM. "
@@ -484,6 +485,16 @@ class PkiStore:
         # the identity caches of certlint.pki.verify then work across files
         self._interned: dict[x509.Certificate, x509.Certificate] = {}
         self._abspaths: dict[str, str] = {}
+        self._folders: dict[str, list[str]] = {}
+
+    def chain_like_names(self, folder: str) -> list[str]:
+        """Chain-like file names in a folder, sorted, listed once a run (pki.siblings)."""
+        entries = self._folders.get(folder)
+        if entries is None:
+            from certlint.pki.siblings import _entries, chain_like
+
+            entries = self._folders[folder] = chain_like(_entries(folder))
+        return entries
 
     def _abs(self, path: str) -> str:
         """os.path.abspath, memoised: rules ask for the same files many times per site."""

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 from cryptography import x509
 
-from certlint.pki.verify import per_certificate
+from certlint.pki.verify import extension, per_certificate
 
 LABEL_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-")
 
@@ -53,6 +53,8 @@ def a_label(name: str) -> str:
 def valid_star(pattern: str) -> tuple[str, str, str] | None:
     """OpenSSL's `valid_star`: (prefix, suffix of the first label, rest after it) when the
     pattern is a wildcard OpenSSL honours, else None (then it is compared literally)."""
+    if "*" not in pattern:
+        return None  # the common case, decided without the walk below
     star = -1
     dots = 0
     at_start = True  # at the start of a label
@@ -150,10 +152,7 @@ def _ip(host: str) -> str | None:
 def name_index(cert: x509.Certificate) -> NameIndex:
     """The certificate's names as OpenSSL matches them (cached per certificate)."""
     index = NameIndex()
-    try:
-        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-    except (x509.ExtensionNotFound, ValueError):
-        san = None
+    san = extension(cert, x509.SubjectAlternativeName)
     if san is not None:
         for name in san.get_values_for_type(x509.DNSName):
             index.add(name)

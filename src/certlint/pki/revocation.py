@@ -20,7 +20,7 @@ from cryptography.x509 import ocsp
 from cryptography.x509.oid import AuthorityInformationAccessOID
 
 from certlint.pki.load import PEM_BLOCK, read_file
-from certlint.pki.verify import fingerprint, is_self_signed
+from certlint.pki.verify import extension, fingerprint, is_self_signed
 
 MAX_CRL_FILES = 4096  # per SSLCARevocationPath directory
 
@@ -36,13 +36,21 @@ def ocsp_urls(cert: x509.Certificate) -> list[str]:
             and isinstance(d.access_location, x509.UniformResourceIdentifier)]
 
 
+def ca_issuer_urls(cert: x509.Certificate) -> list[str]:
+    """The caIssuers URLs of a certificate's AIA extension, in order."""
+    try:
+        aia = cert.extensions.get_extension_for_class(x509.AuthorityInformationAccess).value
+    except (x509.ExtensionNotFound, ValueError):
+        return []
+    return [d.access_location.value for d in aia
+            if d.access_method == AuthorityInformationAccessOID.CA_ISSUERS
+            and isinstance(d.access_location, x509.UniformResourceIdentifier)]
+
+
 def must_staple(cert: x509.Certificate) -> bool:
     """True when the certificate carries the TLS Feature status_request (RFC 7633)."""
-    try:
-        feature = cert.extensions.get_extension_for_class(x509.TLSFeature).value
-    except (x509.ExtensionNotFound, ValueError):
-        return False
-    return x509.TLSFeatureType.status_request in list(feature)
+    feature = extension(cert, x509.TLSFeature)
+    return feature is not None and x509.TLSFeatureType.status_request in list(feature)
 
 
 def url_host(url: str) -> str:

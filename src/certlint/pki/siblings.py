@@ -17,19 +17,15 @@ SIBLING_EXTS = (".pem", ".crt", ".cer", ".ca-bundle", ".bundle")
 MAX_SIBLINGS = 20
 
 
-def sibling_files(path: str) -> list[str]:
+def sibling_files(path: str, store: PkiStore | None = None) -> list[str]:
     """The chain-like files in the folder of `path` (not `path` itself), at most
-    MAX_SIBLINGS, in file-name order."""
+    MAX_SIBLINGS, in file-name order (`store`: each folder is listed once a run; a fleet
+    keeps a thousand certificates in one folder)."""
     folder = os.path.dirname(path)
-    try:
-        names = sorted(os.listdir(folder or "."))
-    except OSError:
-        return []
+    names = (store.chain_like_names(folder or ".") if store is not None
+             else chain_like(_entries(folder or ".")))
     found = []
     for name in names:
-        low = name.lower()
-        if not low.endswith(SIBLING_EXTS) or not any(k in low for k in SIBLING_HINTS):
-            continue
         full = os.path.join(folder, name)
         if full != path and os.path.isfile(full):
             found.append(full)
@@ -38,10 +34,23 @@ def sibling_files(path: str) -> list[str]:
     return found
 
 
+def _entries(folder: str) -> list[str]:
+    try:
+        return sorted(os.listdir(folder))
+    except OSError:
+        return []
+
+
+def chain_like(names: list[str]) -> list[str]:
+    """The names that look like chain files (chain.pem, NAME.ca-bundle, intermediate.crt)."""
+    return [name for name in names if name.lower().endswith(SIBLING_EXTS)
+            and any(k in name.lower() for k in SIBLING_HINTS)]
+
+
 def certs_beside(path: str, store: PkiStore) -> Iterator[tuple[x509.Certificate, str]]:
     """The certificates of the chain-like files beside `path` (files that do not load are
     passed over), each with its file, in file-name order."""
-    for full in sibling_files(path):
+    for full in sibling_files(path, store):
         loaded = store.cert_file(full)
         if loaded.ok:
             for cert in loaded.certs:

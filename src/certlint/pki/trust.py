@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import warnings
 
 from cryptography import x509
@@ -17,7 +18,6 @@ class TrustStore:
         self._bundles = list(bundles or [])
         self._use_certifi = use_certifi
         self._by_subject: dict[bytes, list[x509.Certificate]] | None = None
-        self._keys: set[tuple[bytes, bytes]] = set()
         self.errors: list[str] = []
         self.notes: list[str] = []  # certificates skipped, not a reason to stop
 
@@ -27,9 +27,7 @@ class TrustStore:
         self._by_subject = {}
         paths = []
         if self._use_certifi:
-            import certifi
-
-            paths.append(certifi.where())
+            paths.append(certifi_bundle())
         paths.extend(self._bundles)
         for path in paths:
             data, problem = read_file(path)  # a regular file, size-capped (never a FIFO)
@@ -61,10 +59,7 @@ class TrustStore:
         self._load()
 
     def add(self, cert: x509.Certificate) -> None:
-        by_subject = self._load()
-        subject = subject_der(cert)
-        by_subject.setdefault(subject, []).append(cert)
-        self._keys.add((subject, cert_spki(cert)))
+        self._load().setdefault(subject_der(cert), []).append(cert)
 
     def issuers_of(self, cert: x509.Certificate) -> list[x509.Certificate]:
         """Anchors whose key really signed `cert`."""
@@ -73,5 +68,23 @@ class TrustStore:
 
     def contains(self, cert: x509.Certificate) -> bool:
         """Is this certificate (same subject and key) itself a trust anchor?"""
-        self._load()
-        return (subject_der(cert), cert_spki(cert)) in self._keys
+        same_name = self._load().get(subject_der(cert))
+        if not same_name:
+            return False
+        key = cert_spki(cert)
+        return any(cert_spki(anchor) == key for anchor in same_name)
+
+
+def certifi_bundle() -> str:
+    """certifi's cacert.pem. Found beside the package without importing it where it is a plain
+    file (importing certifi loads importlib.resources: a tenth of a small run's start-up)."""
+    from importlib.util import find_spec
+
+    spec = find_spec("certifi")
+    if spec is not None and spec.origin:
+        path = os.path.join(os.path.dirname(spec.origin), "cacert.pem")
+        if os.path.isfile(path):
+            return path
+    import certifi
+
+    return certifi.where()

@@ -44,12 +44,58 @@ def fingerprint(cert: x509.Certificate) -> bytes:
 @per_certificate
 def subject_der(cert: x509.Certificate) -> bytes:
     """The DER subject name (cached: cryptography builds a new Name object on every access)."""
-    return cert.subject.public_bytes()
+    names = _tbs_names(cert)
+    return names[1] if names is not None else cert.subject.public_bytes()
 
 
 @per_certificate
 def issuer_der(cert: x509.Certificate) -> bytes:
-    return cert.issuer.public_bytes()
+    names = _tbs_names(cert)
+    return names[0] if names is not None else cert.issuer.public_bytes()
+
+
+def _tbs_names(cert: x509.Certificate) -> tuple[bytes, bytes] | None:
+    """(issuer, subject) as encoded in the certificate: the DER TLVs sliced out of the
+    to-be-signed part. cryptography parses certificates as strict DER, so these are the bytes
+    `Name.public_bytes()` re-encodes, without building the Name objects (the costliest part of
+    a chain walk after the signature itself). None when the layout is not the expected one;
+    callers then re-encode."""
+    try:
+        tbs = cert.tbs_certificate_bytes
+        if tbs[0] != 0x30:
+            return None
+        pos = _tlv_end(tbs, 0, header_only=True)
+        if tbs[pos] == 0xA0:  # [0] EXPLICIT version
+            pos = _tlv_end(tbs, pos)
+        pos = _tlv_end(tbs, pos)  # serialNumber
+        pos = _tlv_end(tbs, pos)  # signature AlgorithmIdentifier
+        issuer_end = _tlv_end(tbs, pos)
+        issuer = tbs[pos:issuer_end]
+        subject_start = _tlv_end(tbs, issuer_end)  # after validity
+        subject = tbs[subject_start:_tlv_end(tbs, subject_start)]
+    except (IndexError, ValueError):
+        return None
+    if issuer[:1] != b"\x30" or subject[:1] != b"\x30":
+        return None
+    return issuer, subject
+
+
+def _tlv_end(data: bytes, pos: int, header_only: bool = False) -> int:
+    """Where the DER element at `pos` ends (or its header, for a constructed element to step
+    into). Raises IndexError/ValueError on a malformed length."""
+    first = data[pos + 1]
+    if first < 0x80:
+        header, length = 2, first
+    else:
+        count = first & 0x7F
+        if not 1 <= count <= 4:
+            raise ValueError("unsupported DER length")
+        header = 2 + count
+        length = int.from_bytes(data[pos + 2:pos + header], "big")
+    end = pos + header + (0 if header_only else length)
+    if end > len(data) or (header_only and pos + header + length > len(data)):
+        raise ValueError("DER element past the end")
+    return end
 
 
 @per_certificate
@@ -61,22 +107,34 @@ def cert_spki(cert: x509.Certificate) -> bytes:
 
 
 @per_certificate
+def _extension_values(cert: x509.Certificate) -> dict[type, object]:
+    """{extension class: value}, parsed once per certificate (cryptography's lookup by class
+    walks every extension with an isinstance check on each call). Raises as
+    `cert.extensions` does for malformed extensions; nothing is cached then."""
+    return {type(ext.value): ext.value for ext in cert.extensions}
+
+
+def extension(cert: x509.Certificate, cls):
+    """The value of the certificate's extension of class `cls` (x509.KeyUsage, ...), or None
+    when it has none or its extensions cannot be parsed."""
+    try:
+        return _extension_values(cert).get(cls)
+    except ValueError:
+        return None
+
+
+@per_certificate
 def subject_key_id(cert: x509.Certificate) -> bytes | None:
     """The Subject Key Identifier, or None."""
-    try:
-        return cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.digest
-    except (x509.ExtensionNotFound, ValueError):
-        return None
+    ski = extension(cert, x509.SubjectKeyIdentifier)
+    return ski.digest if ski is not None else None
 
 
 @per_certificate
 def authority_key_id(cert: x509.Certificate) -> bytes | None:
     """The key identifier of the Authority Key Identifier, or None."""
-    try:
-        return cert.extensions.get_extension_for_class(
-            x509.AuthorityKeyIdentifier).value.key_identifier
-    except (x509.ExtensionNotFound, ValueError):
-        return None
+    aki = extension(cert, x509.AuthorityKeyIdentifier)
+    return aki.key_identifier if aki is not None else None
 
 
 def may_issue(child: x509.Certificate, parent: x509.Certificate) -> bool:

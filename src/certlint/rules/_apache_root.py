@@ -9,15 +9,18 @@ the leaf and its intermediates from SSLCertificateFile: Apache then builds nothi
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 from cryptography.hazmat.primitives import serialization
 
 from certlint.context import Context
-from certlint.fix.plan import FixPlan, NewFile, file_holds, file_mode
 from certlint.model import CertSlot, Directive, Finding, Site
 from certlint.pki.chain import ChainAnalysis, describe
 from certlint.pki.verify import is_self_signed
 from certlint.rules._util import shown_name
+
+if TYPE_CHECKING:
+    from certlint.fix.plan import FixPlan
 
 
 def auto_chained_root(site: Site, slot: CertSlot, chain: ChainAnalysis, ctx: Context
@@ -53,6 +56,8 @@ def _ca_directive(site: Site, root, ctx: Context) -> Directive:
 
 
 def _plan(site: Site, slot: CertSlot, certs: list, ctx: Context) -> FixPlan | None:
+    from certlint.fix.plan import FixPlan, NewFile, file_holds, file_mode
+
     """`NAME.fullchain.pem` beside the certificate (leaf, then intermediates) and
     SSLCertificateFile pointed at it; None where that is not a safe offline edit."""
     from certlint.context import _apache_reads_chain

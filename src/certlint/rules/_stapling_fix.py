@@ -7,11 +7,11 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+from typing import TYPE_CHECKING
 
 from cryptography import x509
 
 from certlint.context import Context
-from certlint.fix.plan import FixPlan, InsertDirective, NewFile, ReplaceArg
 from certlint.model import CertSlot, Directive, ServerConfig, Site
 from certlint.pki.revocation import cert_pem, unique
 from certlint.rules._stapling import (
@@ -20,6 +20,9 @@ from certlint.rules._stapling import (
     shown,
     stapling_directive,
 )
+
+if TYPE_CHECKING:  # fix plans load only when a rule proposes one
+    from certlint.fix.plan import FixPlan
 
 RESOLV_CONF = "/etc/resolv.conf"
 STAPLING_CACHE_SIZE = 128000
@@ -55,6 +58,8 @@ def nginx_address(addr: str) -> str:
 
 def resolver_plan(site: Site, ctx: Context, rule: str) -> FixPlan | None:
     """`resolver ADDR valid=300s;` + `resolver_timeout 5s;` in the server block."""
+    from certlint.fix.plan import FixPlan, InsertDirective
+
     if ctx.options.resolvers:
         addrs = [nginx_address(a) for a in ctx.options.resolvers]
         source = "from --resolver"
@@ -82,6 +87,8 @@ def resolver_plan(site: Site, ctx: Context, rule: str) -> FixPlan | None:
 
 
 def stapling_off_plan(site: Site, rule: str, why: str) -> FixPlan:
+    from certlint.fix.plan import FixPlan, InsertDirective, ReplaceArg
+
     plan = FixPlan(rule=rule, site=site.label)
     d = stapling_directive(site)
     name = "ssl_stapling" if site.server == "nginx" else "SSLUseStapling"
@@ -104,6 +111,8 @@ def trusted_chain_plan(site: Site, ctx: Context, slot: CertSlot, rule: str,
                        chain: list[x509.Certificate]) -> FixPlan | None:
     """Write intermediates + root (plus what the old trusted file held) to a new file next to
     the certificate and point `ssl_trusted_certificate` at it."""
+    from certlint.fix.plan import FixPlan, InsertDirective, NewFile, ReplaceArg
+
     if slot.cert.path is None or not chain:
         return None
     old = site.get("ssl_trusted_certificate")
@@ -139,6 +148,8 @@ def trusted_chain_plan(site: Site, ctx: Context, slot: CertSlot, rule: str,
 
 
 def apache_cache_plan(config: ServerConfig, site: Site, rule: str) -> FixPlan:
+    from certlint.fix.plan import FixPlan, InsertDirective
+
     plan = FixPlan(rule=rule, site=site.label)
     target, where = _cache_path(config)
     if target is None:

@@ -9,9 +9,9 @@ from cryptography.hazmat.primitives import serialization
 
 from certlint.context import Context
 from certlint.model import Site
-from certlint.pki.aia import ca_issuer_urls
 from certlint.pki.chain import describe
 from certlint.pki.load import describe_key
+from certlint.pki.revocation import ca_issuer_urls
 from certlint.pki.siblings import issuer_beside
 from certlint.pki.verify import cert_spki, is_self_signed, subject_der
 from certlint.rules._apache_root import auto_chained_root

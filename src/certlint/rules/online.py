@@ -13,15 +13,13 @@ four rules.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from cryptography import x509
 
 from certlint.context import Context
 from certlint.model import Directive, Site
 from certlint.pki.chain import describe
-from certlint.pki.crl_check import CrlOutcome, check_crl
-from certlint.pki.fetch import Fetcher, shown
-from certlint.pki.network import run_fetcher
-from certlint.pki.ocsp_check import OcspOutcome, ask_ocsp
 from certlint.pki.revocation import url_host
 from certlint.pki.verify import fingerprint, is_self_signed
 from certlint.rules._stapling import (
@@ -36,6 +34,11 @@ from certlint.rules._stapling import (
 )
 from certlint.rules._util import analysed_slots
 from certlint.rules.base import rule
+
+if TYPE_CHECKING:  # the network modules load only for a run that goes online
+    from certlint.pki.crl_check import CrlOutcome
+    from certlint.pki.fetch import Fetcher
+    from certlint.pki.ocsp_check import OcspOutcome
 
 RULES = ("ocsp-responder-unreachable", "ocsp-response-bad", "cert-revoked", "crl-unreachable")
 
@@ -64,6 +67,8 @@ def _results(site: Site, ctx: Context) -> list[tuple[str, Directive, str, dict]]
         return hit[1]
     out: list[tuple[str, Directive, str, dict]] = []
     if _active(site, ctx):
+        from certlint.pki.network import run_fetcher
+
         fetcher = run_fetcher(ctx.options)
         if _probed(site):
             out = _probe_checks(site, ctx, fetcher)
@@ -149,6 +154,8 @@ def _issuer_of(site: Site, ctx: Context, chain) -> x509.Certificate | None:
 
 
 def _stapling_checks(site: Site, ctx: Context, fetcher: Fetcher):
+    from certlint.pki.ocsp_check import ask_ocsp
+
     if site.server not in ("nginx", "apache") or not stapling_on(site):
         return []
     if stapling_file(site) is not None:
@@ -168,6 +175,8 @@ def _stapling_checks(site: Site, ctx: Context, fetcher: Fetcher):
 
 
 def _client_crl_checks(site: Site, ctx: Context, fetcher: Fetcher):
+    from certlint.pki.crl_check import check_crl
+
     if site.server not in ("nginx", "apache") or not client_verify_on(site):
         return []
     cas = client_ca_certs(ctx, site)
@@ -200,6 +209,9 @@ def _client_ca_directive(site: Site) -> Directive | None:
 
 
 def _probe_checks(site: Site, ctx: Context, fetcher: Fetcher):
+    from certlint.pki.crl_check import check_crl
+    from certlint.pki.ocsp_check import ask_ocsp
+
     out = []
     for slot, chain in analysed_slots(site, ctx):
         at = slot.cert.directive
@@ -258,6 +270,8 @@ STEPS = {"resolve": "name resolution", "connect": "connect", "reset": "connectio
 
 def _ocsp_results(site: Site, at: Directive, leaf: x509.Certificate, outcome: OcspOutcome,
                   resolvers: list[str]):
+    from certlint.pki.fetch import shown
+
     if outcome.kind in ("good", "none"):
         return []
     facts = dict(outcome.facts, certificate=describe(leaf).strip("'"))
@@ -294,6 +308,8 @@ def _ocsp_results(site: Site, at: Directive, leaf: x509.Certificate, outcome: Oc
 
 def _crl_results(site: Site, at: Directive, cert: x509.Certificate, outcome: CrlOutcome,
                  role: str):
+    from certlint.pki.fetch import shown
+
     if outcome.kind in ("good", "none"):
         return []
     facts = dict(outcome.facts, role=role)

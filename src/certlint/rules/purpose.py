@@ -24,6 +24,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 from certlint.context import Context
 from certlint.model import Site
 from certlint.pki.chain import describe
+from certlint.pki.verify import extension, issuer_der, subject_der
 from certlint.rules._util import analysed_slots, chain_directive
 from certlint.rules.base import rule
 
@@ -40,10 +41,7 @@ CLIENTS = "clients refuse it"
 
 
 def _ext(cert: x509.Certificate, cls):
-    try:
-        return cert.extensions.get_extension_for_class(cls).value
-    except (x509.ExtensionNotFound, ValueError):
-        return None
+    return extension(cert, cls)
 
 
 def eku_problem(cert: x509.Certificate) -> str | None:
@@ -77,7 +75,8 @@ def ca_problem(cert: x509.Certificate) -> str | None:
 
 
 def _self_issued(cert: x509.Certificate) -> bool:
-    return cert.subject == cert.issuer
+    # equal DER names are equal names: the Name objects are built only when the bytes differ
+    return subject_der(cert) == issuer_der(cert) or cert.subject == cert.issuer
 
 
 def _dns_names(cert: x509.Certificate, leaf: bool) -> list[str]:
