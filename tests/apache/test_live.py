@@ -13,8 +13,9 @@ import os
 import pytest
 
 from tests.support import servers
-from tests.support.apache import ApacheServer, apache_binary, modules
+from tests.support.apache import ApacheServer, apache_binary
 from tests.support.paths import REPO
+from tests.support.trees import TLS_MODULES, apache_vhost, write_apache
 
 ROOT = REPO
 FIXTURES = os.path.join(ROOT, "fixtures", "apache")
@@ -36,12 +37,10 @@ def rules(found: list[dict]) -> list[str]:
     return sorted(f["rule"] for f in found)
 
 
-def write_conf(tmp_path, vhost: str, extra: str = "") -> str:
-    conf = tmp_path / "apache2.conf"
-    conf.write_text(modules("mpm_event", "authz_core", "ssl") + "ServerName localhost\n"
-                    + extra + "Listen 443\n<VirtualHost *:443>\n    ServerName example.test\n"
-                    "    SSLEngine on\n" + vhost + "</VirtualHost>\n")
-    return str(conf)
+def write_conf(tmp_path, vhost: str) -> str:
+    """apache2.conf: example.test on *:443 with `vhost` (the certificate lines and more)."""
+    return write_apache(tmp_path / "apache2.conf", apache_vhost(None, None, body=vhost),
+                        modules=TLS_MODULES)
 
 
 def concat(tmp_path, name: str, *parts: str) -> str:
@@ -135,18 +134,13 @@ def test_root_in_the_ca_file_is_sent_as_certlint_says(certlint, tmp_path):
 def test_define_option_reads_the_branch_apache_runs_with_d(certlint, tmp_path):
     """`<IfDefine SSL>` picks the vhost: `--define SSL` makes certlint read the branch that
     `apache2 -D SSL` runs (it starts), without it the `!SSL` branch (Apache refuses: AH02565)."""
-    conf = tmp_path / "apache2.conf"
-    conf.write_text(modules("mpm_event", "authz_core", "ssl") + "ServerName localhost\n"
-                    "Listen 443\n<VirtualHost *:443>\n    ServerName example.test\n"
-                    "    SSLEngine on\n"
-                    "    <IfDefine SSL>\n"
-                    f"        SSLCertificateFile {PKI}/fullchain.pem\n"
-                    "    </IfDefine>\n"
-                    "    <IfDefine !SSL>\n"
-                    f"        SSLCertificateFile {PKI}/wrong-order.pem\n"
-                    "    </IfDefine>\n"
-                    f"    SSLCertificateKeyFile {PKI}/demo-keys/leaf.key\n</VirtualHost>\n")
-    entry = str(conf)
+    entry = write_conf(tmp_path, "    <IfDefine SSL>\n"
+                       f"        SSLCertificateFile {PKI}/fullchain.pem\n"
+                       "    </IfDefine>\n"
+                       "    <IfDefine !SSL>\n"
+                       f"        SSLCertificateFile {PKI}/wrong-order.pem\n"
+                       "    </IfDefine>\n"
+                       f"    SSLCertificateKeyFile {PKI}/demo-keys/leaf.key\n")
     assert findings(certlint, entry, "--define", "SSL") == []
     assert rules(findings(certlint, entry, "--define", "LOCAL")) == ["chain-wrong-order"]
     assert "chain-wrong-order" in rules(findings(certlint, entry))  # unknown: both branches
@@ -205,11 +199,10 @@ def test_listen_https_alone_makes_a_tls_site(certlint, tmp_path):
     the Listen with its address, so mod_ssl switches TLS on and serves the certificate. certlint
     checks it like any TLS site (leaf only: apache-chain-file-missing), and s_client gets that
     leaf and fails to verify it (not 'wrong version number': this is TLS)."""
-    conf = tmp_path / "apache2.conf"
-    conf.write_text(modules("mpm_event", "authz_core", "ssl") + "ServerName localhost\n"
-                    "Listen 443 https\n<VirtualHost *:443>\n    ServerName example.test\n"
-                    f"    SSLCertificateFile {PKI}/leaf.pem\n"
-                    f"    SSLCertificateKeyFile {PKI}/demo-keys/leaf.key\n</VirtualHost>\n")
+    conf = write_apache(tmp_path / "apache2.conf",
+                        apache_vhost(f"{PKI}/leaf.pem", f"{PKI}/demo-keys/leaf.key",
+                                     engine=False),
+                        modules=TLS_MODULES, listen="443 https")
     assert rules(findings(certlint, str(conf))) == ["apache-chain-file-missing"]
     result, sent = served_chain(tmp_path, str(conf))
     assert not result.ok and sent == 1, result.output
@@ -238,15 +231,14 @@ def test_vhost_certificates_replace_the_main_servers_by_index(certlint, tmp_path
     certificates Apache really serves to ECDSA and RSA clients agree."""
     from certlint.parsers.apache import parse_apache
 
-    conf = tmp_path / "apache2.conf"
-    conf.write_text(
-        modules("mpm_event", "authz_core", "ssl") + "ServerName localhost\nListen 443\n"
-        f"SSLCertificateFile {PKI}/fullchain.pem\nSSLCertificateKeyFile {PKI}/demo-keys/leaf.key\n"
+    conf = write_apache(
+        tmp_path / "apache2.conf",
+        apache_vhost(f"{PKI}/wildcard-fullchain.pem", f"{PKI}/demo-keys/wildcard.key"),
+        modules=TLS_MODULES,
+        main_extra=f"SSLCertificateFile {PKI}/fullchain.pem\n"
+        f"SSLCertificateKeyFile {PKI}/demo-keys/leaf.key\n"
         f"SSLCertificateFile {PKI}/rsa-fullchain.pem\n"
-        f"SSLCertificateKeyFile {PKI}/demo-keys/rsa.key\n"
-        "<VirtualHost *:443>\n    ServerName example.test\n    SSLEngine on\n"
-        f"    SSLCertificateFile {PKI}/wildcard-fullchain.pem\n"
-        f"    SSLCertificateKeyFile {PKI}/demo-keys/wildcard.key\n</VirtualHost>\n")
+        f"SSLCertificateKeyFile {PKI}/demo-keys/rsa.key\n")
     (site,) = parse_apache(str(conf)).sites
     assert [os.path.basename(s.cert.path) for s in site.slots] == [
         "wildcard-fullchain.pem", "rsa-fullchain.pem"]

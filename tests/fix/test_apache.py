@@ -13,10 +13,11 @@ import subprocess
 import pytest
 
 from tests.support import servers
-from tests.support.apache import ApacheServer, apache_binary, modules
+from tests.support.apache import ApacheServer, apache_binary
 from tests.support.ca_http import CaHttp, PublishedCA
 from tests.support.paths import REPO
 from tests.support.pki import StandardPKI, cert_pem, write
+from tests.support.trees import TLS_MODULES, apache_vhost, write_apache
 
 
 @pytest.fixture(autouse=True)
@@ -29,10 +30,8 @@ def _env(tmp_path, monkeypatch, certlint):
 
 
 def apache_conf(folder, vhost: str) -> str:
-    text = (modules("mpm_event", "authz_core", "ssl") + "ServerName localhost\nListen 443\n"
-            "<VirtualHost *:443>\n    ServerName example.test\n    SSLEngine on\n" + vhost
-            + "</VirtualHost>\n")
-    return write(os.path.join(folder, "apache2.conf"), text.encode())
+    return write_apache(os.path.join(folder, "apache2.conf"), apache_vhost(None, None, body=vhost),
+                        modules=TLS_MODULES)
 
 
 def verify_live(tmp_path, entry: str, root: str, state: str) -> servers.Result:
