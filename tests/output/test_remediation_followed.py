@@ -326,3 +326,77 @@ def test_following_the_contains_root_steps_makes_nginx_send_two_certificates(
     with NginxServer(_nginx_runnable(prefix, open(site).read(), infra, port, "after.conf"),
                      port=port):
         assert sent() == (2, True)
+
+
+def test_following_the_steps_for_intermediates_out_of_order_writes_the_issuing_order(
+        tmp_path, certlint):
+    """leaf, R1, Issuing CA 2 (issued by R1): a warning. The document's split and rebuild give
+    a file in which each certificate is issued by the next, `openssl verify` accepts it, and
+    the key still belongs to its first certificate."""
+    from cryptography import x509
+
+    from tests.output.test_remediation_documents import nginx_tree
+    from tests.support.servers import openssl_verify
+
+    openssl = require("openssl")
+    today = dt.datetime.now(dt.timezone.utc)
+    root, inter, _leaf = pki(at=today)
+    issuing = inter.intermediate("Example Issuing CA 2", not_before=today - dt.timedelta(30))
+    leaf = issuing.leaf(ONE_NAME, not_before=today - dt.timedelta(1))
+    cafile = write(tmp_path / "root.pem", root.pem)
+    infra = nginx_tree(tmp_path, leaf, names=ONE_NAME)
+    write(f"{infra}/etc/ssl/example/www.example.test.crt", leaf.pem + inter.pem + issuing.pem)
+    doc = document(certlint, tmp_path, infra, "/etc/nginx/nginx.conf", "en",
+                   "--now", today.strftime("%Y-%m-%d"))
+    assert "(`chain-wrong-order`, warning)" in doc
+    work = tmp_path / "work"
+    work.mkdir()
+    _reorder_steps(doc, _operator(infra, openssl), work)
+    rebuilt = f"{infra}/etc/ssl/example/www.example.test.fullchain.pem"
+    certs = x509.load_pem_x509_certificates(open(rebuilt, "rb").read())
+    assert [c.subject for c in certs] == [leaf.cert.subject, issuing.cert.subject,
+                                          inter.cert.subject]
+    for child, parent in zip(certs, certs[1:], strict=False):
+        child.verify_directly_issued_by(parent)
+    assert openssl_verify(cafile, rebuilt, untrusted=rebuilt).ok
+
+
+def test_wrong_order_with_an_rsa_intermediate_before_an_ec_leaf_on_nginx(tmp_path, certlint):
+    """nginx's quiet case: `nginx -t` passes and every handshake fails. The document says so
+    (not "key values mismatch"), and its steps make the real nginx serve a verifiable chain."""
+    from tests.output.test_remediation_documents import nginx_tree
+    from tests.support.pki import CA
+    from tests.support.servers import NginxServer, free_port, nginx_test
+
+    openssl = require("openssl")
+    require("nginx")
+    today = dt.datetime.now(dt.timezone.utc)
+    day = dt.timedelta(days=1)
+    root = CA("Example Root CA", not_before=today - 3650 * day)
+    inter = root.intermediate("Example RSA Intermediate", key_kind="rsa",
+                              not_before=today - 365 * day)
+    leaf = inter.leaf(ONE_NAME, not_before=today - day)  # EC key
+    cafile = write(tmp_path / "root.pem", root.pem)
+    infra = nginx_tree(tmp_path, leaf, names=ONE_NAME)
+    write(f"{infra}/etc/ssl/example/www.example.test.crt", inter.pem + leaf.pem)
+    doc = document(certlint, tmp_path, infra, "/etc/nginx/nginx.conf", "en",
+                   "--now", today.strftime("%Y-%m-%d"))
+    assert "nginx starts without a word" in doc and "key values mismatch" not in doc
+    site = f"{infra}/etc/nginx/sites-enabled/example.conf"
+    port = free_port()
+    prefix = tmp_path / "run"
+    prefix.mkdir()
+    before = _nginx_runnable(prefix, open(site).read(), infra, port, "before.conf")
+    assert nginx_test(before, state_dir=str(prefix)).ok
+    with NginxServer(before, port=port):
+        failed = s_client(port, ONE_NAME, cafile)
+    assert not failed.ok and "handshake failure" in failed.output, failed.output
+    work = tmp_path / "work"
+    work.mkdir()
+    _reorder_steps(doc, _operator(infra, openssl), work)
+    _apply_diff(doc, site)
+    after = _nginx_runnable(prefix, open(site).read(), infra, port, "after.conf")
+    assert nginx_test(after, state_dir=str(prefix)).ok
+    with NginxServer(after, port=port):
+        served = s_client(port, ONE_NAME, cafile)
+    assert served.ok, served.output
