@@ -400,3 +400,77 @@ def test_wrong_order_with_an_rsa_intermediate_before_an_ec_leaf_on_nginx(tmp_pat
     with NginxServer(after, port=port):
         served = s_client(port, ONE_NAME, cafile)
     assert served.ok, served.output
+
+
+def test_following_the_contains_root_steps_on_a_running_apache_with_its_graceful_restart(
+        tmp_path, certlint):
+    """Apache sends leaf, intermediate and root; the document's steps, then its own key check
+    and `apachectl configtest && apachectl graceful` on the running apache2: it now sends two
+    certificates, and `openssl s_client -verify_return_error` still verifies."""
+    openssl = require("openssl")
+    require("apachectl")
+    today = dt.datetime.now(dt.timezone.utc)
+    root, inter, leaf = pki(at=today)
+    cafile = write(tmp_path / "root.pem", root.pem)
+    infra = apache_tree(tmp_path, leaf)
+    write(f"{infra}/etc/ssl/example/www.example.test.crt", leaf.pem + inter.pem + root.pem)
+    doc = document(certlint, tmp_path, infra, "/etc/apache2/apache2.conf", "en",
+                   "--now", today.strftime("%Y-%m-%d"))
+    assert "`chain-contains-root`" in doc and "AH00020" in doc
+    site = f"{infra}/etc/apache2/sites-enabled/example.conf"
+    server = ApachectlServer(str(tmp_path / "apache"))
+    server.site("example.conf", _served(open(site).read(), infra, server.port))
+
+    def sent() -> tuple[int, bool]:
+        shown = s_client(server.port, ONE_NAME, cafile, ["-showcerts"])
+        return len(re.findall(r"^ *\d+ s:", shown.output, re.M)), shown.ok
+
+    run = _operator(infra, openssl)
+    work = tmp_path / "work"
+    work.mkdir()
+    with server:
+        assert sent() == (3, True)
+        split = next(b for b in _blocks(doc) if b.startswith("awk "))
+        assert run(split, work).returncode == 0
+        build = next(b for b in _blocks(doc) if b.startswith("cat cert-"))
+        assert run(build, work).returncode == 0
+        check = next(b for b in _blocks(doc) if b.startswith("openssl x509 -in /etc/")
+                     and "-pubkey" in b)
+        first, second = _hashes(run(check, work))
+        assert first == second
+        _apply_diff(doc, site)
+        server.site("example.conf", _served(open(site).read(), infra, server.port))
+        (reload,) = [b for b in _blocks(doc) if "apachectl" in b]
+        applied = server.run(reload)
+        assert applied.returncode == 0, applied.stdout + applied.stderr + server.log()
+        assert sent() == (2, True)
+
+
+def test_apache_warning_holds_configtest_passes_and_graceful_stops_apache(tmp_path, certlint):
+    """What the Apache documents warn about, on the real apache2: with a key that does not
+    belong to the certificate, `apachectl configtest && apachectl graceful` prints `Syntax OK`
+    and exits 0, and the running server stops (AH02565, then AH00020)."""
+    from tests.support.pki import key_pem, new_key
+
+    require("apachectl")
+    today = dt.datetime.now(dt.timezone.utc)
+    root, inter, leaf = pki(at=today)
+    write(tmp_path / "root.pem", root.pem)
+    infra = apache_tree(tmp_path, leaf)
+    folder = f"{infra}/etc/ssl/example"
+    write(f"{folder}/www.example.test.crt", leaf.pem + inter.pem)
+    site = f"{infra}/etc/apache2/sites-enabled/example.conf"
+    server = ApachectlServer(str(tmp_path / "apache"))
+    server.site("example.conf", _served(open(site).read(), infra, server.port))
+    with server:
+        write(f"{folder}/www.example.test.key", key_pem(new_key()), 0o600)
+        doc = document(certlint, tmp_path, infra, "/etc/apache2/apache2.conf", "en",
+                       "--now", today.strftime("%Y-%m-%d"))
+        assert "AH00020: Configuration Failed, exiting" in doc
+        (reload,) = [b for b in _blocks(doc) if "apachectl" in b]
+        done = subprocess.run(["sh", "-c", reload], capture_output=True, text=True,
+                              env=server.environ(), timeout=60)
+        assert done.returncode == 0 and "Syntax OK" in done.stdout + done.stderr
+        server.proc.wait(timeout=15)  # the server is gone
+        log = server.log()
+    assert "AH02565" in log and "AH00020: Configuration Failed, exiting" in log, log
