@@ -6,8 +6,16 @@ import json
 import os
 
 from tests.support.paths import REPO
+from tests.support.trees import nginx_server, write_nginx
 
 FIXTURE_PKI = os.path.join(REPO, "fixtures", "pki")
+
+
+def fixture_site(path, cert: str = "leaf.pem",
+                 key: str = f"{FIXTURE_PKI}/demo-keys/leaf.key") -> str:
+    """nginx.conf at `path` serving the fixture PKI's `cert` (leaf only by default: one
+    chain-incomplete finding at line 6, column 9)."""
+    return write_nginx(path, nginx_server(os.path.join(FIXTURE_PKI, cert), key))
 
 
 def test_every_listed_rule_explains(certlint):
@@ -50,16 +58,7 @@ def test_sarif_locations_are_valid_uri_references(certlint, tmp_path, monkeypatc
     folder = tmp_path / "my configs"
     folder.mkdir()
     conf = folder / "nginx.conf"
-    conf.write_text(f"""events {{}}
-http {{
-    server {{
-        listen 443 ssl;
-        server_name example.test;
-        ssl_certificate {FIXTURE_PKI}/leaf.pem;
-        ssl_certificate_key {FIXTURE_PKI}/demo-keys/leaf.key;
-    }}
-}}
-""")
+    fixture_site(conf)
     args = ["check", "--format", "sarif", "--ca-bundle", os.path.join(FIXTURE_PKI, "root.pem")]
     monkeypatch.chdir(tmp_path)
     sarif = json.loads(certlint(*args, str(conf)).stdout)
@@ -79,18 +78,7 @@ http {{
 
 
 def test_github_annotations_name_checkout_relative_files(certlint, tmp_path, monkeypatch):
-    conf = tmp_path / "etc" / "nginx.conf"
-    conf.parent.mkdir()
-    conf.write_text(f"""events {{}}
-http {{
-    server {{
-        listen 443 ssl;
-        server_name example.test;
-        ssl_certificate {FIXTURE_PKI}/leaf.pem;
-        ssl_certificate_key {FIXTURE_PKI}/demo-keys/leaf.key;
-    }}
-}}
-""")
+    conf = fixture_site(tmp_path / "etc" / "nginx.conf")
     monkeypatch.chdir(tmp_path)
     result = certlint("check", "--format", "github", "--ca-bundle",
                       os.path.join(FIXTURE_PKI, "root.pem"), str(conf))
@@ -119,17 +107,7 @@ def test_apache_version_typo_is_a_usage_error(certlint, tmp_path):
 def test_ignore_drops_rules_from_report_and_exit_code(certlint, tmp_path):
     """A repo that holds configs but not the keys: --ignore cert-file-missing lets the
     pre-commit hook pass on what it can check."""
-    conf = tmp_path / "nginx.conf"
-    conf.write_text(f"""events {{}}
-http {{
-    server {{
-        listen 443 ssl;
-        server_name example.test;
-        ssl_certificate {FIXTURE_PKI}/fullchain.pem;
-        ssl_certificate_key /srv/vault/example.key;
-    }}
-}}
-""")
+    conf = fixture_site(tmp_path / "nginx.conf", "fullchain.pem", "/srv/vault/example.key")
     ca = os.path.join(FIXTURE_PKI, "root.pem")
     code, payload = certlint.json(str(conf), "--ca-bundle", ca)
     assert (code, [f["rule"] for f in payload["findings"]]) == (1, ["cert-file-missing"])
@@ -145,11 +123,7 @@ def test_non_utf8_path_in_every_format(certlint, tmp_path, monkeypatch):
     """A Latin-1 folder name (old servers have them): every format renders, no traceback."""
     folder = os.path.join(os.fsencode(str(tmp_path)), b"lat\xe9")
     os.mkdir(folder)
-    conf = os.path.join(folder, b"nginx.conf")
-    with open(conf, "w") as fh:
-        fh.write(f"events {{}}\nhttp {{ server {{ listen 443 ssl; server_name example.test; "
-                 f"ssl_certificate {FIXTURE_PKI}/leaf.pem; "
-                 f"ssl_certificate_key {FIXTURE_PKI}/demo-keys/leaf.key; }} }}\n")
+    conf = fixture_site(os.path.join(folder, b"nginx.conf"))
     monkeypatch.chdir(tmp_path)
     for fmt in ("text", "json", "sarif", "github", "remediation"):
         result = certlint("check", "--format", fmt, "--ca-bundle",
@@ -172,11 +146,8 @@ def test_non_utf8_path_under_a_strict_utf8_terminal(tmp_path):
     os.mkdir(folder)
     shutil.copy(os.path.join(FIXTURE_PKI, "leaf.pem"), os.path.join(folder, b"leaf.pem"))
     shutil.copy(os.path.join(FIXTURE_PKI, "inter.pem"), os.path.join(folder, b"chain.pem"))
-    conf = os.path.join(folder, b"nginx.conf")
-    with open(conf, "w") as fh:
-        fh.write("events {}\nhttp { server { listen 443 ssl; server_name example.test; "
-                 f"ssl_certificate leaf.pem; ssl_certificate_key {FIXTURE_PKI}/demo-keys/leaf.key;"
-                 " } }\n")
+    conf = write_nginx(os.path.join(folder, b"nginx.conf"),
+                       nginx_server("leaf.pem", f"{FIXTURE_PKI}/demo-keys/leaf.key"))
     env = {**os.environ, "PYTHONIOENCODING": "utf-8:strict",
            "PYTHONPATH": os.path.join(REPO, "src"),
            "CERTLINT_CACHE_DIR": str(tmp_path / "cache")}

@@ -1,8 +1,8 @@
 """`certlint fix` completing chains through AIA, against a loopback HTTP server playing the CA.
 
-Each test builds a leaf-only nginx site whose leaf points (AIA caIssuers) at the loopback CA, runs
-the real CLI and checks what a user gets: the new fullchain file, the config edit, the exit code,
-and how many requests the CA saw.
+Each test builds a leaf-only nginx site (`tests.support.trees.nginx_sites`) whose leaf points
+(AIA caIssuers) at the loopback CA, runs the real CLI and checks what a user gets: the new
+fullchain file, the config edit, the exit code, and how many requests the CA saw.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from cryptography import x509
 
 from tests.support.ca_http import CaHttp, PublishedCA, p7c
 from tests.support.pki import CA, DAY, NOW, cert_der, cert_pem, write
+from tests.support.trees import nginx_server, nginx_sites, write_nginx
 
 
 @pytest.fixture(autouse=True)
@@ -26,19 +27,6 @@ def _cache(tmp_path, monkeypatch, certlint):
 def http():
     with CaHttp() as server:
         yield server
-
-
-def nginx_tree(folder, sites) -> str:
-    """nginx.conf with one server per (name, cert bytes, key bytes); files in certs/."""
-    blocks = []
-    for name, cert, key in sites:
-        write(os.path.join(folder, "certs", f"{name}.pem"), cert)
-        write(os.path.join(folder, "certs", f"{name}.key"), key, 0o600)
-        blocks.append(f"    server {{\n        listen 443 ssl;\n        server_name {name};\n"
-                      f"        ssl_certificate certs/{name}.pem;\n"
-                      f"        ssl_certificate_key certs/{name}.key;\n    }}\n")
-    conf = "events {}\nhttp {\n" + "".join(blocks) + "}\n"
-    return write(os.path.join(folder, "nginx.conf"), conf.encode())
 
 
 def snapshot(folder) -> dict[str, bytes]:
@@ -54,7 +42,7 @@ def snapshot(folder) -> dict[str, bytes]:
 
 def leaf_only_site(tmp_path, ca: PublishedCA, name: str = "example.test", **kw):
     leaf = ca.leaf(name, **kw)
-    conf = nginx_tree(tmp_path / "site", [(name, leaf.pem, leaf.key_pem)])
+    conf = nginx_sites(tmp_path / "site", [(name, leaf.pem, leaf.key_pem)])
     root = write(tmp_path / "root.pem", ca.root.pem)
     return conf, root, leaf
 
@@ -137,7 +125,7 @@ def test_many_sites_from_one_ca_make_exactly_one_request(tmp_path, http, certlin
     for n in range(12):
         leaf = ca.leaf(f"site{n}.test")
         sites.append((f"site{n}.test", leaf.pem, leaf.key_pem))
-    conf = nginx_tree(tmp_path / "site", sites)
+    conf = nginx_sites(tmp_path / "site", sites)
     root = write(tmp_path / "root.pem", ca.root.pem)
 
     result = certlint("fix", "--write", "--ca-bundle", root, conf)
@@ -311,10 +299,8 @@ def test_certbot_layout_points_at_fullchain_pem_without_network(tmp_path, http, 
     write(live / "fullchain.pem", cert_pem(leaf.cert, ca.lowest.cert))
     write(live / "privkey.pem", leaf.key_pem, 0o600)
     root = write(tmp_path / "root.pem", ca.root.pem)
-    conf = write(tmp_path / "nginx.conf", (
-        "events {}\nhttp {\n    server {\n        listen 443 ssl;\n"
-        f"        ssl_certificate {live}/cert.pem;\n"
-        f"        ssl_certificate_key {live}/privkey.pem;\n    }}\n}}\n").encode())
+    conf = write_nginx(tmp_path / "nginx.conf",
+                       nginx_server(f"{live}/cert.pem", f"{live}/privkey.pem", name=None))
 
     result = certlint("fix", "--write", "--ca-bundle", root, conf)
 
@@ -496,7 +482,7 @@ def test_a_failing_url_is_asked_once_however_many_sites_need_it(tmp_path, http, 
     for n in range(6):
         leaf = ca.leaf(f"site{n}.test", urls=[http.url("/gone.crt")])
         sites.append((f"site{n}.test", leaf.pem, leaf.key_pem))
-    conf = nginx_tree(tmp_path / "site", sites)
+    conf = nginx_sites(tmp_path / "site", sites)
     root = write(tmp_path / "root.pem", ca.root.pem)
 
     result = certlint("fix", "--write", "--ca-bundle", root, conf)

@@ -20,6 +20,7 @@ from certlint.rules import base as rules_base
 from tests.support.paths import REPO
 from tests.support.pki import StandardPKI, cert_pem, write
 from tests.support.servers import require
+from tests.support.trees import nginx_conf, nginx_server, write_nginx
 
 FIXTURE_PKI = os.path.join(REPO, "fixtures", "pki")
 
@@ -44,15 +45,6 @@ def snapshot(folder) -> dict[str, tuple[bytes, int]]:
     return out
 
 
-SERVER = """    server {{
-        listen 443 ssl;
-        server_name {name};
-        ssl_certificate {cert};
-        ssl_certificate_key {key};
-    }}
-"""
-
-
 @pytest.fixture
 def tree(tmp_path):
     """A copy of the fixture PKI and an nginx.conf; returns (folder, make_conf)."""
@@ -60,9 +52,8 @@ def tree(tmp_path):
     shutil.copytree(FIXTURE_PKI, folder / "pki")
 
     def make(*servers: tuple[str, str, str]) -> str:
-        body = "".join(SERVER.format(name=n, cert=c, key=k) for n, c, k in servers)
-        return write(folder / "nginx" / "nginx.conf",
-                     ("events {}\nhttp {\n" + body + "}\n").encode())
+        return write_nginx(folder / "nginx" / "nginx.conf",
+                           *(nginx_server(c, k, n) for n, c, k in servers))
 
     return folder, make
 
@@ -143,8 +134,7 @@ def test_unrelated_cert_dropped(tmp_path, certlint):
     write(folder / "site.pem", cert_pem(pki.leaf.cert, pki.inter.cert, stray.cert))
     write(folder / "site.key", pki.leaf.key_pem, 0o600)
     root = write(tmp_path / "root.pem", pki.root.pem)
-    conf = write(folder / "nginx.conf", ("events {}\nhttp {\n" + SERVER.format(
-        name="example.test", cert="site.pem", key="site.key") + "}\n").encode())
+    conf = write_nginx(folder / "nginx.conf", nginx_server("site.pem", "site.key"))
 
     result = certlint("fix", "--offline", "--write", "--ca-bundle", root, conf)
 
@@ -212,9 +202,9 @@ def test_shared_snippet_is_edited_once_for_all_its_servers(tmp_path, certlint):
     write(folder / "site.key", pki.leaf.key_pem, 0o600)
     write(folder / "tls.conf", b"ssl_certificate site.pem;\nssl_certificate_key site.key;\n")
     root = write(tmp_path / "root.pem", pki.root.pem)
-    body = "".join(f"    server {{\n        listen 443 ssl;\n        server_name {n};\n"
-                   "        include tls.conf;\n    }\n" for n in ("a.test", "b.test"))
-    conf = write(folder / "nginx.conf", ("events {}\nhttp {\n" + body + "}\n").encode())
+    conf = write_nginx(folder / "nginx.conf", *(nginx_server(None, None, n,
+                                                             extra=["include tls.conf;"])
+                                                for n in ("a.test", "b.test")))
 
     result = certlint("fix", "--offline", "--write", "--ca-bundle", root, conf)
 
@@ -229,8 +219,7 @@ def test_unfixable_problem_exit_1_and_nothing_changed(tmp_path, certlint):
     write(folder / "site.pem", pki.leaf.pem)
     write(folder / "site.key", pki.leaf.key_pem, 0o600)
     root = write(tmp_path / "root.pem", pki.root.pem)
-    conf = write(folder / "nginx.conf", ("events {}\nhttp {\n" + SERVER.format(
-        name="example.test", cert="site.pem", key="site.key") + "}\n").encode())
+    conf = write_nginx(folder / "nginx.conf", nginx_server("site.pem", "site.key"))
     before = snapshot(folder)
 
     result = certlint("fix", "--write", "--ca-bundle", root, conf)
@@ -356,9 +345,8 @@ def test_root_option_keeps_config_paths_absolute(tmp_path, certlint, monkeypatch
     repo = tmp_path / "repo"
     write(repo / "etc/nginx/certs/site.pem", cert_pem(pki.inter.cert, pki.leaf.cert))
     write(repo / "etc/nginx/certs/site.key", pki.leaf.key_pem, 0o600)
-    conf = write(repo / "etc/nginx/nginx.conf", ("events {}\nhttp {\n" + SERVER.format(
-        name="example.test", cert="/etc/nginx/certs/site.pem",
-        key="/etc/nginx/certs/site.key") + "}\n").encode())
+    conf = write_nginx(repo / "etc/nginx/nginx.conf",
+                       nginx_server("/etc/nginx/certs/site.pem", "/etc/nginx/certs/site.key"))
     root = write(tmp_path / "root.pem", pki.root.pem)
     monkeypatch.chdir(tmp_path)
 
@@ -462,12 +450,8 @@ def test_a_site_is_fixed_whole_or_not_at_all(tmp_path, certlint):
     write(folder / "ec.pem", ec.leaf.pem)
     write(folder / "ec.key", ec.leaf.key_pem, 0o600)
     roots = [write(tmp_path / "r1.pem", rsa.root.pem), write(tmp_path / "r2.pem", ec.root.pem)]
-    conf = write(folder / "nginx.conf", (
-        b"events {}\nhttp {\n    server {\n        listen 443 ssl;\n"
-        b"        server_name example.test;\n"
-        b"        ssl_certificate rsa.pem;\n        ssl_certificate_key rsa.key;\n"
-        b"        ssl_certificate ec.pem;\n        ssl_certificate_key ec.key;\n    }\n}\n"
-    ))
+    conf = write_nginx(folder / "nginx.conf", nginx_server(
+        "rsa.pem", "rsa.key", extra=["ssl_certificate ec.pem;", "ssl_certificate_key ec.key;"]))
     before = snapshot(folder)
 
     result = certlint("fix", "--offline", "--write", "--ca-bundle", roots[0], "--ca-bundle",
@@ -579,11 +563,10 @@ def test_symlinked_site_config_is_edited_through_the_link(tmp_path, certlint):
     folder = tmp_path / "nginx"
     write(folder / "x.pem", cert_pem(pki.inter.cert, pki.leaf.cert))
     write(folder / "x.key", pki.leaf.key_pem, 0o600)
-    write(folder / "sites-available" / "x.conf", SERVER.format(
-        name="example.test", cert="x.pem", key="x.key").encode())
+    write(folder / "sites-available" / "x.conf", nginx_server("x.pem", "x.key").encode())
     os.makedirs(folder / "sites-enabled")
     os.symlink("../sites-available/x.conf", folder / "sites-enabled" / "x.conf")
-    conf = write(folder / "nginx.conf", b"events {}\nhttp {\n    include sites-enabled/*;\n}\n")
+    conf = write_nginx(folder / "nginx.conf", http_extra="    include sites-enabled/*;\n")
     root = write(tmp_path / "root.pem", pki.root.pem)
 
     result = certlint("fix", "--offline", "--write", "--ca-bundle", root, conf)
@@ -602,9 +585,8 @@ def test_two_certificates_with_one_stem_get_two_new_names(tmp_path, certlint):
     write(folder / "a.key", a.leaf.key_pem, 0o600)
     write(folder / "b.key", b.leaf.key_pem, 0o600)
     roots = [write(tmp_path / "a.pem", a.root.pem), write(tmp_path / "b.pem", b.root.pem)]
-    conf = write(folder / "nginx.conf", ("events {}\nhttp {\n" + SERVER.format(
-        name="a.test", cert="site.pem", key="a.key") + SERVER.format(
-        name="b.test", cert="site.crt", key="b.key") + "}\n").encode())
+    conf = write_nginx(folder / "nginx.conf", nginx_server("site.pem", "a.key", "a.test"),
+                       nginx_server("site.crt", "b.key", "b.test"))
 
     result = certlint("fix", "--offline", "--write", "--ca-bundle", roots[0], "--ca-bundle",
                       roots[1], conf)
@@ -642,8 +624,8 @@ def test_latin1_bytes_in_a_config_survive_the_fix(tmp_path, certlint, monkeypatc
     write(folder / "site.pem", cert_pem(pki.inter.cert, pki.leaf.cert))
     write(folder / "site.key", pki.leaf.key_pem, 0o600)
     root = write(tmp_path / "root.pem", pki.root.pem)
-    body = ("events {}\nhttp {\n    # Zertifikat f\xfcr die Kunden\n" + SERVER.format(
-        name="example.test", cert="site.pem", key="site.key") + "}\n").encode("latin-1")
+    body = nginx_conf(nginx_server("site.pem", "site.key"),
+                      http_extra="    # Zertifikat f\xfcr die Kunden\n").encode("latin-1")
     conf = write(folder / "nginx.conf", body)
     clean = tmp_path / "clean"
     shutil.copytree(folder, clean)

@@ -340,3 +340,118 @@ def test_probe_document_of_a_leaf_only_live_endpoint_names_the_bundle(tmp_path, 
                                "-untrusted", str(full), str(full)], capture_output=True,
                               text=True)
     assert verified.returncode == 0 and ": OK" in verified.stdout, verified.stdout
+
+
+def _broken_tree(base, case: str, server: str):
+    """A site whose certificate file or key shows one of the hand-fixed problems."""
+    from tests.support.pki import key_pem, new_key
+
+    root, inter, leaf = pki()
+    write(base / "root.pem", root.pem)
+    infra = (nginx_tree(base, leaf, names="www.example.test") if server == "nginx"
+             else apache_tree(base, leaf))
+    folder = f"{infra}/etc/ssl/example"
+    if case == "chain-wrong-order":
+        write(f"{folder}/www.example.test.crt", inter.pem + leaf.pem)
+    elif case == "chain-contains-root":
+        write(f"{folder}/www.example.test.crt", leaf.pem + inter.pem + root.pem)
+    else:
+        write(f"{folder}/www.example.test.crt", leaf.pem + inter.pem)
+        write(f"{folder}/www.example.test.key", key_pem(new_key()), 0o600)
+    return infra
+
+
+@pytest.mark.parametrize("server", ["nginx", "apache"])
+@pytest.mark.parametrize("case", ["chain-wrong-order", "chain-contains-root", "key-mismatch"])
+@pytest.mark.parametrize("lang", ["en", "ja"])
+def test_hand_fixed_problems_get_steps_with_the_sites_own_files(tmp_path, certlint, lang, case,
+                                                                 server):
+    """Each of these problems gets its own steps: the site's files as the server names them,
+    the server's own error text, a reload-and-check section, and (for Apache) the warning that
+    `apachectl configtest` does not load certificates."""
+    infra = _broken_tree(tmp_path, case, server)
+    entry = "/etc/nginx/nginx.conf" if server == "nginx" else "/etc/apache2/apache2.conf"
+    doc = document(certlint, tmp_path, infra, entry, lang)
+    assert f"`{case}`" in doc
+    assert str(infra) not in doc.replace(f"--root {infra}", "")
+    if case == "chain-wrong-order":
+        assert "cat cert-2.pem cert-1.pem > /etc/ssl/example/www.example.test.fullchain.pem" \
+            in doc
+    elif case == "chain-contains-root":
+        assert "cat cert-1.pem cert-2.pem > /etc/ssl/example/www.example.test.fullchain.pem" \
+            in doc
+        assert "openssl x509 -in cert-3.pem -noout -subject -fingerprint -sha256" in doc
+    else:
+        assert "for k in /etc/ssl/example/*; do" in doc
+        assert "-subj /CN=www.example.test -addext subjectAltName=DNS:www.example.test" in doc
+    if case != "chain-contains-root":
+        assert ("AH02565" in doc) == (server == "apache")
+        assert ("key values mismatch" in doc) == (server == "nginx")
+    assert ("apachectl configtest && apachectl graceful" in doc) == (server == "apache")
+    assert ("nginx -t && systemctl reload nginx" in doc) == (server == "nginx")
+    if server == "apache":
+        assert "AH00020: Configuration Failed, exiting" in doc
+    assert "openssl pkey -in /etc/ssl/example/www.example.test.key -pubout | openssl sha256" \
+        in doc
+    if lang == "ja":
+        assert english_left(doc) == []
+    fingerprints = re.compile(r"(?:[0-9A-F]{2}:){31}[0-9A-F]{2}")  # fresh keys every run
+    golden(f"{server}-{case}.{lang}.md", fingerprints.sub("SHA-256", stable(doc, tmp_path)))
+
+
+@pytest.mark.parametrize("lang", ["en", "ja"])
+def test_chain_file_layout_keeps_the_rule_documents_advice(tmp_path, certlint, lang):
+    """Apache with SSLCertificateChainFile: the file numbers of a split would not match what is
+    served, so the document gives the rule document's own advice, not made-up steps."""
+    root, inter, leaf = pki()
+    write(tmp_path / "root.pem", root.pem)
+    infra = apache_tree(tmp_path, leaf)
+    folder = f"{infra}/etc/ssl/example"
+    write(f"{folder}/chain.pem", inter.pem + root.pem)
+    site = f"{infra}/etc/apache2/sites-enabled/example.conf"
+    text = open(site).read().replace(
+        "    SSLCertificateKeyFile", "    SSLCertificateChainFile /etc/ssl/example/chain.pem\n"
+        "    SSLCertificateKeyFile")
+    write(site, text.encode())
+    doc = document(certlint, tmp_path, infra, "/etc/apache2/apache2.conf", lang,
+                   "--apache-version", "2.2.34")
+    assert "`chain-contains-root`" in doc
+    assert "awk " not in doc and "cat cert-" not in doc
+    assert "SSLCertificateChainFile" in doc
+
+
+@pytest.mark.parametrize("case", ["chain-wrong-order", "chain-contains-root", "key-mismatch"])
+def test_hostile_file_names_stay_one_shell_word(tmp_path, certlint, case):
+    """A certificate or key path with shell syntax in it (backticks, `;`, a quote, `&&`): each
+    command of the steps, run as written, treats it as a file name and runs nothing from it.
+    (A `$` would make the path a variable to nginx: cert-path-dynamic, no steps.)"""
+    infra = _broken_tree(tmp_path, case, "nginx")
+    folder = f"{infra}/etc/ssl/example"
+    evil = "x `touch PWNED`;'q&&touch PWNED2"
+    os.rename(f"{folder}/www.example.test.crt", f"{folder}/{evil}.crt")
+    os.rename(f"{folder}/www.example.test.key", f"{folder}/{evil}.key")
+    site = f"{infra}/etc/nginx/sites-enabled/example.conf"
+    quoted = '"/etc/ssl/example/x `touch PWNED`;\'q&&touch PWNED2'
+    text = open(site).read().replace("/etc/ssl/example/www.example.test.crt;",
+                                     quoted + '.crt";')
+    text = text.replace("/etc/ssl/example/www.example.test.key;", quoted + '.key";')
+    write(site, text.encode())
+    doc = document(certlint, tmp_path, infra, "/etc/nginx/nginx.conf", "en")
+    assert f"`{case}`" in doc
+    work = tmp_path / "work"
+    work.mkdir()
+    ran = 0
+    for block in _blocks(doc):
+        if block.startswith(("awk ", "cat cert-", "openssl x509 -in ", "want=")):
+            mapped = block.replace("'/etc/", f"'{infra}/etc/").replace(" /etc/", f" {infra}/etc/")
+            out = subprocess.run(["sh", "-c", mapped], cwd=work, capture_output=True,
+                                 text=True, env={**os.environ, "PATH": "/usr/bin:/bin"})
+            if block.startswith("openssl x509 -in ") and "-pubkey" in block:
+                # the hostile file names were opened as files: two hashes of real keys
+                assert out.stdout.count("SHA2-256(stdin)=") == 2, out.stderr
+                assert "unable to load" not in out.stderr.lower(), out.stderr
+                ran += 1
+    assert ran >= 1
+    if case != "key-mismatch":
+        assert (work / "cert-2.pem").exists()  # the split read the hostile-named file
+    assert not list(tmp_path.rglob("PWNED*"))

@@ -110,3 +110,219 @@ def test_following_the_document_makes_apache_serve_a_verifiable_chain(tmp_path, 
                               env={**os.environ, "SSL_CERT_FILE": cafile})
         assert seen.stdout.strip().splitlines()[-1].strip() == "Verify return code: 0 (ok)", \
             seen.stdout
+
+
+# -- chain-wrong-order, chain-contains-root, key-mismatch -------------------------------------
+
+ONE_NAME = "www.example.test"
+
+
+def _nginx_runnable(prefix, site_text: str, infra: str, port: int, name: str) -> str:
+    """The site's server block in a runnable nginx.conf: /etc inside the copy, a free port."""
+    served = site_text.replace("listen 443", f"listen 127.0.0.1:{port}")
+    served = served.replace(" /etc/", f" {infra}/etc/")
+    return write(os.path.join(prefix, name), (
+        f"worker_processes 1;\nevents {{ worker_connections 64; }}\nhttp {{\n"
+        f"    access_log off;\n{served}}}\n").encode())
+
+
+def _hashes(out: subprocess.CompletedProcess) -> list[str]:
+    lines = out.stdout.strip().splitlines()
+    assert len(lines) == 2 and out.returncode == 0, out.stdout + out.stderr
+    return [line.split("=", 1)[1].strip() for line in lines]
+
+
+def _apply_diff(doc: str, path: str) -> None:
+    (change,) = _blocks(doc, "diff")
+    old, new = (row[1:] for row in change.splitlines())
+    text = open(path).read()
+    assert old in text
+    with open(path, "w") as fh:
+        fh.write(text.replace(old, new))
+
+
+def _reorder_steps(doc: str, run, work) -> None:
+    """Split, rebuild, key check (same hash twice) as the document writes them."""
+    split = next(b for b in _blocks(doc) if b.startswith("awk "))
+    listed = run(split, work)
+    assert listed.returncode == 0 and "cert-1.pem: subject=" in listed.stdout, listed.stderr
+    build = next(b for b in _blocks(doc) if b.startswith("cat cert-"))
+    assert run(build, work).returncode == 0
+    check = next(b for b in _blocks(doc) if b.startswith("openssl x509 -in /etc/")
+                 and "-pubkey" in b)
+    first, second = _hashes(run(check, work))
+    assert first == second
+
+
+@pytest.mark.parametrize("lang", ["en", "ja"])
+def test_following_the_wrong_order_steps_makes_nginx_start_and_serve_a_verifiable_chain(
+        tmp_path, certlint, lang):
+    """Intermediate pasted before the leaf: `nginx -t` fails with "key values mismatch"; after
+    the document's split, rebuild, key check and config change, `nginx -t` passes and the real
+    nginx serves a chain `openssl s_client -verify_return_error` accepts."""
+    from tests.output.test_remediation_documents import nginx_tree
+    from tests.support.servers import NginxServer, free_port, nginx_test
+
+    openssl = require("openssl")
+    require("nginx")
+    today = dt.datetime.now(dt.timezone.utc)
+    root, inter, leaf = pki(at=today)
+    cafile = write(tmp_path / "root.pem", root.pem)
+    infra = nginx_tree(tmp_path, leaf, names=ONE_NAME)
+    write(f"{infra}/etc/ssl/example/www.example.test.crt", inter.pem + leaf.pem)
+    doc = document(certlint, tmp_path, infra, "/etc/nginx/nginx.conf", lang,
+                   "--now", today.strftime("%Y-%m-%d"))
+    assert "`chain-wrong-order`" in doc and "key values mismatch" in doc
+    assert "cat cert-2.pem cert-1.pem > /etc/ssl/example/www.example.test.fullchain.pem" in doc
+    site = f"{infra}/etc/nginx/sites-enabled/example.conf"
+    port = free_port()
+    prefix = tmp_path / "run"
+    prefix.mkdir()
+    before = nginx_test(_nginx_runnable(prefix, open(site).read(), infra, port, "before.conf"),
+                        state_dir=str(prefix))
+    assert not before.ok and "key values mismatch" in before.output, before.output
+
+    work = tmp_path / "work"
+    work.mkdir()
+    _reorder_steps(doc, _operator(infra, openssl), work)
+    _apply_diff(doc, site)
+    conf = _nginx_runnable(prefix, open(site).read(), infra, port, "after.conf")
+    after = nginx_test(conf, state_dir=str(prefix))
+    assert after.ok, after.output
+    with NginxServer(conf, port=port):
+        served = s_client(port, ONE_NAME, cafile)
+    assert served.ok, served.output
+
+
+@pytest.mark.parametrize("lang", ["en", "ja"])
+def test_following_the_wrong_order_steps_makes_apache_start_and_serve_a_verifiable_chain(
+        tmp_path, certlint, lang):
+    """The same on a real apache2: it refuses to start (AH02565) before, starts and serves a
+    verifiable chain after."""
+    openssl = require("openssl")
+    require("apachectl")
+    today = dt.datetime.now(dt.timezone.utc)
+    root, inter, leaf = pki(at=today)
+    cafile = write(tmp_path / "root.pem", root.pem)
+    infra = apache_tree(tmp_path, leaf)
+    write(f"{infra}/etc/ssl/example/www.example.test.crt", inter.pem + leaf.pem)
+    doc = document(certlint, tmp_path, infra, "/etc/apache2/apache2.conf", lang,
+                   "--now", today.strftime("%Y-%m-%d"))
+    assert "`chain-wrong-order`" in doc and "AH02565" in doc
+    site = f"{infra}/etc/apache2/sites-enabled/example.conf"
+    server = ApachectlServer(str(tmp_path / "apache"))
+    server.site("example.conf", _served(open(site).read(), infra, server.port))
+    with pytest.raises(RuntimeError, match="AH02565"):
+        server.start()
+
+    work = tmp_path / "work"
+    work.mkdir()
+    _reorder_steps(doc, _operator(infra, openssl), work)
+    _apply_diff(doc, site)
+    server.site("example.conf", _served(open(site).read(), infra, server.port))
+    with server:
+        served = s_client(server.port, ONE_NAME, cafile)
+    assert served.ok, served.output + server.log()
+
+
+@pytest.mark.parametrize("lang", ["en", "ja"])
+def test_following_the_key_mismatch_steps_finds_the_right_key_and_apache_starts(
+        tmp_path, certlint, lang):
+    """The configured key is another one; the certificate's own key lies beside it under
+    another name. The document's search prints exactly that file; named in
+    SSLCertificateKeyFile, the key check shows one hash, and the real apache2, which refused to
+    start (AH02565), serves a verifiable chain."""
+    from tests.support.pki import key_pem, new_key
+
+    openssl = require("openssl")
+    require("apachectl")
+    today = dt.datetime.now(dt.timezone.utc)
+    root, inter, leaf = pki(at=today)
+    cafile = write(tmp_path / "root.pem", root.pem)
+    infra = apache_tree(tmp_path, leaf)
+    folder = f"{infra}/etc/ssl/example"
+    write(f"{folder}/www.example.test.crt", leaf.pem + inter.pem)
+    write(f"{folder}/www.example.test.key", key_pem(new_key()), 0o600)  # a stranger's key
+    write(f"{folder}/www.example.test-2026.key", leaf.key_pem, 0o600)  # the right one
+    doc = document(certlint, tmp_path, infra, "/etc/apache2/apache2.conf", lang,
+                   "--now", today.strftime("%Y-%m-%d"))
+    assert "`key-mismatch`" in doc and "AH02565" in doc
+    assert "openssl req -new -key /etc/ssl/example/www.example.test.key" in doc
+    site = f"{infra}/etc/apache2/sites-enabled/example.conf"
+    server = ApachectlServer(str(tmp_path / "apache"))
+    server.site("example.conf", _served(open(site).read(), infra, server.port))
+    with pytest.raises(RuntimeError, match="AH02565"):
+        server.start()
+
+    run = _operator(infra, openssl)
+    work = tmp_path / "work"
+    work.mkdir()
+    check = next(b for b in _blocks(doc) if b.startswith("openssl x509 -in /etc/"))
+    first, second = _hashes(run(check, work))
+    assert first != second  # step 1: the mismatch, seen
+    search = next(b for b in _blocks(doc) if b.startswith("want=$("))
+    found = run(search, work)
+    assert found.stdout.split() == [f"{folder}/www.example.test-2026.key"], found.stdout
+    key_path = found.stdout.strip().replace(infra, "")  # as the server names it
+    (line,) = [b for b in _blocks(doc) if b.startswith("SSLCertificateKeyFile ")]
+    text = open(site).read()
+    assert line in text
+    with open(site, "w") as fh:
+        fh.write(text.replace(line, f"SSLCertificateKeyFile {key_path}"))
+    first, second = _hashes(run(check.replace("/etc/ssl/example/www.example.test.key",
+                                              key_path), work))
+    assert first == second  # step 1 again, with the key found
+    server.site("example.conf", _served(open(site).read(), infra, server.port))
+    with server:
+        served = s_client(server.port, ONE_NAME, cafile)
+    assert served.ok, served.output + server.log()
+
+
+@pytest.mark.parametrize("lang", ["en", "ja"])
+def test_following_the_contains_root_steps_makes_nginx_send_two_certificates(
+        tmp_path, certlint, lang):
+    """leaf, intermediate, root in the file: nginx sends all three; after the document's steps
+    it sends leaf and intermediate, and `openssl s_client -verify_return_error` still
+    verifies."""
+    from tests.output.test_remediation_documents import nginx_tree
+    from tests.support.servers import NginxServer, free_port
+
+    openssl = require("openssl")
+    require("nginx")
+    today = dt.datetime.now(dt.timezone.utc)
+    root, inter, leaf = pki(at=today)
+    cafile = write(tmp_path / "root.pem", root.pem)
+    infra = nginx_tree(tmp_path, leaf, names=ONE_NAME)
+    write(f"{infra}/etc/ssl/example/www.example.test.crt", leaf.pem + inter.pem + root.pem)
+    doc = document(certlint, tmp_path, infra, "/etc/nginx/nginx.conf", lang,
+                   "--now", today.strftime("%Y-%m-%d"))
+    assert "`chain-contains-root`" in doc
+    site = f"{infra}/etc/nginx/sites-enabled/example.conf"
+    port = free_port()
+    prefix = tmp_path / "run"
+    prefix.mkdir()
+
+    def sent() -> tuple[int, bool]:
+        shown = s_client(port, ONE_NAME, cafile, ["-showcerts"])
+        return len(re.findall(r"^ *\d+ s:", shown.output, re.M)), shown.ok
+
+    with NginxServer(_nginx_runnable(prefix, open(site).read(), infra, port, "before.conf"),
+                     port=port):
+        assert sent() == (3, True)
+    run = _operator(infra, openssl)
+    work = tmp_path / "work"
+    work.mkdir()
+    split = next(b for b in _blocks(doc) if b.startswith("awk "))
+    assert run(split, work).returncode == 0
+    show = next(b for b in _blocks(doc) if b.startswith("openssl x509 -in cert-3.pem"))
+    shown = run(show, work)
+    assert "Example Root CA" in shown.stdout
+    fingerprint = re.search(r"Fingerprint=(\S+)", shown.stdout).group(1)
+    assert f"`{fingerprint}`" in doc  # the fingerprint the document says to expect
+    build = next(b for b in _blocks(doc) if b.startswith("cat cert-"))
+    assert build.startswith("cat cert-1.pem cert-2.pem > ")
+    assert run(build, work).returncode == 0
+    _apply_diff(doc, site)
+    with NginxServer(_nginx_runnable(prefix, open(site).read(), infra, port, "after.conf"),
+                     port=port):
+        assert sent() == (2, True)

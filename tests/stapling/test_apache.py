@@ -19,6 +19,7 @@ from tests.support import servers  # noqa: E402
 from tests.support.ocsp import OcspResponder  # noqa: E402
 from tests.support.paths import REPO
 from tests.support.pki import CA, NOW, cert_pem, crl_pem, key_pem, write  # noqa: E402
+from tests.support.trees import STAPLING_MODULES, apache_vhost, write_apache  # noqa: E402
 
 ROOT = REPO
 DAY = dt.timedelta(days=1)
@@ -35,22 +36,16 @@ def make_pki(d, ocsp_url: str | None = "http://ocsp.example.test/", **leaf_kwarg
     return root, inter, leaf
 
 
+def site_vhost(body: str) -> str:
+    """example.test on *:443 with pki/fullchain.pem and pki/leaf.key, then `body`."""
+    return apache_vhost("pki/fullchain.pem", "pki/leaf.key", body=body)
+
+
 def apache_conf(d, vhost_body: str, main_extra: str = "", session_cache: bool = True) -> str:
     (d / "run").mkdir(exist_ok=True)
     cache = f"SSLSessionCache shmcb:{d}/run/ssl_scache(512000)\n" if session_cache else ""
-    text = f"""ServerRoot "{d}"
-ServerName localhost
-Listen 443
-{cache}{main_extra}
-<VirtualHost *:443>
-    ServerName example.test
-    SSLEngine on
-    SSLCertificateFile pki/fullchain.pem
-    SSLCertificateKeyFile pki/leaf.key
-{vhost_body}
-</VirtualHost>
-"""
-    return write(d / "apache2.conf", text.encode())
+    return write_apache(d / "apache2.conf", site_vhost(vhost_body), server_root=d,
+                        main_extra=cache + main_extra)
 
 
 def check(d, vhost_body: str, main_extra: str = "", session_cache: bool = True, **options):
@@ -211,25 +206,10 @@ def test_der_crl_file_stops_apache_even_with_checking_off(tmp_path):
 
 
 def test_real_apache_refuses_without_cache_then_fix_starts_it_and_it_staples(tmp_path):
-    apache = pytest.importorskip("tests.support.apache")
-    apache.apache_binary()
     ocsp_port = servers.free_port()
-    _root, inter, leaf = make_pki(tmp_path, ocsp_url=f"http://localhost:{ocsp_port}/")
+    apache, conf, (_root, inter, leaf) = _apache_site(
+        tmp_path, "    SSLUseStapling on", ocsp_url=f"http://localhost:{ocsp_port}/")
     (tmp_path / "logs").mkdir()
-    conf = tmp_path / "apache2.conf"
-    modules = apache.modules("mpm_event", "authz_core", "ssl", "socache_shmcb")
-    text = f"""ServerRoot "{tmp_path}"
-{modules}ServerName localhost
-Listen 443
-<VirtualHost *:443>
-    ServerName example.test
-    SSLEngine on
-    SSLCertificateFile pki/fullchain.pem
-    SSLCertificateKeyFile pki/leaf.key
-    SSLUseStapling on
-</VirtualHost>
-"""
-    write(conf, text.encode())
     root_pem = str(tmp_path / "pki" / "root.pem")
     got = by_rule(run_check([str(conf)], Options(ca_bundles=[root_pem], server="apache")
                             ).findings, "apache-stapling-no-cache")
@@ -238,12 +218,9 @@ Listen 443
     refused = apache.apache_test(str(conf), str(tmp_path / "state1"))
     assert not refused.ok and "AH01958" in refused.output
 
-    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "src"))
-    proc = subprocess.run(["python", "-m", "certlint", "fix", "--write", "--server", "apache",
-                           "--ca-bundle", root_pem, str(conf)],
-                          capture_output=True, text=True, env=env, timeout=120)
+    proc = fix_write(root_pem, conf, "--server", "apache")
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "SSLStaplingCache shmcb:logs/ssl_stapling(128000)" in conf.read_text(), proc.stderr
+    assert "SSLStaplingCache shmcb:logs/ssl_stapling(128000)" in open(conf).read(), proc.stderr
 
     with OcspResponder(inter, str(tmp_path / "ocsp"), ocsp_port, good=[leaf.cert]):
         server = apache.ApacheServer(str(conf), str(tmp_path / "state2"))
@@ -257,24 +234,34 @@ Listen 443
 
 
 def _apache_site(tmp_path, vhost_body: str, main_extra: str = "", ocsp_url: str | None = None):
+    """The test PKI and apache2.conf for a real apache2 (the stapling modules loaded)."""
     apache = pytest.importorskip("tests.support.apache")
     apache.apache_binary()
     root, inter, leaf = make_pki(tmp_path, ocsp_url=ocsp_url)
-    modules = apache.modules("mpm_event", "authz_core", "ssl", "socache_shmcb")
-    text = f"""ServerRoot "{tmp_path}"
-{modules}ServerName localhost
-Listen 443
-{main_extra}
-<VirtualHost *:443>
-    ServerName example.test
-    SSLEngine on
-    SSLCertificateFile pki/fullchain.pem
-    SSLCertificateKeyFile pki/leaf.key
-{vhost_body}
-</VirtualHost>
-"""
-    conf = write(tmp_path / "apache2.conf", text.encode())
+    conf = write_apache(tmp_path / "apache2.conf", site_vhost(vhost_body), server_root=tmp_path,
+                        modules=STAPLING_MODULES, main_extra=main_extra)
     return apache, conf, (root, inter, leaf)
+
+
+def fix_write(root_pem: str, conf: str, *extra: str) -> subprocess.CompletedProcess:
+    """`certlint fix --write` as a user runs it (a separate process)."""
+    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "src"))
+    return subprocess.run(["python", "-m", "certlint", "fix", "--write", *extra, "--ca-bundle",
+                           root_pem, str(conf)],
+                          capture_output=True, text=True, env=env, timeout=120)
+
+
+REQUEST = "GET / HTTP/1.0\r\nHost: example.test\r\n\r\n"
+
+
+def client_files(d, client, *ca_certs) -> tuple[str, ...]:
+    """pki/client-ca.pem (`ca_certs`), the client's certificate and key; the s_client
+    arguments that present them."""
+    write(d / "pki" / "client-ca.pem", cert_pem(*ca_certs))
+    write(d / "pki" / "client.pem", client.pem)
+    write(d / "pki" / "client.key", key_pem(client.key), 0o600)
+    return ("-cert", str(d / "pki" / "client.pem"), "-key", str(d / "pki" / "client.key"),
+            "-quiet")
 
 
 def _s_client(port: int, cafile: str, *extra: str, stdin: str = "") -> str:
@@ -309,19 +296,14 @@ def test_real_apache_expired_crl_fails_the_handshake_and_check_none_accepts_revo
     body = ("    SSLVerifyClient require\n    SSLCACertificateFile pki/client-ca.pem\n"
             "    SSLCARevocationFile pki/crl.pem\n    SSLCARevocationCheck chain")
     apache, conf, (root, _i, _l) = _apache_site(tmp_path, body)
-    write(tmp_path / "pki" / "client-ca.pem", croot.pem)
-    write(tmp_path / "pki" / "client.pem", client.pem)
-    write(tmp_path / "pki" / "client.key", key_pem(client.key), 0o600)
+    cert_args = client_files(tmp_path, client, croot.cert)
     write(tmp_path / "pki" / "crl.pem", crl_pem(croot.crl(last_update=NOW - 9 * DAY,
                                                           next_update=NOW - DAY)))
     root_pem = str(tmp_path / "pki" / "root.pem")
     opts = Options(ca_bundles=[root_pem], server="apache")
     assert [f.rule for f in run_check([str(conf)], opts).findings] == ["crl-expired"]
-    request = "GET / HTTP/1.0\r\nHost: example.test\r\n\r\n"
-    cert_args = ("-cert", str(tmp_path / "pki" / "client.pem"),
-                 "-key", str(tmp_path / "pki" / "client.key"), "-quiet")
     with apache.ApacheServer(str(conf), str(tmp_path / "state1")) as server:
-        reply = _s_client(server.port(443), root_pem, *cert_args, stdin=request)
+        reply = _s_client(server.port(443), root_pem, *cert_args, stdin=REQUEST)
         log = server.log()
     assert "HTTP/1." not in reply
     assert "AH02039: Certificate Verification: Error (12): CRL has expired" in log
@@ -333,7 +315,7 @@ def test_real_apache_expired_crl_fails_the_handshake_and_check_none_accepts_revo
     assert [f.rule for f in run_check([str(conf)], opts).findings] == [
         "apache-crl-check-disabled"]
     with apache.ApacheServer(str(conf), str(tmp_path / "state2")) as server:
-        reply = _s_client(server.port(443), root_pem, *cert_args, stdin=request)
+        reply = _s_client(server.port(443), root_pem, *cert_args, stdin=REQUEST)
         log = server.log()
     assert "HTTP/1.1" in reply  # the revoked client is served
     assert "AH01902" in log
@@ -393,9 +375,7 @@ def test_debian_tree_refuses_without_cache_and_fix_lands_next_to_the_session_cac
     assert not refused.ok
     assert "AH01958" in refused.output + (debian_log.read_text() if debian_log.exists() else "")
 
-    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "src"))
-    proc = subprocess.run(["python", "-m", "certlint", "fix", "--write", "--ca-bundle",
-                           root_pem, entry], capture_output=True, text=True, env=env, timeout=120)
+    proc = fix_write(root_pem, entry)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     ssl_conf = (tree / "mods-enabled" / "ssl.conf").read_text()
     assert "SSLStaplingCache shmcb:${APACHE_RUN_DIR}/ssl_stapling(128000)" in ssl_conf
@@ -427,10 +407,7 @@ def test_real_apache_logs_match_no_ocsp_url_and_issuer_missing(tmp_path):
         log = server.log()
     assert "AH02218: ssl_stapling_init_cert: no OCSP URI in certificate" in log
 
-    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "src"))
-    proc = subprocess.run(["python", "-m", "certlint", "fix", "--write", "--server", "apache",
-                           "--ca-bundle", root_pem, str(conf)],
-                          capture_output=True, text=True, env=env, timeout=120)
+    proc = fix_write(root_pem, conf, "--server", "apache")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "SSLUseStapling off" in open(conf).read()
     assert run_check([str(conf)], opts).findings == []
@@ -457,18 +434,13 @@ def test_real_apache_client_ocsp_override_without_default_rejects_then_default_a
     apache, conf, _ = _apache_site(tmp_path, body)
     croot = CA("Apache Client Root")
     client = croot.leaf("client.example.test", client=True)  # no OCSP URL of its own
-    write(tmp_path / "pki" / "client-ca.pem", croot.pem)
-    write(tmp_path / "pki" / "client.pem", client.pem)
-    write(tmp_path / "pki" / "client.key", key_pem(client.key), 0o600)
+    cert_args = client_files(tmp_path, client, croot.cert)
     root_pem = str(tmp_path / "pki" / "root.pem")
     opts = Options(ca_bundles=[root_pem], server="apache")
     assert [(f.rule, f.line) for f in run_check([str(conf)], opts).findings] == [
         ("client-ocsp-no-responder", line_of(tmp_path, "SSLOCSPOverrideResponder"))]
-    request = "GET / HTTP/1.0\r\nHost: example.test\r\n\r\n"
-    cert_args = ("-cert", str(tmp_path / "pki" / "client.pem"),
-                 "-key", str(tmp_path / "pki" / "client.key"), "-quiet")
     with apache.ApacheServer(str(conf), str(tmp_path / "state1")) as server:
-        reply = _s_client(server.port(443), root_pem, *cert_args, stdin=request)
+        reply = _s_client(server.port(443), root_pem, *cert_args, stdin=REQUEST)
         log = server.log()
     assert "HTTP/1." not in reply
     assert "AH02039: Certificate Verification: Error (50): application verification failure" \
@@ -481,7 +453,7 @@ def test_real_apache_client_ocsp_override_without_default_rejects_then_default_a
     assert run_check([str(conf)], opts).findings == []
     with OcspResponder(croot, str(tmp_path / "ocsp"), ocsp_port, good=[client.cert]):
         with apache.ApacheServer(str(conf), str(tmp_path / "state2")) as server:
-            reply = _s_client(server.port(443), root_pem, *cert_args, stdin=request)
+            reply = _s_client(server.port(443), root_pem, *cert_args, stdin=REQUEST)
     assert "HTTP/1.1" in reply
 
 
@@ -504,20 +476,15 @@ def test_real_apache_chain_check_without_the_root_crl_rejects(tmp_path):
             "    SSLCACertificateFile pki/client-ca.pem\n"
             "    SSLCARevocationFile pki/crl.pem\n    SSLCARevocationCheck chain")
     apache, conf, _ = _apache_site(tmp_path, body)
-    write(tmp_path / "pki" / "client-ca.pem", cert_pem(cissuer.cert, croot.cert))
-    write(tmp_path / "pki" / "client.pem", client.pem)
-    write(tmp_path / "pki" / "client.key", key_pem(client.key), 0o600)
+    cert_args = client_files(tmp_path, client, cissuer.cert, croot.cert)
     write(tmp_path / "pki" / "crl.pem", crl_pem(cissuer.crl()))  # not the root's
     root_pem = str(tmp_path / "pki" / "root.pem")
     opts = Options(ca_bundles=[root_pem], server="apache")
     got = run_check([str(conf)], opts).findings
     assert [(f.rule, f.line) for f in got] == [
         ("crl-missing-for-ca", line_of(tmp_path, "SSLCARevocationFile"))]
-    request = "GET / HTTP/1.0\r\nHost: example.test\r\n\r\n"
-    cert_args = ("-cert", str(tmp_path / "pki" / "client.pem"),
-                 "-key", str(tmp_path / "pki" / "client.key"), "-quiet")
     with apache.ApacheServer(str(conf), str(tmp_path / "state1")) as server:
-        reply = _s_client(server.port(443), root_pem, *cert_args, stdin=request)
+        reply = _s_client(server.port(443), root_pem, *cert_args, stdin=REQUEST)
         log = server.log()
     assert "HTTP/1." not in reply
     assert "Error (3): unable to get certificate CRL" in log
@@ -525,4 +492,4 @@ def test_real_apache_chain_check_without_the_root_crl_rejects(tmp_path):
     write(tmp_path / "pki" / "crl.pem", crl_pem(cissuer.crl()) + crl_pem(croot.crl()))
     assert run_check([str(conf)], opts).findings == []
     with apache.ApacheServer(str(conf), str(tmp_path / "state2")) as server:
-        assert "HTTP/1.1" in _s_client(server.port(443), root_pem, *cert_args, stdin=request)
+        assert "HTTP/1.1" in _s_client(server.port(443), root_pem, *cert_args, stdin=REQUEST)

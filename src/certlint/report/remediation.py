@@ -27,6 +27,7 @@ from markupsafe import Markup
 from certlint import __version__
 from certlint.docs import load_docs
 from certlint.report.escape import markdown, markdown_code, text
+from certlint.report.remediation_steps import steps
 
 SECTION = re.compile(r"^## (.+?)\s*$", re.M)
 SERVER_LABEL = {"nginx": "nginx", "apache": "Apache httpd"}
@@ -34,6 +35,8 @@ LANGS = ("en", "ja")
 FIX_SECTIONS = {"en": ("how to fix on nginx", "how to fix on apache"),
                 "ja": ("nginx での対処", "apache での対処")}
 RANK = {"error": 0, "warning": 1, "info": 2}
+# problems whose steps change the served files by hand: the document ends with reload and check
+RELOAD_RULES = ("chain-wrong-order", "chain-contains-root", "key-mismatch")
 
 
 def sections(body: str) -> dict[str, str]:
@@ -206,8 +209,9 @@ class Document:
         for site in sites.values():
             site["fixable"] = [p for p in site["problems"] if p["fixable"]]
             site["errors"] = sum(1 for p in site["problems"] if p["severity"] == "error")
-            if any(p["changes_config"] or (site["server"] == "probe" and p["facts"].get(
-                    "missing_issuer")) for p in site["problems"]):
+            if any(p["changes_config"] or p.get("steps") or (
+                    site["server"] == "probe" and p["facts"].get("missing_issuer"))
+                    for p in site["problems"]):
                 site["reload"] = True
         ordered = sorted(sites.values(), key=lambda s: (-s["errors"], s["label"]))
         total_sites = sum(len(c.sites) for c in self.report.configs) or len(ordered)
@@ -258,11 +262,13 @@ class Document:
                              or (doc.summary if doc else f.rule)).rstrip(".。")),
             "where": self._where(f), "line": f.line,
             "template": template, "generic": self._generic(local, server),
-            "changes_config": bool(f.fixable),
+            "changes_config": bool(f.fixable), "steps": {},
         }
         cert = facts.get("cert") or {}
         if cert.get("file"):
             problem.update(self._chain_files(f, facts, cert, server))
+            if f.rule in RELOAD_RULES:
+                problem["steps"] = steps(f.rule, facts, problem)
         if facts.get("bundle_out"):  # probe --bundle-out: the file to send along
             problem["attachment"] = os.path.basename(facts["bundle_out"])
             problem["attachment_intermediates"] = [
@@ -309,6 +315,11 @@ class Document:
                                  f"{folder}{os.path.basename(out['chainfile'])}")
         key = facts.get("key") or {}
         out["key_file"] = key.get("file")
+        out["key_directive"] = key.get("directive")
+        out["key_config_file"] = key.get("config_file")
+        out["key_config_line"] = key.get("config_line")
+        out["key_line"] = _line(_to_disk(key.get("config_file"), self.root),
+                                key.get("config_line"))
         return out
 
     # -- fix runs ------------------------------------------------------------------------------

@@ -40,9 +40,11 @@ def check(site: Site, ctx: Context):
         kind = f" ({key.description})" if key is not None and key.description else ""
         cert_kind = describe_key(chain.leaf_cert.public_key())
         consequence = server_refuses(site)
+        types_differ = False
         if (site.server == "nginx" and key is not None and key.public is not None
                 and _kind(key.description) != _kind(cert_kind)):
             other = _kind(describe_key(serialization.load_der_public_key(key.public)))
+            types_differ = True
             consequence = (
                 f"the certificate has {_article(cert_kind)} {cert_kind} key, so OpenSSL files "
                 f"this {other} key in another slot: nginx starts without complaint, but the "
@@ -60,8 +62,10 @@ def check(site: Site, ctx: Context):
                         "inherited on its own). Add the certificate's own ssl_certificate_key "
                         "here")
             at = slot.cert.directive
+        inherited = at is slot.cert.directive and slot.key is not None
         named = slot.key.directive if slot.key is not None else at
-        if len(chain.served) > 1 and all(is_ca(c) for c in chain.served):
+        all_ca = len(chain.served) > 1 and all(is_ca(c) for c in chain.served)
+        if all_ca:
             fix_hint = (f"Every one of the {len(chain.served)} certificates in the file is a CA "
                         "certificate: the directive names a CA bundle, not the site's "
                         "certificate. " + fix_hint)
@@ -69,4 +73,7 @@ def check(site: Site, ctx: Context):
             "key-mismatch", at,
             f"{shown_name(named)} {named.value}: the private key{kind} does not belong to the "
             f"certificate {describe(chain.leaf_cert)} in {slot.cert.shown}; {consequence}. "
-            f"{fix_hint}", site, facts=slot_facts(site, slot, ctx, chain))
+            f"{fix_hint}", site, facts={**slot_facts(site, slot, ctx, chain),
+                                         "key_inherited": inherited,
+                                         "key_type_differs": types_differ,
+                                         "all_ca": all_ca})
