@@ -420,6 +420,16 @@ def test_chain_file_layout_keeps_the_rule_documents_advice(tmp_path, certlint, l
     assert "SSLCertificateChainFile" in doc
 
 
+@pytest.mark.parametrize("case", ["chain-wrong-order", "chain-contains-root"])
+def test_old_apache_is_told_its_intermediates_go_to_the_chain_file(tmp_path, certlint, case):
+    infra = _broken_tree(tmp_path, case, "apache")
+    old = document(certlint, tmp_path, infra, "/etc/apache2/apache2.conf", "en",
+                   "--apache-version", "2.2.34")
+    new = document(certlint, tmp_path, infra, "/etc/apache2/apache2.conf", "en")
+    note = "Apache 2.2.34 reads only the first certificate of `SSLCertificateFile`"
+    assert note in old and "reads only the first certificate" not in new
+
+
 @pytest.mark.parametrize("case", ["chain-wrong-order", "chain-contains-root", "key-mismatch"])
 def test_hostile_file_names_stay_one_shell_word(tmp_path, certlint, case):
     """A certificate or key path with shell syntax in it (backticks, `;`, a quote, `&&`): each

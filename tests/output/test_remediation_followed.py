@@ -326,3 +326,151 @@ def test_following_the_contains_root_steps_makes_nginx_send_two_certificates(
     with NginxServer(_nginx_runnable(prefix, open(site).read(), infra, port, "after.conf"),
                      port=port):
         assert sent() == (2, True)
+
+
+def test_following_the_steps_for_intermediates_out_of_order_writes_the_issuing_order(
+        tmp_path, certlint):
+    """leaf, R1, Issuing CA 2 (issued by R1): a warning. The document's split and rebuild give
+    a file in which each certificate is issued by the next, `openssl verify` accepts it, and
+    the key still belongs to its first certificate."""
+    from cryptography import x509
+
+    from tests.output.test_remediation_documents import nginx_tree
+    from tests.support.servers import openssl_verify
+
+    openssl = require("openssl")
+    today = dt.datetime.now(dt.timezone.utc)
+    root, inter, _leaf = pki(at=today)
+    issuing = inter.intermediate("Example Issuing CA 2", not_before=today - dt.timedelta(30))
+    leaf = issuing.leaf(ONE_NAME, not_before=today - dt.timedelta(1))
+    cafile = write(tmp_path / "root.pem", root.pem)
+    infra = nginx_tree(tmp_path, leaf, names=ONE_NAME)
+    write(f"{infra}/etc/ssl/example/www.example.test.crt", leaf.pem + inter.pem + issuing.pem)
+    doc = document(certlint, tmp_path, infra, "/etc/nginx/nginx.conf", "en",
+                   "--now", today.strftime("%Y-%m-%d"))
+    assert "(`chain-wrong-order`, warning)" in doc
+    work = tmp_path / "work"
+    work.mkdir()
+    _reorder_steps(doc, _operator(infra, openssl), work)
+    rebuilt = f"{infra}/etc/ssl/example/www.example.test.fullchain.pem"
+    certs = x509.load_pem_x509_certificates(open(rebuilt, "rb").read())
+    assert [c.subject for c in certs] == [leaf.cert.subject, issuing.cert.subject,
+                                          inter.cert.subject]
+    for child, parent in zip(certs, certs[1:], strict=False):
+        child.verify_directly_issued_by(parent)
+    assert openssl_verify(cafile, rebuilt, untrusted=rebuilt).ok
+
+
+def test_wrong_order_with_an_rsa_intermediate_before_an_ec_leaf_on_nginx(tmp_path, certlint):
+    """nginx's quiet case: `nginx -t` passes and every handshake fails. The document says so
+    (not "key values mismatch"), and its steps make the real nginx serve a verifiable chain."""
+    from tests.output.test_remediation_documents import nginx_tree
+    from tests.support.pki import CA
+    from tests.support.servers import NginxServer, free_port, nginx_test
+
+    openssl = require("openssl")
+    require("nginx")
+    today = dt.datetime.now(dt.timezone.utc)
+    day = dt.timedelta(days=1)
+    root = CA("Example Root CA", not_before=today - 3650 * day)
+    inter = root.intermediate("Example RSA Intermediate", key_kind="rsa",
+                              not_before=today - 365 * day)
+    leaf = inter.leaf(ONE_NAME, not_before=today - day)  # EC key
+    cafile = write(tmp_path / "root.pem", root.pem)
+    infra = nginx_tree(tmp_path, leaf, names=ONE_NAME)
+    write(f"{infra}/etc/ssl/example/www.example.test.crt", inter.pem + leaf.pem)
+    doc = document(certlint, tmp_path, infra, "/etc/nginx/nginx.conf", "en",
+                   "--now", today.strftime("%Y-%m-%d"))
+    assert "nginx starts without a word" in doc and "key values mismatch" not in doc
+    site = f"{infra}/etc/nginx/sites-enabled/example.conf"
+    port = free_port()
+    prefix = tmp_path / "run"
+    prefix.mkdir()
+    before = _nginx_runnable(prefix, open(site).read(), infra, port, "before.conf")
+    assert nginx_test(before, state_dir=str(prefix)).ok
+    with NginxServer(before, port=port):
+        failed = s_client(port, ONE_NAME, cafile)
+    assert not failed.ok and "handshake failure" in failed.output, failed.output
+    work = tmp_path / "work"
+    work.mkdir()
+    _reorder_steps(doc, _operator(infra, openssl), work)
+    _apply_diff(doc, site)
+    after = _nginx_runnable(prefix, open(site).read(), infra, port, "after.conf")
+    assert nginx_test(after, state_dir=str(prefix)).ok
+    with NginxServer(after, port=port):
+        served = s_client(port, ONE_NAME, cafile)
+    assert served.ok, served.output
+
+
+def test_following_the_contains_root_steps_on_a_running_apache_with_its_graceful_restart(
+        tmp_path, certlint):
+    """Apache sends leaf, intermediate and root; the document's steps, then its own key check
+    and `apachectl configtest && apachectl graceful` on the running apache2: it now sends two
+    certificates, and `openssl s_client -verify_return_error` still verifies."""
+    openssl = require("openssl")
+    require("apachectl")
+    today = dt.datetime.now(dt.timezone.utc)
+    root, inter, leaf = pki(at=today)
+    cafile = write(tmp_path / "root.pem", root.pem)
+    infra = apache_tree(tmp_path, leaf)
+    write(f"{infra}/etc/ssl/example/www.example.test.crt", leaf.pem + inter.pem + root.pem)
+    doc = document(certlint, tmp_path, infra, "/etc/apache2/apache2.conf", "en",
+                   "--now", today.strftime("%Y-%m-%d"))
+    assert "`chain-contains-root`" in doc and "AH00020" in doc
+    site = f"{infra}/etc/apache2/sites-enabled/example.conf"
+    server = ApachectlServer(str(tmp_path / "apache"))
+    server.site("example.conf", _served(open(site).read(), infra, server.port))
+
+    def sent() -> tuple[int, bool]:
+        shown = s_client(server.port, ONE_NAME, cafile, ["-showcerts"])
+        return len(re.findall(r"^ *\d+ s:", shown.output, re.M)), shown.ok
+
+    run = _operator(infra, openssl)
+    work = tmp_path / "work"
+    work.mkdir()
+    with server:
+        assert sent() == (3, True)
+        split = next(b for b in _blocks(doc) if b.startswith("awk "))
+        assert run(split, work).returncode == 0
+        build = next(b for b in _blocks(doc) if b.startswith("cat cert-"))
+        assert run(build, work).returncode == 0
+        check = next(b for b in _blocks(doc) if b.startswith("openssl x509 -in /etc/")
+                     and "-pubkey" in b)
+        first, second = _hashes(run(check, work))
+        assert first == second
+        _apply_diff(doc, site)
+        server.site("example.conf", _served(open(site).read(), infra, server.port))
+        (reload,) = [b for b in _blocks(doc) if "apachectl" in b]
+        applied = server.run(reload)
+        assert applied.returncode == 0, applied.stdout + applied.stderr + server.log()
+        assert sent() == (2, True)
+
+
+def test_apache_warning_holds_configtest_passes_and_graceful_stops_apache(tmp_path, certlint):
+    """What the Apache documents warn about, on the real apache2: with a key that does not
+    belong to the certificate, `apachectl configtest && apachectl graceful` prints `Syntax OK`
+    and exits 0, and the running server stops (AH02565, then AH00020)."""
+    from tests.support.pki import key_pem, new_key
+
+    require("apachectl")
+    today = dt.datetime.now(dt.timezone.utc)
+    root, inter, leaf = pki(at=today)
+    write(tmp_path / "root.pem", root.pem)
+    infra = apache_tree(tmp_path, leaf)
+    folder = f"{infra}/etc/ssl/example"
+    write(f"{folder}/www.example.test.crt", leaf.pem + inter.pem)
+    site = f"{infra}/etc/apache2/sites-enabled/example.conf"
+    server = ApachectlServer(str(tmp_path / "apache"))
+    server.site("example.conf", _served(open(site).read(), infra, server.port))
+    with server:
+        write(f"{folder}/www.example.test.key", key_pem(new_key()), 0o600)
+        doc = document(certlint, tmp_path, infra, "/etc/apache2/apache2.conf", "en",
+                       "--now", today.strftime("%Y-%m-%d"))
+        assert "AH00020: Configuration Failed, exiting" in doc
+        (reload,) = [b for b in _blocks(doc) if "apachectl" in b]
+        done = subprocess.run(["sh", "-c", reload], capture_output=True, text=True,
+                              env=server.environ(), timeout=60)
+        assert done.returncode == 0 and "Syntax OK" in done.stdout + done.stderr
+        server.proc.wait(timeout=15)  # the server is gone
+        log = server.log()
+    assert "AH02565" in log and "AH00020: Configuration Failed, exiting" in log, log

@@ -11,6 +11,7 @@ import os
 
 from tests.support.paths import REPO
 from tests.support.pki import StandardPKI, cert_pem, write
+from tests.support.trees import nginx_server, nginx_site, write_nginx
 
 
 def count_opens(monkeypatch, folder: str) -> collections.Counter:
@@ -50,14 +51,10 @@ def nginx_fleet(tmp_path, sites: int) -> str:
         # three spellings of the same paths: relative, ./relative, absolute
         cert = ("pki/fullchain.pem", "./pki/fullchain.pem",
                 str(tmp_path / "pki" / "fullchain.pem"))[n % 3]
-        servers.append(f"    server {{\n        listen 443 ssl;\n"
-                       f"        server_name s{n}.example.test;\n"
-                       f"        ssl_certificate {cert};\n"
-                       f"        ssl_certificate_key pki/leaf.key;\n    }}\n")
+        servers.append(nginx_server(cert, "pki/leaf.key", f"s{n}.example.test"))
     http = ("    ssl_stapling on;\n    ssl_stapling_verify on;\n    resolver 127.0.0.1;\n"
             "    ssl_trusted_certificate pki/trusted.pem;\n")
-    return write(tmp_path / "nginx.conf",
-                 ("events {}\nhttp {\n" + http + "".join(servers) + "}\n").encode())
+    return write_nginx(tmp_path / "nginx.conf", *servers, http_extra=http)
 
 
 def test_each_certificate_and_key_file_is_opened_once_for_sixty_sites(tmp_path, certlint,
@@ -80,11 +77,8 @@ def test_the_fixer_also_loads_each_file_once_per_run(tmp_path, certlint, monkeyp
     write(tmp_path / "pki" / "leaf.key", pki.leaf.key_pem, 0o600)
     write(tmp_path / "inters" / "inter.pem", pki.inter.pem)
     write(tmp_path / "root.pem", pki.root.pem)
-    body = "".join(f"    server {{\n        listen 443 ssl;\n"
-                   f"        server_name s{n}.example.test;\n"
-                   "        ssl_certificate pki/leaf.pem;\n"
-                   "        ssl_certificate_key pki/leaf.key;\n    }\n" for n in range(40))
-    conf = write(tmp_path / "nginx.conf", ("events {}\nhttp {\n" + body + "}\n").encode())
+    conf = write_nginx(tmp_path / "nginx.conf", *(
+        nginx_server("pki/leaf.pem", "pki/leaf.key", f"s{n}.example.test") for n in range(40)))
     opened = count_opens(monkeypatch, str(tmp_path))
 
     result = certlint("fix", "--server", "nginx", "--offline", "--intermediates",
@@ -116,10 +110,7 @@ def key_format_tree(tmp_path, key_kind: str, wrong: bool) -> str:
     key = other.leaf.key if wrong else pki.leaf.key
     write(tmp_path / "site.key", traditional_key(key), 0o600)
     write(tmp_path / "root.pem", pki.root.pem)
-    server = ("    server {\n        listen 127.0.0.1:8443 ssl;\n"
-              "        server_name example.test;\n"
-              "        ssl_certificate fullchain.pem;\n        ssl_certificate_key site.key;\n"
-              "    }\n")
+    server = nginx_server("fullchain.pem", "site.key", listen="127.0.0.1:8443 ssl")
     return write(tmp_path / "nginx.conf", servers.nginx_conf(server, str(tmp_path)).encode())
 
 
@@ -210,13 +201,7 @@ def test_text_output_is_coloured_only_on_a_terminal(tmp_path, certlint):
     import sys
 
     pki = StandardPKI.make("example.test")
-    write(tmp_path / "leaf.pem", pki.leaf.pem)
-    write(tmp_path / "leaf.key", pki.leaf.key_pem, 0o600)
-    write(tmp_path / "root.pem", pki.root.pem)
-    conf = write(tmp_path / "nginx.conf", b"events {}\nhttp {\n    server {\n"
-                 b"        listen 443 ssl;\n        server_name example.test;\n"
-                 b"        ssl_certificate leaf.pem;\n        ssl_certificate_key leaf.key;\n"
-                 b"    }\n}\n")
+    conf = nginx_site(tmp_path, pki.leaf.pem, pki.leaf.key_pem, pki.root.pem)
     args = ["check", "--ca-bundle", str(tmp_path / "root.pem"), conf]
     shown = run_on_a_terminal(args)
     assert "chain-incomplete" in shown and "\033[31m" in shown  # red rule name on a TTY
@@ -246,10 +231,9 @@ def test_certifi_roots_are_trusted_without_ca_bundle(tmp_path, certlint):
     own = CA("Audit Own Root")
     write(tmp_path / "own.pem", own.pem)
     write(tmp_path / "leaf.key", StandardPKI.make("example.test").leaf.key_pem, 0o600)
-    body = "".join(f"    server {{\n        listen {port} ssl;\n        server_name _;\n"
-                   f"        ssl_certificate {cert};\n        ssl_certificate_key leaf.key;\n"
-                   "    }\n" for port, cert in ((443, "public.pem"), (8443, "own.pem")))
-    conf = write(tmp_path / "nginx.conf", ("events {}\nhttp {\n" + body + "}\n").encode())
+    conf = write_nginx(tmp_path / "nginx.conf", *(
+        nginx_server(cert, "leaf.key", "_", listen=f"{port} ssl")
+        for port, cert in ((443, "public.pem"), (8443, "own.pem"))))
 
     _code, payload = certlint.json("--server", "nginx", conf)
     untrusted = [f["site"] for f in payload["findings"] if f["rule"] == "chain-untrusted-root"]
@@ -263,13 +247,8 @@ def test_json_output_has_exactly_the_documented_shape(tmp_path, certlint):
     message, site, fixable), summary counts; exit code 1 on an error, 2 for an unreadable
     entry point. An empty server name ("") is skipped, not reported as a mismatch."""
     pki = StandardPKI.make("example.test")
-    write(tmp_path / "leaf.pem", pki.leaf.pem)
-    write(tmp_path / "leaf.key", pki.leaf.key_pem, 0o600)
-    write(tmp_path / "root.pem", pki.root.pem)
-    conf = write(tmp_path / "nginx.conf", b"events {}\nhttp {\n    server {\n"
-                 b"        listen 443 ssl;\n        server_name \"\" example.test;\n"
-                 b"        ssl_certificate leaf.pem;\n        ssl_certificate_key leaf.key;\n"
-                 b"    }\n}\n")
+    conf = nginx_site(tmp_path, pki.leaf.pem, pki.leaf.key_pem, pki.root.pem,
+                      name='"" example.test')
     result = certlint("check", "--format", "json", "--ca-bundle", tmp_path / "root.pem", conf)
     assert result.exit_code == 1
     payload = json.loads(result.stdout)
@@ -326,13 +305,8 @@ def test_out_of_range_options_are_usage_errors_not_internal_errors(tmp_path, cer
     error in rule cert-expiring-soon: OverflowError"; odd dates and day counts are usage
     errors (exit 2) or work, never an internal error."""
     pki = StandardPKI.make("example.test")
-    write(tmp_path / "full.pem", pki.fullchain())
-    write(tmp_path / "leaf.key", pki.leaf.key_pem, 0o600)
-    write(tmp_path / "root.pem", pki.root.pem)
-    conf = write(tmp_path / "nginx.conf", b"events {}\nhttp {\n    server {\n"
-                 b"        listen 443 ssl;\n        server_name example.test;\n"
-                 b"        ssl_certificate full.pem;\n        ssl_certificate_key leaf.key;\n"
-                 b"    }\n}\n")
+    conf = nginx_site(tmp_path, pki.fullchain(), pki.leaf.key_pem, pki.root.pem,
+                      cert_file="full.pem")
     for days in ("-5", "100000000000"):
         result = certlint("check", "--expiry-warn-days", days, conf)
         assert result.exit_code == 2 and "--expiry-warn-days" in result.output, result.output

@@ -65,7 +65,7 @@ def bed(tmp_path_factory):
     servers.require("nginx")
     servers.require("dnsmasq")
     d = str(tmp_path_factory.mktemp("probe-staple"))
-    port, ocsp_port, dns_port = (servers.free_port() for _ in range(3))
+    port, ocsp_port, dns_port, pss_port = (servers.free_port() for _ in range(4))
     root = CA("Staple Probe Root")
     inter = root.intermediate("Staple Probe Intermediate")
     # nginx resolves the responder once at start with the system resolver, then through
@@ -74,6 +74,8 @@ def bed(tmp_path_factory):
     leaves = {name: inter.leaf(name, ocsp=[url])
               for name in ("live.test", "stale.test", "foreign.test", "delegated.test",
                            "forged.test")}
+    # a responder whose delegated certificate has an RSA key and signs with RSA-PSS
+    leaves["pss.test"] = inter.leaf("pss.test", ocsp=[f"http://localhost:{pss_port}/"])
     stranger = inter.leaf("stranger.test", ocsp=[url])
     write(f"{d}/chain.pem", cert_pem(inter.cert, root.cert))
     rootfile = write(f"{d}/root.pem", root.pem)
@@ -91,7 +93,7 @@ def bed(tmp_path_factory):
     for name, leaf in leaves.items():
         write(f"{d}/{name}.pem", cert_pem(leaf.cert, inter.cert))
         write(f"{d}/{name}.key", key_pem(leaf.key), 0o600)
-        staple_file = "" if name == "live.test" else \
+        staple_file = "" if name in ("live.test", "pss.test") else \
             f"        ssl_stapling_file {d}/{name.split('.')[0]}.der;\n"
         blocks.append(f"""    server {{
         listen 127.0.0.1:{port} ssl;
@@ -106,25 +108,38 @@ def bed(tmp_path_factory):
         "\n".join(blocks), d, http_extra=f"    resolver 127.0.0.1:{dns_port};")).encode())
     responder = OcspResponder(inter, os.path.join(d, "ocsp"), ocsp_port,
                               good=[leaf.cert for leaf in leaves.values()])
+    pss = OcspResponder(inter, os.path.join(d, "ocsp-pss"), pss_port,
+                        good=[leaves["pss.test"].cert],
+                        signer=delegated_signer(inter, "PSS Responder", key_kind="rsa"),
+                        sigopts=["rsa_padding_mode:pss"])
     dns = Dnsmasq(dns_port, {"localhost": "127.0.0.1"})
     responder.start()
     try:
+        pss.start()
         dns.start()
         with servers.NginxServer(conf, port=port) as nginx:
             yield {"port": port, "root": rootfile, "dir": d, "nginx": nginx}
     finally:
         dns.stop()
+        pss.stop()
         responder.stop()
 
 
-def test_working_stapling_has_no_staple_finding(bed):
+def fetched_staple(bed, name: str) -> str:
+    """`s_client -status` once nginx has fetched (and, with ssl_stapling_verify on, verified)
+    the response for `name`: it fetches lazily, on the first handshakes."""
     deadline = time.monotonic() + 20
     text = ""
-    while time.monotonic() < deadline:  # nginx fetches lazily: wait for the staple
-        text = s_client_status(bed["port"], "live.test", bed["root"])
+    while time.monotonic() < deadline:
+        text = s_client_status(bed["port"], name, bed["root"])
         if "OCSP Response Status: successful" in text:
             break
         time.sleep(0.3)
+    return text
+
+
+def test_working_stapling_has_no_staple_finding(bed):
+    text = fetched_staple(bed, "live.test")
     assert "Cert Status: good" in text, text
     code, found = probe(f"live.test:{bed['port']}", "--connect", f"127.0.0.1:{bed['port']}",
                         "--ca-bundle", bed["root"])
@@ -173,3 +188,14 @@ def test_staple_signed_by_an_unauthorized_responder(bed):
     assert code == 1
     assert [f["rule"] for f in found] == ["staple-invalid"]
     assert "not signed by the issuer or a responder it authorized" in found[0]["message"]
+
+
+def test_rsa_pss_signed_staple_is_fine(bed):
+    """nginx verifies the RSA-PSS response of the delegated responder (ssl_stapling_verify on)
+    and staples it; certlint probe accepts it too."""
+    text = fetched_staple(bed, "pss.test")
+    assert "Cert Status: good" in text, text
+    assert "Signature Algorithm: rsassaPss" in text
+    code, found = probe(f"pss.test:{bed['port']}", "--connect", f"127.0.0.1:{bed['port']}",
+                        "--ca-bundle", bed["root"])
+    assert code == 0 and found == [], found

@@ -34,10 +34,11 @@ def index_line(cert: x509.Certificate, revoked: bool = False) -> str:
     return f"{status}\t{expiry}\t{when}\t{serial}\tunknown\t{subject}\n"
 
 
-def delegated_signer(ca: CA, cn: str = "OCSP Responder") -> Issued:
+def delegated_signer(ca: CA, cn: str = "OCSP Responder", key_kind: str = "ec") -> Issued:
     """A delegated OCSP signing certificate issued by `ca` (EKU id-kp-OCSPSigning), as most
-    public CAs use instead of signing responses with the CA key itself."""
-    key = new_key()
+    public CAs use instead of signing responses with the CA key itself; `key_kind="rsa"` for
+    a responder that signs with RSA (PKCS#1 v1.5, or RSA-PSS through `sigopts`)."""
+    key = new_key(key_kind)
     now = dt.datetime.now(dt.timezone.utc)
     cert = (
         x509.CertificateBuilder().subject_name(name(cn)).issuer_name(ca.subject)

@@ -4,6 +4,7 @@ nginx (`events {}`, `http { server { ... } }`, 4/8-space indentation, so `ssl_ce
 the first server is line 6, column 9):
 
     conf = write_nginx(tmp_path / "nginx.conf", nginx_server("leaf.pem", "leaf.key"))
+    conf = nginx_site(tmp_path, pki.leaf.pem, pki.leaf.key_pem, pki.root.pem)  # files too
     conf = nginx_sites(folder, [(name, cert_bytes, key_bytes), ...])  # files in certs/
 
 Apache (`ServerRoot`, LoadModule lines, `ServerName localhost`, `Listen 443`, then the vhosts):
@@ -52,6 +53,19 @@ def nginx_conf(*servers: str, http_extra: str = "") -> str:
 
 def write_nginx(path, *servers: str, http_extra: str = "") -> str:
     return write(path, nginx_conf(*servers, http_extra=http_extra).encode())
+
+
+def nginx_site(folder, cert: bytes, key: bytes, root: bytes | None = None,
+               cert_file: str = "leaf.pem", key_file: str = "leaf.key", **server) -> str:
+    """The one-site tree: `folder/leaf.pem` (`cert`), `leaf.key` (`key`, 0600), `root.pem`
+    (`root`, when given, for --ca-bundle) and `nginx.conf` naming them relatively; `server`
+    goes to `nginx_server` (name, listen, extra)."""
+    write(os.path.join(folder, cert_file), cert)
+    write(os.path.join(folder, key_file), key, 0o600)
+    if root is not None:
+        write(os.path.join(folder, "root.pem"), root)
+    return write_nginx(os.path.join(folder, "nginx.conf"),
+                       nginx_server(cert_file, key_file, **server))
 
 
 def nginx_sites(folder, sites) -> str:

@@ -269,6 +269,7 @@ class Document:
             problem.update(self._chain_files(f, facts, cert, server))
             if f.rule in RELOAD_RULES:
                 problem["steps"] = steps(f.rule, facts, problem)
+                problem["apache_version"] = self._old_apache(server)
         if facts.get("bundle_out"):  # probe --bundle-out: the file to send along
             problem["attachment"] = os.path.basename(facts["bundle_out"])
             problem["attachment_intermediates"] = [
@@ -279,6 +280,17 @@ class Document:
         if planned:
             problem.update(planned)
         return problem
+
+    def _old_apache(self, server: str) -> str | None:
+        """The Apache version of this run when it reads only the first certificate of
+        SSLCertificateFile (before 2.4.8), else None."""
+        from certlint.parsers.apache_conditions import version_at_least
+        from certlint.rules.apache_chain import CHAIN_IN_CERT_FILE
+
+        version = getattr(self.options, "apache_version", None)
+        if server != "apache" or not version or version_at_least(version, CHAIN_IN_CERT_FILE):
+            return None
+        return version
 
     def _generic(self, local, server: str) -> Markup:
         """The rule document's fix section(s) in this language (trusted text), or nothing."""

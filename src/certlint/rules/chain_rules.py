@@ -136,14 +136,16 @@ def check_order(site: Site, ctx: Context):
             why = ("the private key belongs to certificate "
                    f"#{chain.leaf + 1}" if chain.key_matches_other is not None
                    else f"the leaf is certificate #{chain.leaf + 1}")
+            consequence = _leaf_not_first_consequence(site, slot, chain, ctx)
             yield ctx.finding(
                 "chain-wrong-order", at,
                 f"{slot.cert.shown}: the first certificate is not the leaf ({why}, "
                 f"{describe(leaf)}). The server takes the first certificate as its own, so "
-                f"{_leaf_not_first_consequence(site, slot, chain, ctx)}. Put the leaf first, "
+                f"{consequence}. Put the leaf first, "
                 "then the intermediates", site, severity="error",
                 facts={**slot_facts(site, slot, ctx, chain), "leaf_index": chain.leaf + 1,
-                       "order": [i + 1 for i in chain.path]})
+                       "order": [i + 1 for i in chain.path],
+                       "key_type_differs": consequence != server_refuses(site)})
         elif chain.misordered:
             order = ", ".join(f"#{i + 1}" for i in chain.path)
             yield ctx.finding(
