@@ -22,6 +22,7 @@ from certlint.pki.verify import (
     issued_by,
     issuer_der,
     may_issue,
+    per_certificate,
     subject_der,
 )
 
@@ -31,10 +32,12 @@ MAX_ISSUER_CANDIDATES = 16  # same-subject issuers tried per step (real files: 1
 MAX_DEPTH = 100  # OpenSSL's default verify depth
 
 
+@per_certificate
 def not_after(cert: x509.Certificate) -> dt.datetime:
-    return cert.not_valid_after_utc
+    return cert.not_valid_after_utc  # a new datetime on every access: kept per certificate
 
 
+@per_certificate
 def not_before(cert: x509.Certificate) -> dt.datetime:
     return cert.not_valid_before_utc
 

@@ -101,7 +101,7 @@ def run_probe_command(targets: list[str], options: Options, *, fmt: str, fail_on
     else:
         progress = len(parsed) > 1 and sys.stderr.isatty()
         sites = probe_targets(parsed, where, timeout=timeout, concurrency=concurrency,
-                              progress=progress)
+                              progress=progress, meanwhile=lambda: _warm_up(ctx))
     from certlint.rules.online import prefetch
 
     prefetch(sites, ctx, concurrency)  # OCSP and CRL requests of all sites in parallel
@@ -119,3 +119,15 @@ def run_probe_command(targets: list[str], options: Options, *, fmt: str, fail_on
                nl=False,
                color=color)
     return EXIT_FINDINGS if report.worst() >= SEVERITY_RANK[fail_on] else EXIT_OK
+
+
+def _warm_up(ctx: Context) -> None:
+    """What the rules will need, loaded while the handshakes wait on the network (a single
+    endpoint that does not staple waits half a second for nginx's lazy staple): the rule
+    modules, the trust store, the rule documents."""
+    from certlint.docs import load_docs
+    from certlint.rules import all_rules
+
+    all_rules()
+    ctx.trust.warm()
+    load_docs()

@@ -45,8 +45,9 @@ def sort_key(f: Finding):
 
 def probe_targets(targets: list[Target], connect: tuple[str, int | None] | None = None,
                   timeout: float = 10.0, concurrency: int = 16,
-                  progress: bool = False) -> list[Site]:
-    """Handshake with every target; sites in the order of `targets`."""
+                  progress: bool = False, meanwhile=None) -> list[Site]:
+    """Handshake with every target; sites in the order of `targets`. `meanwhile` runs in this
+    thread while the handshakes wait on the network (and on the staple retry's pause)."""
 
     def one(target: Target) -> list[Site]:
         where = None
@@ -64,6 +65,11 @@ def probe_targets(targets: list[Target], connect: tuple[str, int | None] | None 
     results: list[list[Site]] = [[] for _ in targets]
     with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(targets)))) as pool:
         futures = {pool.submit(one, t): i for i, t in enumerate(targets)}
+        if meanwhile is not None:
+            try:
+                meanwhile()
+            except Exception:  # noqa: BLE001 - a warm-up only; the real calls report problems
+                pass
         done = 0
         from concurrent.futures import as_completed
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 from certlint.context import Context
 from certlint.model import CertSlot, Directive, Site
 from certlint.pki.chain import ChainAnalysis
@@ -11,12 +9,9 @@ from certlint.pki.chain import ChainAnalysis
 OPENSSL_CLIENTS = "OpenSSL-based clients such as curl, wget, Python requests, Java and Go on Linux"
 
 
-def analysed_slots(site: Site, ctx: Context) -> Iterator[tuple[CertSlot, ChainAnalysis]]:
+def analysed_slots(site: Site, ctx: Context) -> list[tuple[CertSlot, ChainAnalysis]]:
     """Each certificate slot of a site whose files load, with its chain analysis."""
-    for slot in site.slots:
-        chain = ctx.chain(site, slot)
-        if chain is not None:
-            yield slot, chain
+    return ctx.analysed_slots(site)
 
 
 def chain_directive(site: Site, slot: CertSlot) -> Directive:
