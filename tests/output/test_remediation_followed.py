@@ -210,15 +210,27 @@ def test_following_the_wrong_order_steps_makes_apache_start_and_serve_a_verifiab
                    "--now", today.strftime("%Y-%m-%d"))
     assert "`chain-wrong-order`" in doc and "AH02565" in doc
     site = f"{infra}/etc/apache2/sites-enabled/example.conf"
-    server = ApachectlServer(str(tmp_path / "apache"))
-    server.site("example.conf", _served(open(site).read(), infra, server.port))
-    with pytest.raises(RuntimeError, match="AH02565"):
-        server.start()
+    server = _apache_refusing(tmp_path, infra, site)
 
     work = tmp_path / "work"
     work.mkdir()
     _reorder_steps(doc, _operator(infra, openssl), work)
     _apply_diff(doc, site)
+    _apache_verifies(server, infra, site, cafile)
+
+
+def _apache_refusing(tmp_path, infra: str, site: str) -> ApachectlServer:
+    """A real apache2 with the tree's site: it must refuse to start (AH02565, certificate and
+    key do not match); returned to serve the fixed site later."""
+    server = ApachectlServer(str(tmp_path / "apache"))
+    server.site("example.conf", _served(open(site).read(), infra, server.port))
+    with pytest.raises(RuntimeError, match="AH02565"):
+        server.start()
+    return server
+
+
+def _apache_verifies(server: ApachectlServer, infra: str, site: str, cafile: str) -> None:
+    """The fixed site on that apache2: it starts and `s_client -verify_return_error` verifies."""
     server.site("example.conf", _served(open(site).read(), infra, server.port))
     with server:
         served = s_client(server.port, ONE_NAME, cafile)
@@ -249,10 +261,7 @@ def test_following_the_key_mismatch_steps_finds_the_right_key_and_apache_starts(
     assert "`key-mismatch`" in doc and "AH02565" in doc
     assert "openssl req -new -key /etc/ssl/example/www.example.test.key" in doc
     site = f"{infra}/etc/apache2/sites-enabled/example.conf"
-    server = ApachectlServer(str(tmp_path / "apache"))
-    server.site("example.conf", _served(open(site).read(), infra, server.port))
-    with pytest.raises(RuntimeError, match="AH02565"):
-        server.start()
+    server = _apache_refusing(tmp_path, infra, site)
 
     run = _operator(infra, openssl)
     work = tmp_path / "work"
@@ -272,10 +281,7 @@ def test_following_the_key_mismatch_steps_finds_the_right_key_and_apache_starts(
     first, second = _hashes(run(check.replace("/etc/ssl/example/www.example.test.key",
                                               key_path), work))
     assert first == second  # step 1 again, with the key found
-    server.site("example.conf", _served(open(site).read(), infra, server.port))
-    with server:
-        served = s_client(server.port, ONE_NAME, cafile)
-    assert served.ok, served.output + server.log()
+    _apache_verifies(server, infra, site, cafile)
 
 
 @pytest.mark.parametrize("lang", ["en", "ja"])

@@ -4,7 +4,7 @@
 `signed_by(resp, key)` verifies the response signature with one public key, by the signature
 algorithm the response names: RSA PKCS#1 v1.5, RSA-PSS (its hash, MGF1 hash and salt length read
 from the algorithm parameters, as OpenSSL's OCSP_basic_verify does; `cryptography` does not
-parse them for OCSP responses), ECDSA, Ed25519 or Ed448.
+parse them for OCSP responses), ECDSA, DSA, Ed25519 or Ed448 (certlint.pki.verify.signature_ok).
 `ocsp_signing(cert)` says whether a certificate carries id-kp-OCSPSigning, which a delegated
 responder certificate needs (RFC 6960 4.2.2.2).
 """
@@ -14,10 +14,13 @@ from __future__ import annotations
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, padding, rsa
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509 import ocsp
 from cryptography.x509.oid import ExtendedKeyUsageOID, SignatureAlgorithmOID
+
+from certlint.pki.der import items, tlv
+from certlint.pki.verify import signature_ok
 
 # DER contents of the hash OIDs RSASSA-PSS-params may name (RFC 4055)
 _HASHES = {
@@ -42,17 +45,9 @@ def signed_by(resp: ocsp.OCSPResponse, key) -> bool:
             key.verify(sig, data, pss[0], pss[1])
             return True
         algorithm = resp.signature_hash_algorithm
-        if isinstance(key, rsa.RSAPublicKey):
-            key.verify(sig, data, padding.PKCS1v15(), algorithm)
-        elif isinstance(key, ec.EllipticCurvePublicKey):
-            key.verify(sig, data, ec.ECDSA(algorithm))
-        elif isinstance(key, (ed25519.Ed25519PublicKey, ed448.Ed448PublicKey)):
-            key.verify(sig, data)
-        else:
-            return False
-        return True
     except (InvalidSignature, ValueError, TypeError, UnsupportedAlgorithm):
         return False
+    return signature_ok(key, sig, data, algorithm)
 
 
 def ocsp_signing(cert: x509.Certificate) -> bool:
@@ -74,17 +69,17 @@ def _pss(resp: ocsp.OCSPResponse) -> tuple[padding.PSS, hashes.HashAlgorithm] | 
         if start < 0:
             return None
         # BasicOCSPResponse: tbsResponseData, then the signatureAlgorithm AlgorithmIdentifier
-        tag, algorithm_id, _end = _tlv(der, start + len(tbs))
-        fields = _items(algorithm_id)
+        tag, algorithm_id, _end = tlv(der, start + len(tbs))
+        fields = items(algorithm_id)
         if tag != _SEQUENCE or len(fields) != 2 or fields[1][0] != _SEQUENCE:
             return None
         digest, mgf_digest, salt = hashes.SHA1, hashes.SHA1, 20
-        for field_tag, content in _items(fields[1][1]):
-            (inner_tag, inner), = _items(content)
+        for field_tag, content in items(fields[1][1]):
+            (inner_tag, inner), = items(content)
             if field_tag == 0xA0 and inner_tag == _SEQUENCE:
                 digest = _hash_of(inner)
             elif field_tag == 0xA1 and inner_tag == _SEQUENCE:
-                mgf = _items(inner)
+                mgf = items(inner)
                 if mgf[0] != (_OID, _MGF1) or mgf[1][0] != _SEQUENCE:
                     return None
                 mgf_digest = _hash_of(mgf[1][1])
@@ -99,30 +94,5 @@ def _pss(resp: ocsp.OCSPResponse) -> tuple[padding.PSS, hashes.HashAlgorithm] | 
 
 def _hash_of(algorithm_id: bytes):
     """The hash class an AlgorithmIdentifier's content names, or None."""
-    tag, oid = _items(algorithm_id)[0]
+    tag, oid = items(algorithm_id)[0]
     return _HASHES.get(oid) if tag == _OID else None
-
-
-def _tlv(der: bytes, pos: int) -> tuple[int, bytes, int]:
-    """The DER element at `pos`: its tag, its content and where it ends."""
-    tag, first = der[pos], der[pos + 1]
-    if first < 0x80:
-        head, length = 2, first
-    else:
-        count = first & 0x7F
-        if not 1 <= count <= 4:
-            raise ValueError("unsupported DER length")
-        head, length = 2 + count, int.from_bytes(der[pos + 2:pos + 2 + count], "big")
-    end = pos + head + length
-    if end > len(der):
-        raise ValueError("truncated DER")
-    return tag, der[pos + head:end], end
-
-
-def _items(content: bytes) -> list[tuple[int, bytes]]:
-    """The (tag, content) elements inside a constructed element's content."""
-    out, pos = [], 0
-    while pos < len(content):
-        tag, inner, pos = _tlv(content, pos)
-        out.append((tag, inner))
-    return out

@@ -15,6 +15,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, padding, rsa
 from cryptography.x509.oid import SignatureAlgorithmOID
 
+from certlint.pki.der import elements, tlv
+
 
 def per_certificate(fn):
     """Cache a one-certificate function by object identity: hashing a certificate re-hashes its
@@ -55,47 +57,23 @@ def issuer_der(cert: x509.Certificate) -> bytes:
 
 
 def _tbs_names(cert: x509.Certificate) -> tuple[bytes, bytes] | None:
-    """(issuer, subject) as encoded in the certificate: the DER TLVs sliced out of the
+    """(issuer, subject) as encoded in the certificate: the DER elements read out of the
     to-be-signed part. cryptography parses certificates as strict DER, so these are the bytes
     `Name.public_bytes()` re-encodes, without building the Name objects (the costliest part of
     a chain walk after the signature itself). None when the layout is not the expected one;
     callers then re-encode."""
     try:
-        tbs = cert.tbs_certificate_bytes
-        if tbs[0] != 0x30:
-            return None
-        pos = _tlv_end(tbs, 0, header_only=True)
-        if tbs[pos] == 0xA0:  # [0] EXPLICIT version
-            pos = _tlv_end(tbs, pos)
-        pos = _tlv_end(tbs, pos)  # serialNumber
-        pos = _tlv_end(tbs, pos)  # signature AlgorithmIdentifier
-        issuer_end = _tlv_end(tbs, pos)
-        issuer = tbs[pos:issuer_end]
-        subject_start = _tlv_end(tbs, issuer_end)  # after validity
-        subject = tbs[subject_start:_tlv_end(tbs, subject_start)]
+        tag, body, _end = tlv(cert.tbs_certificate_bytes, 0)
+        fields = elements(body, 6)
     except (IndexError, ValueError):
         return None
-    if issuer[:1] != b"\x30" or subject[:1] != b"\x30":
+    if tag != 0x30:
         return None
-    return issuer, subject
-
-
-def _tlv_end(data: bytes, pos: int, header_only: bool = False) -> int:
-    """Where the DER element at `pos` ends (or its header, for a constructed element to step
-    into). Raises IndexError/ValueError on a malformed length."""
-    first = data[pos + 1]
-    if first < 0x80:
-        header, length = 2, first
-    else:
-        count = first & 0x7F
-        if not 1 <= count <= 4:
-            raise ValueError("unsupported DER length")
-        header = 2 + count
-        length = int.from_bytes(data[pos + 2:pos + header], "big")
-    end = pos + header + (0 if header_only else length)
-    if end > len(data) or (header_only and pos + header + length > len(data)):
-        raise ValueError("DER element past the end")
-    return end
+    if fields and fields[0][0] == 0xA0:  # [0] EXPLICIT version
+        fields = fields[1:]
+    if len(fields) < 5 or fields[2][0] != 0x30 or fields[4][0] != 0x30:
+        return None  # serial, signature algorithm, issuer, validity, subject
+    return fields[2][1], fields[4][1]
 
 
 @per_certificate
@@ -180,40 +158,41 @@ def _public_key(cert: x509.Certificate):
     return cert.public_key()
 
 
-def _verify_with(child: x509.Certificate, key) -> bool:
-    """ECDSA or RSA PKCS#1 v1.5 with SHA-2, checked against an already parsed issuer key."""
+def signature_ok(key, signature: bytes, data: bytes, algorithm) -> bool:
+    """Does `key` verify `signature` over `data`? RSA PKCS#1 v1.5, ECDSA and DSA with the hash
+    `algorithm`, Ed25519 and Ed448 without one; any other key, a key that does not fit the
+    algorithm, or a bad signature: False. (RSA-PSS needs its parameters: its callers check it.)"""
     try:
-        algo = child.signature_hash_algorithm
         if isinstance(key, ec.EllipticCurvePublicKey):
-            key.verify(child.signature, child.tbs_certificate_bytes, ec.ECDSA(algo))
+            key.verify(signature, data, ec.ECDSA(algorithm))
         elif isinstance(key, rsa.RSAPublicKey):
-            key.verify(child.signature, child.tbs_certificate_bytes, padding.PKCS1v15(), algo)
-        else:
-            return False  # the signature's algorithm does not fit the issuer's key type
-        return True
-    except (InvalidSignature, ValueError, TypeError, UnsupportedAlgorithm):
-        return False
-
-
-def _verify_legacy(child: x509.Certificate, parent: x509.Certificate) -> bool:
-    """Check a signature made with an algorithm `verify_directly_issued_by` no longer accepts."""
-    try:
-        key = parent.public_key()
-        algo = child.signature_hash_algorithm
-        sig, tbs = child.signature, child.tbs_certificate_bytes
-        if isinstance(key, rsa.RSAPublicKey):
-            key.verify(sig, tbs, padding.PKCS1v15(), algo)
-        elif isinstance(key, ec.EllipticCurvePublicKey):
-            key.verify(sig, tbs, ec.ECDSA(algo))
+            key.verify(signature, data, padding.PKCS1v15(), algorithm)
         elif isinstance(key, dsa.DSAPublicKey):
-            key.verify(sig, tbs, algo)
+            key.verify(signature, data, algorithm)
         elif isinstance(key, (ed25519.Ed25519PublicKey, ed448.Ed448PublicKey)):
-            key.verify(sig, tbs)
+            key.verify(signature, data)
         else:
             return False
         return True
     except (InvalidSignature, ValueError, TypeError, UnsupportedAlgorithm):
         return False
+
+
+def _verify_with(child: x509.Certificate, key) -> bool:
+    """ECDSA or RSA PKCS#1 v1.5 with SHA-2, checked against an already parsed issuer key."""
+    if not isinstance(key, (ec.EllipticCurvePublicKey, rsa.RSAPublicKey)):
+        return False  # the signature's algorithm does not fit the issuer's key type
+    return signature_ok(key, child.signature, child.tbs_certificate_bytes,
+                        child.signature_hash_algorithm)
+
+
+def _verify_legacy(child: x509.Certificate, parent: x509.Certificate) -> bool:
+    """Check a signature made with an algorithm `verify_directly_issued_by` no longer accepts."""
+    try:
+        key, algorithm = parent.public_key(), child.signature_hash_algorithm
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        return False
+    return signature_ok(key, child.signature, child.tbs_certificate_bytes, algorithm)
 
 
 @per_certificate
