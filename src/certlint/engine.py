@@ -10,7 +10,6 @@ import fnmatch
 import gc
 import os
 import re
-import traceback
 from dataclasses import dataclass, field
 
 from certlint.context import Context, Options
@@ -254,6 +253,8 @@ def _rule_failed(rule, target, config: ServerConfig, ctx: Context, exc: Exceptio
     """The finding that says a rule broke on this target (the others still ran)."""
     origin = getattr(target, "origin", None)
     if ctx.options.debug:
+        import traceback
+
         traceback.print_exc()
     return Finding(
         rule.name, "error", origin.path if origin else config.entry,

@@ -7,6 +7,7 @@ not a skip: `require()` decides.
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import signal
 import socket
@@ -31,10 +32,34 @@ def require(binary: str) -> str:
     return path
 
 
+# Below Linux's ephemeral range (32768-60999): an outgoing connection cannot take a port from
+# here between free_port() and the server's bind, as it can take one the kernel hands out.
+PORT_RANGE = (20000, 32000)
+_handed_out: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as s:
+    """A loopback port that nothing uses over TCP or UDP (a test DNS server binds both), never
+    the same twice in one test run."""
+    for _ in range(500):
+        port = random.randrange(*PORT_RANGE)
+        if port in _handed_out or not _bindable(port):
+            continue
+        _handed_out.add(port)
+        return port
+    with socket.socket() as s:  # the range is crowded: the kernel's choice
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def _bindable(port: int) -> bool:
+    for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+        with socket.socket(socket.AF_INET, kind) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                return False
+    return True
 
 
 def wait_port(port: int, timeout: float = 10.0) -> bool:

@@ -17,7 +17,6 @@ import os
 import re
 import stat
 import sys
-import tempfile
 
 import crossplane
 
@@ -106,6 +105,8 @@ class NginxParser:
         if DUMP_MARKER.search(text):
             self.entry = "<stdin>"
             return self._parse_dump(text)
+        import tempfile  # stdin and dumps only: it pulls in shutil and the compressors
+
         with tempfile.TemporaryDirectory(prefix="certlint-stdin-") as tmp:
             path = os.path.join(tmp, "stdin.conf")
             with open(path, "w", encoding="utf-8") as fh:
@@ -117,6 +118,8 @@ class NginxParser:
     def _parse_dump(self, text: str) -> ServerConfig:
         """`nginx -T` output: split at the markers, parse each part as the file it was."""
         text = NGINX_OWN_LINES.sub("", text)  # `2>&1` may mix nginx's messages into the dump
+        import tempfile
+
         self._tmp = tempfile.TemporaryDirectory(prefix="certlint-dump-")
         parts = DUMP_MARKER.split(text)
         first = None
