@@ -75,6 +75,7 @@ class Context:
         # id(slot) -> (site, slot, analysis): every rule asks for the same slots in turn
         self._slot_chains: dict[int, tuple] = {}
         self._site_chains: dict[int, tuple] = {}  # id(site) -> (site, [(slot, analysis)])
+        self._once: dict[str, dict[int, tuple]] = {}  # Context.once: name -> id -> (obj, value)
 
     @property
     def now(self) -> dt.datetime:
@@ -211,6 +212,16 @@ class Context:
                     if loaded.ok:
                         pool += list(loaded.certs)
         return pool
+
+    def once(self, name: str, obj, compute):
+        """`compute()` once a run for `obj` (a site or slot), for results several rules share."""
+        table = self._once.setdefault(name, {})
+        seen = table.get(id(obj))
+        if seen is not None and seen[0] is obj:
+            return seen[1]
+        value = compute()
+        table[id(obj)] = (obj, value)
+        return value
 
     def analysed_slots(self, site: Site) -> list[tuple[CertSlot, ChainAnalysis]]:
         """The slots of a site whose files load, with their chain analyses (once a site: a

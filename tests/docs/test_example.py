@@ -60,6 +60,9 @@ def test_readme_shows_the_example_output(certlint):
     summary = result.stdout.strip().splitlines()[-2:]
     assert "\n".join(summary) in block, stale
     assert "$ ./examples/run\n" in block and block.rstrip().endswith("```")
+    # every line as certlint prints it today (columns and messages too)
+    shown = result.stdout.replace(REPO + os.sep, "/home/you/certlint/").rstrip()
+    assert shown in block, stale
 
 
 def test_real_nginx_sees_only_the_wrong_order(tmp_path):

@@ -146,3 +146,41 @@ def test_note_names_the_aia_url(tmp_path, certlint):
         root = write(tmp_path / "root.pem", ca.root.pem)
         result = certlint("fix", "--aia-private", "--ca-bundle", root, conf)
     assert f"from AIA {ca.url}; verified by signature)" in result.stderr, result.stderr
+
+
+def test_check_counts_as_fixable_only_what_fix_can_finish_at_a_private_root(tmp_path, certlint):
+    """A private CA not passed with --ca-bundle: a.test serves its leaf alone and b.test its
+    chain in the wrong order; chain.pem beside them holds the intermediate and the private root.
+    fix writes nothing that does not reach a trusted root, so check must not call these
+    fixable (it said "certlint fix will add it" and fix then refused): it names the private
+    root and --ca-bundle instead, and the count of fixable findings is fix's own. With the root
+    passed, both are fixable and fix repairs them."""
+    pki = StandardPKI.make("a.test", "b.test")
+    conf = fleet(tmp_path / "tree", ("a.test", [pki.leaf.cert], pki.leaf.key_pem),
+                 ("b.test", [pki.inter.cert, pki.leaf.cert], pki.leaf.key_pem))
+    write(tmp_path / "tree" / "certs" / "chain.pem", cert_pem(pki.inter.cert, pki.root.cert))
+
+    code, payload = certlint.json("--server", "nginx", conf)
+    assert code == 1
+    by_rule = {(f["rule"], f["site"]): f for f in payload["findings"]}
+    incomplete = by_rule[("chain-incomplete", "a.test:443")]
+    assert incomplete["fixable"] is False
+    assert "private root" in incomplete["message"] and "--ca-bundle" in incomplete["message"]
+    assert "chain.pem beside it" in incomplete["message"]
+    assert "will add it" not in incomplete["message"]
+    assert by_rule[("chain-wrong-order", "b.test:443")]["fixable"] is False
+    assert not [f for f in payload["findings"] if f["fixable"]], payload["findings"]
+    text = certlint("check", "--server", "nginx", conf)
+    assert "fixable with `certlint fix`" not in text.stdout
+    dry = certlint("fix", "--server", "nginx", "--offline", conf)
+    assert "certlint: 0 fixable" in dry.stderr, dry.output
+
+    root = str(write(tmp_path / "root.pem", pki.root.pem))
+    code, payload = certlint.json("--server", "nginx", "--ca-bundle", root, conf)
+    fixable = sorted((f["rule"], f["site"]) for f in payload["findings"] if f["fixable"])
+    assert fixable == [("chain-incomplete", "a.test:443"), ("chain-wrong-order", "b.test:443")]
+    fixed = certlint("fix", "--write", "--server", "nginx", "--offline", "--ca-bundle", root,
+                     conf)
+    assert fixed.exit_code == 0, fixed.output
+    code, payload = certlint.json("--server", "nginx", "--ca-bundle", root, conf)
+    assert code == 0 and payload["findings"] == [], payload["findings"]

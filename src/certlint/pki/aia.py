@@ -111,6 +111,11 @@ class Completion:
     problem: str | None = None
     fetched: list[str] = field(default_factory=list)  # URLs whose answer was used
     origins: list[str] = field(default_factory=list)  # where each intermediate came from
+    # offline: the AIA URLs the search would have fetched an issuer from (a run online may
+    # complete the path there)
+    wanted: list[str] = field(default_factory=list)
+    # the self-signed certificate the preferred path ended at, not a trust anchor (private CA)
+    untrusted_root: x509.Certificate | None = None
 
     @property
     def ok(self) -> bool:
@@ -215,6 +220,8 @@ class AiaFetcher:
         if is_self_signed(current):
             problems.append(f"the path ends at the self-signed {describe(current)}, which is "
                             "not a trusted root (pass it with --ca-bundle if clients trust it)")
+            if result.untrusted_root is None:
+                result.untrusted_root = current
             return None
         if len(path) >= MAX_DEPTH:
             problems.append(f"no trusted root within {MAX_DEPTH} intermediates")
@@ -273,6 +280,7 @@ class AiaFetcher:
         if not urls:
             return None, f"{what} is not at hand and the certificate has no AIA caIssuers URL"
         if self.offline:
+            result.wanted.append(urls[0])
             return None, (f"{what} is not at hand and --offline forbids fetching it from "
                           f"{urls[0]} (add it with --intermediates DIR)")
         reasons = []

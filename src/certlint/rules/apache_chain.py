@@ -11,9 +11,10 @@ from certlint.context import Context
 from certlint.model import Site
 from certlint.parsers.apache_conditions import version_at_least
 from certlint.pki.chain import describe
+from certlint.rules._outlook import fix_outlook
 from certlint.rules._util import OPENSSL_CLIENTS, analysed_slots
 from certlint.rules.base import rule
-from certlint.rules.chain_rules import apache_leaf_only, missing_facts
+from certlint.rules.chain_rules import apache_leaf_only, missing_facts, private_root_way_out
 
 CHAIN_IN_CERT_FILE = "2.4.8"
 
@@ -34,6 +35,9 @@ def check_chain_file_missing(site: Site, ctx: Context):
             continue
         if not apache_leaf_only(site, slot, chain):
             continue
+        outlook = fix_outlook(site, slot, chain, ctx)
+        way_out = (_ways_out(ctx.options.apache_version) if outlook.untrusted_root is None
+                   else private_root_way_out(chain.leaf_cert, outlook))
         yield ctx.finding(
             "apache-chain-file-missing", slot.cert.directive,
             f"SSLCertificateFile {slot.cert.shown} holds only the leaf {describe(chain.leaf_cert)}"
@@ -41,7 +45,7 @@ def check_chain_file_missing(site: Site, ctx: Context):
             f"'{chain.missing_issuer.rfc4514_string()}': Apache serves the leaf alone. "
             f"{OPENSSL_CLIENTS} fail with 'unable to get local issuer certificate' (openssl "
             "verify error 20/21); browsers may hide it by fetching the intermediate (AIA). "
-            f"{_ways_out(ctx.options.apache_version)}", site,
+            f"{way_out}", site, fixable=None if outlook.fixable else False,
             facts={**missing_facts(site, slot, chain, ctx),
                    "apache_version": ctx.options.apache_version,
                    "chain_in_cert_file": version_at_least(ctx.options.apache_version,

@@ -13,9 +13,10 @@ from certlint.pki.chain import describe
 from certlint.pki.load import describe_key
 from certlint.pki.revocation import ca_issuer_urls
 from certlint.pki.siblings import issuer_beside
-from certlint.pki.verify import cert_spki, is_self_signed, subject_der
+from certlint.pki.verify import cert_spki, is_self_signed, issued_by, subject_der
 from certlint.rules._apache_root import auto_chained_root
 from certlint.rules._facts import cert_facts, slot_facts
+from certlint.rules._outlook import fix_outlook, fixable_flag
 from certlint.rules._util import (
     OPENSSL_CLIENTS,
     analysed_slots,
@@ -112,25 +113,54 @@ def _way_out(site: Site, slot, chain, last, ctx: Context):
             return (f"Serve the full chain (leaf, then intermediates); the missing issuer is "
                     f"published at {urls[0]}{why}"), None, facts
     else:
+        outlook = fix_outlook(site, slot, chain, ctx)
         beside = issuer_beside(slot.cert.path, last, ctx.store) if slot.cert.path else None
         if beside is not None:
             facts["found_in"] = beside[1]
+        if outlook.untrusted_root is not None:
+            return private_root_way_out(last, outlook), False, facts
+        if outlook.fixable and beside is not None:
+            rest = (f", and fetch the rest from {outlook.fetch_from[0]}" if outlook.fetch_from
+                    else "")
             return (f"Serve the full chain (leaf, then intermediates): {describe(beside[0])} is "
                     f"in {os.path.basename(beside[1])} beside it, and `certlint fix` will add "
-                    "it"), None, facts
-        if urls:
+                    f"it{rest}"), None, facts
+        if outlook.fixable and urls:
             return (f"Serve the full chain (leaf, then intermediates): `certlint fix` will "
                     f"fetch the missing {missing} from {urls[0]}"), None, facts
+        if beside is not None or urls:
+            return (f"Serve the full chain (leaf, then intermediates); `certlint fix` cannot "
+                    f"complete it: {outlook.problem}"), False, facts
     return (f"{describe(last)} names no AIA URL to fetch its issuer from, so {missing} is "
             "either a missing intermediate (get it from your CA and serve it after the leaf) "
             "or your private root, which clients must trust: pass it with --ca-bundle (or "
             "ca-bundle in the project config) instead of serving it"), False, facts
 
 
+def private_root_way_out(last, outlook) -> str:
+    """The way out when the path ends at a self-signed root that is not trusted."""
+    root = outlook.untrusted_root
+    where = (f" (in {os.path.basename(outlook.root_file)} beside it)" if outlook.root_file
+             else "")
+    trust = ("if your clients trust this CA, pass it with --ca-bundle (or ca-bundle in the "
+             "project config) and certlint judges the chain against it")
+    if issued_by(last, root):
+        return (f"The missing issuer is the self-signed {describe(root)}{where}, which is not in "
+                "the trust store: a private root. Clients that trust it have it already, so "
+                f"serving it changes nothing; {trust}")
+    return (f"The certificates at hand complete the chain only up to the self-signed "
+            f"{describe(root)}{where}, which is not in the trust store: a private root. "
+            f"Clients that do not trust it fail whatever is served; {trust}, and `certlint "
+            "fix` then adds the missing intermediates")
+
+
 @rule("chain-wrong-order", sources=CHAIN_SOURCES)
 def check_order(site: Site, ctx: Context):
     for slot, chain in analysed_slots(site, ctx):
         at = slot.cert.directive
+        if chain.leaf_first and not chain.misordered:
+            continue
+        fixable = fixable_flag(site, slot, chain, ctx)
         if not chain.leaf_first:
             leaf = chain.leaf_cert
             why = ("the private key belongs to certificate "
@@ -142,7 +172,7 @@ def check_order(site: Site, ctx: Context):
                 f"{slot.cert.shown}: the first certificate is not the leaf ({why}, "
                 f"{describe(leaf)}). The server takes the first certificate as its own, so "
                 f"{consequence}. Put the leaf first, "
-                "then the intermediates", site, severity="error",
+                "then the intermediates", site, severity="error", fixable=fixable,
                 facts={**slot_facts(site, slot, ctx, chain), "leaf_index": chain.leaf + 1,
                        "order": [i + 1 for i in chain.path],
                        "key_type_differs": consequence != server_refuses(site)})
@@ -153,7 +183,7 @@ def check_order(site: Site, ctx: Context):
                 f"{slot.cert.shown}: the intermediates are not in issuing order (issuing path is "
                 f"{order} in file positions). TLS 1.2 requires each certificate to certify the "
                 "one before it; strict clients reject the chain and SSL Labs reports "
-                "'Incorrect order'", site, severity="warning",
+                "'Incorrect order'", site, severity="warning", fixable=fixable,
                 facts={**slot_facts(site, slot, ctx, chain), "leaf_index": chain.leaf + 1,
                        "order": [i + 1 for i in chain.path]})
 
@@ -210,14 +240,17 @@ def check_unrelated(site: Site, ctx: Context):
         if not chain.leaf_first:
             continue
         strays = [i for i in chain.unrelated if chain.served[i].not_valid_after_utc >= ctx.now]
+        if not chain.duplicates and not strays:
+            continue
+        fixable = fixable_flag(site, slot, chain, ctx)
         if len(chain.duplicates) + len(strays) > MAX_STRAYS_LISTED:
-            yield _strays_summary(site, slot, chain, strays, ctx)
+            yield _strays_summary(site, slot, chain, strays, ctx, fixable)
             continue
         for i in chain.duplicates:
             yield ctx.finding(
                 "chain-unrelated-cert", chain_directive(site, slot),
                 f"{slot.cert.shown}: certificate #{i + 1} {describe(chain.served[i])} is a "
-                "duplicate of one already in the chain; drop it", site)
+                "duplicate of one already in the chain; drop it", site, fixable=fixable)
         for i in chain.unrelated:
             cert = chain.served[i]
             if cert.not_valid_after_utc < ctx.now:
@@ -235,13 +268,13 @@ def check_unrelated(site: Site, ctx: Context):
                     "chain-unrelated-cert", chain_directive(site, slot),
                     f"{slot.cert.shown}: certificate #{i + 1} is a cross-signed copy of "
                     f"{describe(twin)} (issued by {_name(cert.issuer)}); {who}. Drop it unless "
-                    "you serve such clients", site)
+                    "you serve such clients", site, fixable=fixable)
                 continue
             yield ctx.finding(
                 "chain-unrelated-cert", chain_directive(site, slot),
                 f"{slot.cert.shown}: certificate #{i + 1} {describe(cert)} is not on the leaf's "
                 "issuing path; it is sent to every client for nothing and confuses strict "
-                "clients. Drop it", site)
+                "clients. Drop it", site, fixable=fixable)
 
 
 MAX_STRAYS_LISTED = 5
@@ -256,7 +289,7 @@ def _cross_signed_twin(cert, chain):
     return None
 
 
-def _strays_summary(site, slot, chain, strays, ctx):
+def _strays_summary(site, slot, chain, strays, ctx, fixable):
     """One finding for a file with many certificates off the path (a bundle of every CA?)."""
     extra = sorted(chain.duplicates + strays)
     first = ", ".join(f"#{i + 1}" for i in extra[:MAX_STRAYS_LISTED])
@@ -265,7 +298,8 @@ def _strays_summary(site, slot, chain, strays, ctx):
         "chain-unrelated-cert", chain_directive(site, slot),
         f"{slot.cert.shown}: {len(extra)} of its {len(chain.served)} certificates{dup} are not "
         f"on the leaf's issuing path ({first}, ...); they are sent to every client for nothing "
-        "and confuse strict clients. Keep only the leaf and its intermediates", site)
+        "and confuse strict clients. Keep only the leaf and its intermediates", site,
+        fixable=fixable)
 
 
 @rule("chain-untrusted-root", sources=CHAIN_SOURCES)
