@@ -4,7 +4,9 @@ certlint, `nginx -t` and `openssl s_client` run on every planted case (real ngin
 nginx on 127.0.0.1); gixy-ng, testssl.sh and sslyze are switched off, and the script must skip
 them with a note. It proves what bench/README.md claims for certlint: every planted problem is
 reported, nothing on the correct site; and that the cases are real for the real programs
-(nginx refuses the wrong key, openssl rejects the incomplete, expired and misnamed chains).
+(nginx refuses the wrong key, openssl rejects the incomplete, expired and misnamed chains), and
+that stapling without a resolver is invisible on the wire (a staple is served) while certlint
+check reports it.
 """
 
 from __future__ import annotations
@@ -53,6 +55,11 @@ def test_peers_benchmark_certlint_catches_every_planted_problem():
     for case in ("leaf-only", "expired", "name-mismatch"):
         assert table[case]["openssl s_client"].startswith("yes ("), (case, proc.stdout)
     assert table["correct"]["nginx -t"] == "clean"
+    # stapling without a resolver is invisible on the wire while the responder has not moved:
+    # nginx resolved it at start and staples; only the config check reports it
+    for tool in ("openssl s_client", "certlint probe"):
+        assert table["stapling-no-resolver"][tool] == "no (staple served)", proc.stdout
+    assert table["stapling-no-resolver"]["nginx -t"] == "no", proc.stdout
     assert table["correct"]["openssl s_client"].startswith("clean"), proc.stdout
     assert table["**caught**"]["certlint check"] == "6 of 6"
     # peers that are switched off are skipped with a note, not a column
