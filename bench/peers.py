@@ -12,6 +12,7 @@ Each case is a real nginx config tree (nginx.conf, certificate, key) from one pr
 - expired: the leaf expired ten days ago
 - name-mismatch: the certificate is for `other.peers.test`
 - key-mismatch: the key is not the certificate's (nginx refuses to start)
+- leaf-not-first: the intermediates before the leaf (nginx refuses to start)
 - stapling-no-resolver: `ssl_stapling on`, the OCSP URL names a host (`localhost`), no `resolver`
 - correct: a correct site (anything reported there is a false alarm)
 
@@ -62,11 +63,12 @@ CASES = [
     ("expired", "expired", "leaf expired 10 days ago"),
     ("name-mismatch", "name", "certificate for other.peers.test"),
     ("key-mismatch", "key", "key of another certificate"),
+    ("leaf-not-first", "first", "intermediates before the leaf (cat chain.pem cert.pem)"),
     ("stapling-no-resolver", "stapling", "ssl_stapling on, OCSP host by name, no resolver"),
     ("correct", None, "nothing wrong"),
 ]
 
-# certlint rule -> kind
+# certlint rule -> kind (chain-wrong-order: an error when the leaf is not first)
 CERTLINT_KINDS = {"chain-incomplete": "chain", "chain-wrong-order": "order",
                   "cert-expired": "expired", "hostname-mismatch": "name",
                   "key-mismatch": "key", "stapling-no-resolver": "stapling"}
@@ -223,7 +225,8 @@ def build_cases(base: str, pki: Pki, ocsp_port: int, only: list[str] | None) -> 
                              ocsp_url=(f"http://localhost:{ocsp_port}/ocsp"
                                        if name == "stapling-no-resolver"
                                        else f"http://127.0.0.1:{ocsp_port}/ocsp"))
-        served = {"leaf-only": [cert], "wrong-order": [cert, pki.inter1, pki.inter2]}.get(
+        served = {"leaf-only": [cert], "wrong-order": [cert, pki.inter1, pki.inter2],
+                  "leaf-not-first": [pki.inter2, pki.inter1, cert]}.get(
             name, [cert, pki.inter2, pki.inter1])
         if name == "key-mismatch":
             key = ec.generate_private_key(ec.SECP256R1())
@@ -316,6 +319,8 @@ def run_certlint(case: Case, root: str, python: str, env: dict):
         kind = CERTLINT_KINDS.get(f["rule"])
         if kind:
             found.setdefault(kind, f["rule"])
+            if f["rule"] == "chain-wrong-order" and f["severity"] == "error":
+                found.setdefault("first", f["rule"])
         else:
             other.append(f["rule"])
     return seconds, found, other
@@ -348,6 +353,7 @@ def run_nginx_t(case: Case):
         msg = _first(proc.stderr, "[emerg]") or proc.stderr.strip()[-200:]
         if "key values mismatch" in msg:
             found["key"] = "[emerg] SSL_CTX_use_PrivateKey() failed: key values mismatch"
+            found["first"] = found["key"] + " (the first certificate is taken as the leaf)"
         else:
             other.append("[emerg] " + _short(msg))
     for line in proc.stderr.splitlines():

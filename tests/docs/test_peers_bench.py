@@ -40,7 +40,8 @@ def test_peers_benchmark_certlint_catches_every_planted_problem():
     table = _table(proc.stdout)
     expected = {"leaf-only": "chain-incomplete", "wrong-order": "chain-wrong-order",
                 "expired": "cert-expired", "name-mismatch": "hostname-mismatch",
-                "key-mismatch": "key-mismatch", "stapling-no-resolver": "stapling-no-resolver"}
+                "key-mismatch": "key-mismatch", "leaf-not-first": "chain-wrong-order",
+                "stapling-no-resolver": "stapling-no-resolver"}
     for case, rule in expected.items():
         assert table[case]["certlint check"] == f"yes ({rule})", (case, proc.stdout)
     assert table["correct"]["certlint check"] == "clean", proc.stdout
@@ -49,9 +50,10 @@ def test_peers_benchmark_certlint_catches_every_planted_problem():
         assert table[case]["certlint probe"] == f"yes ({expected[case]})", proc.stdout
     assert table["correct"]["certlint probe"].startswith("clean"), proc.stdout
     # the cases are real: nginx refuses the wrong key, openssl rejects what it should
-    assert table["key-mismatch"]["nginx -t"].startswith("yes ("), proc.stdout
-    assert table["key-mismatch"]["openssl s_client"].startswith(
-        "n/a (nginx refuses to start"), proc.stdout
+    for case in ("key-mismatch", "leaf-not-first"):
+        assert table[case]["nginx -t"].startswith("yes ("), proc.stdout
+        assert "key values mismatch" in table[case]["nginx -t"], proc.stdout
+        assert table[case]["openssl s_client"] == "n/a (nginx refuses to start)", proc.stdout
     for case in ("leaf-only", "expired", "name-mismatch"):
         assert table[case]["openssl s_client"].startswith("yes ("), (case, proc.stdout)
     assert table["correct"]["nginx -t"] == "clean"
@@ -61,7 +63,7 @@ def test_peers_benchmark_certlint_catches_every_planted_problem():
         assert table["stapling-no-resolver"][tool] == "no (staple served)", proc.stdout
     assert table["stapling-no-resolver"]["nginx -t"] == "no", proc.stdout
     assert table["correct"]["openssl s_client"].startswith("clean"), proc.stdout
-    assert table["**caught**"]["certlint check"] == "6 of 6"
+    assert table["**caught**"]["certlint check"] == "7 of 7"
     # peers that are switched off are skipped with a note, not a column
     for peer in ("gixy-ng", "testssl.sh -S", "sslyze --certinfo"):
         assert f"{peer}: not installed, skipped" in proc.stdout
