@@ -18,12 +18,12 @@ import json
 import os
 import pickle
 import stat
-import sys
 import time
 from dataclasses import dataclass, field, fields
 from typing import Any
 
 from certlint.reads import MISSING, Reads, digest
+from certlint.userdirs import cache_folder
 
 SCHEMA = 1
 MAX_AGE = 3600.0  # seconds
@@ -32,16 +32,7 @@ MAX_FILE = 64 * 1024 * 1024
 
 
 def cache_dir() -> str:
-    override = os.environ.get("CERTLINT_CACHE_DIR")
-    if override:
-        return os.path.join(override, "check")
-    if sys.platform == "win32":
-        base = os.environ.get("LOCALAPPDATA") or os.path.expanduser("~\\AppData\\Local")
-    elif sys.platform == "darwin":
-        base = os.path.expanduser("~/Library/Caches")
-    else:
-        base = os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache")
-    return os.path.join(base, "certlint", "check")
+    return cache_folder("check")
 
 
 def enabled(paths: list[str]) -> bool:

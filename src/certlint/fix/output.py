@@ -147,12 +147,8 @@ def atomic_write(path: str, data: bytes, mode: int | None = None) -> None:
         st = os.stat(path)
     except FileNotFoundError:
         pass
-    fd, tmp = tempfile.mkstemp(prefix=".certlint-", dir=folder)
+    tmp = _synced_temp(folder, data)
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
         if st is not None:
             os.chmod(tmp, stat.S_IMODE(st.st_mode))
             try:
@@ -170,17 +166,31 @@ def atomic_write(path: str, data: bytes, mode: int | None = None) -> None:
         raise
 
 
-def create_new(path: str, data: bytes, mode: int) -> None:
-    """Create `path` holding `data`, never replacing anything: the bytes go to an exclusive
-    temporary file (mkstemp: O_EXCL) that is then hard-linked to the name, which fails if a file,
-    link or folder has appeared there since planning (SECURITY.md promise 1)."""
-    folder = os.path.dirname(os.path.abspath(path))
+def _synced_temp(folder: str, data: bytes) -> str:
+    """A new temporary file in `folder` (mkstemp: O_EXCL, mode 0600) holding `data`, on disk
+    (fsync) before anyone links or renames it; removed again when writing fails."""
     fd, tmp = tempfile.mkstemp(prefix=".certlint-", dir=folder)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    return tmp
+
+
+def create_new(path: str, data: bytes, mode: int) -> None:
+    """Create `path` holding `data`, never replacing anything: the bytes go to an exclusive
+    temporary file (mkstemp: O_EXCL) that is then hard-linked to the name, which fails if a file,
+    link or folder has appeared there since planning (SECURITY.md promise 1)."""
+    folder = os.path.dirname(os.path.abspath(path))
+    tmp = _synced_temp(folder, data)
+    try:
         os.chmod(tmp, mode)
         try:
             os.link(tmp, path, follow_symlinks=False)

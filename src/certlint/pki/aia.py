@@ -30,7 +30,6 @@ import hashlib
 import os
 import socket
 import stat
-import sys
 import tempfile
 import warnings
 from dataclasses import dataclass, field
@@ -43,6 +42,7 @@ from certlint.pki.load import parse_cert_bytes, read_file
 from certlint.pki.revocation import ca_issuer_urls
 from certlint.pki.trust import TrustStore
 from certlint.pki.verify import fingerprint, is_self_signed, issued_by
+from certlint.userdirs import cache_folder
 
 MAX_BYTES = 64 * 1024
 TIMEOUT = 10.0  # per fetch, connect + headers + body (the fetcher's deadline)
@@ -53,16 +53,7 @@ MAX_DEPTH = 8
 
 def cache_dir() -> str:
     """Where fetched AIA responses are kept: CERTLINT_CACHE_DIR, else the user cache folder."""
-    override = os.environ.get("CERTLINT_CACHE_DIR")
-    if override:
-        return override
-    if sys.platform == "win32":
-        base = os.environ.get("LOCALAPPDATA") or os.path.expanduser("~\\AppData\\Local")
-    elif sys.platform == "darwin":
-        base = os.path.expanduser("~/Library/Caches")
-    else:
-        base = os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache")
-    return os.path.join(base, "certlint", "aia")
+    return cache_folder("aia", override_holds_it=False)
 
 
 def parse_response(data: bytes) -> list[x509.Certificate]:

@@ -200,23 +200,16 @@ def parse_cert_bytes(path: str, data: bytes) -> CertFile:
     begun = len(PEM_BEGIN.findall(data))
     labels = [label for label, _ in blocks]
     result.has_private_key = any(label in KEY_LABELS for label in labels)
-    for n, (label, body) in enumerate(blocks, 1):
-        if label not in CERT_LABELS:
-            continue
-        der = b""
-        try:
-            der = _b64(body)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                result.certs.append(x509.load_der_x509_certificate(der))
-        except ValueError as exc:
-            why = openssl_reads_what_cryptography_refuses(der, exc)
-            if why is not None:
+    try:
+        for n, cert, why in _certificate_blocks(blocks):
+            if cert is not None:
+                result.certs.append(cert)
+            else:
                 result.unreadable.append((n, why))
-                continue
-            result.error = (f"certificate block {n} is corrupt (bad base64 or not a valid "
-                            "certificate); the server fails to load the file")
-            return result
+    except _CorruptBlock as exc:
+        result.error = (f"certificate block {exc.number} is corrupt (bad base64 or not a valid "
+                        "certificate); the server fails to load the file")
+        return result
     if begun > len(blocks):
         result.error = ("is truncated: a '-----BEGIN' line has no matching '-----END' line "
                         "(a partial copy or paste?)")
@@ -261,7 +254,26 @@ def certs_openssl_would_load(data: bytes) -> tuple[list[x509.Certificate], list[
     """The PEM certificates of a bundle that certlint can read, and the numbers of those it
     skips because only OpenSSL reads them (a CA bundle nginx loads must not stop the run)."""
     certs, skipped = [], []
-    for n, (label, body) in enumerate(PEM_BLOCK.findall(data), 1):
+    for n, cert, _why in _certificate_blocks(PEM_BLOCK.findall(data)):
+        if cert is not None:
+            certs.append(cert)
+        else:
+            skipped.append(n)
+    return certs, skipped
+
+
+class _CorruptBlock(ValueError):
+    """A certificate block neither cryptography nor OpenSSL reads."""
+
+    def __init__(self, number: int):
+        super().__init__(f"certificate block {number} is corrupt")
+        self.number = number
+
+
+def _certificate_blocks(blocks):
+    """(block number, certificate, None) for each PEM certificate block, or (number, None, why)
+    for one that only OpenSSL reads; raises _CorruptBlock for one that nothing reads."""
+    for n, (label, body) in enumerate(blocks, 1):
         if label not in CERT_LABELS:
             continue
         der = b""
@@ -269,12 +281,14 @@ def certs_openssl_would_load(data: bytes) -> tuple[list[x509.Certificate], list[
             der = _b64(body)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                certs.append(x509.load_der_x509_certificate(der))
+                cert = x509.load_der_x509_certificate(der)
         except ValueError as exc:
-            if openssl_reads_what_cryptography_refuses(der, exc) is None:
-                raise
-            skipped.append(n)
-    return certs, skipped
+            why = openssl_reads_what_cryptography_refuses(der, exc)
+            if why is None:
+                raise _CorruptBlock(n) from exc
+            yield n, None, why
+            continue
+        yield n, cert, None
 
 
 def _plain_certificates(data: bytes) -> list[x509.Certificate] | None:
