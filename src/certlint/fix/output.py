@@ -8,6 +8,7 @@ a base folder, so `git apply` in a clean copy of that folder gives the same tree
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 import tempfile
@@ -147,8 +148,7 @@ def atomic_write(path: str, data: bytes, mode: int | None = None) -> None:
         st = os.stat(path)
     except FileNotFoundError:
         pass
-    tmp = _synced_temp(folder, data)
-    try:
+    with _synced_temp(folder, data) as tmp:
         if st is not None:
             os.chmod(tmp, stat.S_IMODE(st.st_mode))
             try:
@@ -158,30 +158,23 @@ def atomic_write(path: str, data: bytes, mode: int | None = None) -> None:
         else:
             os.chmod(tmp, mode if mode is not None else 0o644)
         os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
-def _synced_temp(folder: str, data: bytes) -> str:
+@contextlib.contextmanager
+def _synced_temp(folder: str, data: bytes):
     """A new temporary file in `folder` (mkstemp: O_EXCL, mode 0600) holding `data`, on disk
-    (fsync) before anyone links or renames it; removed again when writing fails."""
+    (fsync) before anyone links or renames it; its name is gone again when the block ends,
+    whether the block renamed it, linked it elsewhere or failed."""
     fd, tmp = tempfile.mkstemp(prefix=".certlint-", dir=folder)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-    except BaseException:
-        try:
+        yield tmp
+    finally:
+        with contextlib.suppress(OSError):  # renamed away already, or never to be kept
             os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    return tmp
 
 
 def create_new(path: str, data: bytes, mode: int) -> None:
@@ -189,19 +182,13 @@ def create_new(path: str, data: bytes, mode: int) -> None:
     temporary file (mkstemp: O_EXCL) that is then hard-linked to the name, which fails if a file,
     link or folder has appeared there since planning (SECURITY.md promise 1)."""
     folder = os.path.dirname(os.path.abspath(path))
-    tmp = _synced_temp(folder, data)
-    try:
+    with _synced_temp(folder, data) as tmp:
         os.chmod(tmp, mode)
         try:
             os.link(tmp, path, follow_symlinks=False)
         except FileExistsError:
             raise FileExistsError(17, "a file appeared there since planning; not replaced"
                                   ) from None
-    finally:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
 
 
 def _still_inside(ws: Workspace, path: str) -> str | None:
