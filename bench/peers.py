@@ -38,16 +38,15 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509 import ocsp
 from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID, NameOID
-from probe import fleet_ports, free_port
+from probe import LoopbackHttp, fleet_ports, free_port
 from user_venv import user_python
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
@@ -161,7 +160,7 @@ class Pki:
             .sign(self.inter2_key, hashes.SHA256()).public_bytes(serialization.Encoding.DER))
 
 
-class OcspServer:
+class OcspServer(LoopbackHttp):
     """The CA's OCSP responder on 127.0.0.1 (POST and GET)."""
 
     def __init__(self, pki: Pki, port: int):
@@ -193,13 +192,7 @@ class OcspServer:
             def log_message(self, *args):
                 pass
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        self.httpd.daemon_threads = True
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def stop(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        super().__init__(port, Handler)
 
 
 # -- cases ------------------------------------------------------------------------------------

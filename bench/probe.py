@@ -137,7 +137,20 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-class CaServer:
+class LoopbackHttp:
+    """An HTTP server on 127.0.0.1:`port`, answering from its own daemon thread."""
+
+    def __init__(self, port: int, handler: type[BaseHTTPRequestHandler]):
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), handler)
+        self.httpd.daemon_threads = True
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+class CaServer(LoopbackHttp):
     """The CA's http endpoints: CRLs by path, OCSP answers by request body (POST)."""
 
     def __init__(self, port: int):
@@ -176,13 +189,7 @@ class CaServer:
             def log_message(self, *args):
                 pass
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        self.httpd.daemon_threads = True
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def stop(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        super().__init__(port, Handler)
 
 
 def fleet_ports(count: int) -> list[int]:
