@@ -74,7 +74,6 @@ class Context:
         self._chains: dict[tuple, ChainAnalysis | None] = {}
         # id(slot) -> (site, slot, analysis): every rule asks for the same slots in turn
         self._slot_chains: dict[int, tuple] = {}
-        self._site_chains: dict[int, tuple] = {}  # id(site) -> (site, [(slot, analysis)])
         self._once: dict[str, dict[int, tuple]] = {}  # Context.once: name -> id -> (obj, value)
 
     @property
@@ -226,16 +225,9 @@ class Context:
     def analysed_slots(self, site: Site) -> list[tuple[CertSlot, ChainAnalysis]]:
         """The slots of a site whose files load, with their chain analyses (once a site: a
         dozen rules ask in turn)."""
-        seen = self._site_chains.get(id(site))
-        if seen is not None and seen[0] is site:
-            return seen[1]
-        found = []
-        for slot in site.slots:
-            chain = self.chain(site, slot)
-            if chain is not None:
-                found.append((slot, chain))
-        self._site_chains[id(site)] = (site, found)
-        return found
+        return self.once("analysed-slots", site, lambda: [
+            (slot, chain) for slot in site.slots
+            if (chain := self.chain(site, slot)) is not None])
 
     def chain(self, site: Site, slot: CertSlot) -> ChainAnalysis | None:
         """The chain analysis of a slot (None when its certificate file cannot be loaded)."""

@@ -22,7 +22,6 @@ class Outlook:
     problem: str | None = None  # why fix cannot finish the chain
     untrusted_root: x509.Certificate | None = None  # the private root the path ends at
     root_file: str | None = None  # the file beside the certificate that holds that root
-    beside: list[tuple[x509.Certificate, str]] = field(default_factory=list)  # (cert, file)
     fetch_from: list[str] = field(default_factory=list)  # AIA URLs fix would fetch from
 
 
@@ -42,18 +41,15 @@ def _outlook(slot: CertSlot, chain: ChainAnalysis, ctx: Context) -> Outlook:
     have = list(chain.served) + list(chain.auto_added) + [c for c, _where in nearby]
     search = AiaFetcher(ctx.trust, now=ctx.now, offline=True, use_cache=False)
     found = search.complete(chain.leaf_cert, have)
-    from_files = {fingerprint(c): where for c, where in reversed(nearby)}
-    served = {fingerprint(c) for c in list(chain.served) + list(chain.auto_added)}
-    beside = [(c, from_files[fingerprint(c)]) for c in found.intermediates
-              if fingerprint(c) in from_files and fingerprint(c) not in served]
     if found.ok:
-        return Outlook(fixable=True, beside=beside)
-    if found.wanted and found.untrusted_root is None:
-        return Outlook(fixable=True, beside=beside, fetch_from=found.wanted)
+        return Outlook(fixable=True)
     root = found.untrusted_root
+    if found.wanted and root is None:
+        return Outlook(fixable=True, fetch_from=found.wanted)
+    files = {fingerprint(c): where for c, where in reversed(nearby)}
     return Outlook(fixable=False, problem=found.problem or "no trusted root reached",
-                   untrusted_root=root, beside=beside,
-                   root_file=from_files.get(fingerprint(root)) if root is not None else None)
+                   untrusted_root=root,
+                   root_file=files.get(fingerprint(root)) if root is not None else None)
 
 
 def fixable_flag(site: Site, slot: CertSlot, chain: ChainAnalysis, ctx: Context) -> bool | None:
