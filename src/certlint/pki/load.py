@@ -499,16 +499,20 @@ class PkiStore:
         # the identity caches of certlint.pki.verify then work across files
         self._interned: dict[x509.Certificate, x509.Certificate] = {}
         self._abspaths: dict[str, str] = {}
-        self._folders: dict[str, list[str]] = {}
+        self._folders: dict[tuple, list[str]] = {}  # (folder, keep) -> names
 
-    def chain_like_names(self, folder: str) -> list[str]:
-        """Chain-like file names in a folder, sorted, listed once a run (pki.siblings)."""
-        entries = self._folders.get(folder)
-        if entries is None:
-            from certlint.pki.siblings import _entries, chain_like
-
-            entries = self._folders[folder] = chain_like(_entries(folder))
-        return entries
+    def listing(self, folder: str, keep=None) -> list[str]:
+        """The names in a folder, sorted and narrowed by `keep` (names -> names), worked out
+        once a run (a fleet keeps a thousand certificates in one folder); none when it cannot
+        be listed."""
+        names = self._folders.get((folder, keep))
+        if names is None:
+            try:
+                names = sorted(os.listdir(folder))
+            except OSError:
+                names = []
+            names = self._folders[(folder, keep)] = keep(names) if keep else names
+        return names
 
     def _abs(self, path: str) -> str:
         """os.path.abspath, memoised: rules ask for the same files many times per site."""

@@ -19,26 +19,16 @@ MAX_SIBLINGS = 20
 
 def sibling_files(path: str, store: PkiStore | None = None) -> list[str]:
     """The chain-like files in the folder of `path` (not `path` itself), at most
-    MAX_SIBLINGS, in file-name order (`store`: each folder is listed once a run; a fleet
-    keeps a thousand certificates in one folder)."""
+    MAX_SIBLINGS, in file-name order (`store`: each folder is listed once a run)."""
     folder = os.path.dirname(path)
-    names = (store.chain_like_names(folder or ".") if store is not None
-             else chain_like(_entries(folder or ".")))
     found = []
-    for name in names:
+    for name in (store or PkiStore()).listing(folder or ".", keep=chain_like):
         full = os.path.join(folder, name)
         if full != path and os.path.isfile(full):
             found.append(full)
         if len(found) >= MAX_SIBLINGS:
             break
     return found
-
-
-def _entries(folder: str) -> list[str]:
-    try:
-        return sorted(os.listdir(folder))
-    except OSError:
-        return []
 
 
 def chain_like(names: list[str]) -> list[str]:
