@@ -23,6 +23,7 @@ from cryptography import x509
 from certlint.pki.chain import describe
 from certlint.pki.fetch import MAX_CRL_BYTES, Fetcher, FetchError, shown
 from certlint.pki.ocsp_check import revoked_text
+from certlint.pki.verify import extension
 
 MAX_URLS = 5
 
@@ -39,9 +40,8 @@ class CrlOutcome:
 
 def crl_urls(cert: x509.Certificate) -> list[str]:
     """The URIs of the certificate's CRL distribution points, in order."""
-    try:
-        points = cert.extensions.get_extension_for_class(x509.CRLDistributionPoints).value
-    except (x509.ExtensionNotFound, ValueError):
+    points = extension(cert, x509.CRLDistributionPoints)
+    if points is None:
         return []
     out = []
     for point in points:

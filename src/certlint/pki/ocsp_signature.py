@@ -20,7 +20,7 @@ from cryptography.x509 import ocsp
 from cryptography.x509.oid import ExtendedKeyUsageOID, SignatureAlgorithmOID
 
 from certlint.pki.der import items, tlv
-from certlint.pki.verify import signature_ok
+from certlint.pki.verify import extension, signature_ok
 
 # DER contents of the hash OIDs RSASSA-PSS-params may name (RFC 4055)
 _HASHES = {
@@ -52,11 +52,8 @@ def signed_by(resp: ocsp.OCSPResponse, key) -> bool:
 
 def ocsp_signing(cert: x509.Certificate) -> bool:
     """Does `cert` carry the OCSP Signing purpose (id-kp-OCSPSigning)?"""
-    try:
-        eku = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
-    except (x509.ExtensionNotFound, ValueError):
-        return False
-    return ExtendedKeyUsageOID.OCSP_SIGNING in list(eku)
+    eku = extension(cert, x509.ExtendedKeyUsage)
+    return eku is not None and ExtendedKeyUsageOID.OCSP_SIGNING in list(eku)
 
 
 def _pss(resp: ocsp.OCSPResponse) -> tuple[padding.PSS, hashes.HashAlgorithm] | None:

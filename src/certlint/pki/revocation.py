@@ -27,23 +27,18 @@ MAX_CRL_FILES = 4096  # per SSLCARevocationPath directory
 
 def ocsp_urls(cert: x509.Certificate) -> list[str]:
     """The OCSP responder URLs of the certificate's Authority Information Access extension."""
-    try:
-        aia = cert.extensions.get_extension_for_class(x509.AuthorityInformationAccess).value
-    except (x509.ExtensionNotFound, ValueError):
-        return []
-    return [d.access_location.value for d in aia
-            if d.access_method == AuthorityInformationAccessOID.OCSP
-            and isinstance(d.access_location, x509.UniformResourceIdentifier)]
+    return _aia_urls(cert, AuthorityInformationAccessOID.OCSP)
 
 
 def ca_issuer_urls(cert: x509.Certificate) -> list[str]:
     """The caIssuers URLs of a certificate's AIA extension, in order."""
-    try:
-        aia = cert.extensions.get_extension_for_class(x509.AuthorityInformationAccess).value
-    except (x509.ExtensionNotFound, ValueError):
-        return []
-    return [d.access_location.value for d in aia
-            if d.access_method == AuthorityInformationAccessOID.CA_ISSUERS
+    return _aia_urls(cert, AuthorityInformationAccessOID.CA_ISSUERS)
+
+
+def _aia_urls(cert: x509.Certificate, method: x509.ObjectIdentifier) -> list[str]:
+    aia = extension(cert, x509.AuthorityInformationAccess)
+    return [d.access_location.value for d in aia or ()
+            if d.access_method == method
             and isinstance(d.access_location, x509.UniformResourceIdentifier)]
 
 

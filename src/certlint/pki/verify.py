@@ -56,6 +56,7 @@ def issuer_der(cert: x509.Certificate) -> bytes:
     return names[0] if names is not None else cert.issuer.public_bytes()
 
 
+@per_certificate
 def _tbs_names(cert: x509.Certificate) -> tuple[bytes, bytes] | None:
     """(issuer, subject) as encoded in the certificate: the DER elements read out of the
     to-be-signed part. cryptography parses certificates as strict DER, so these are the bytes

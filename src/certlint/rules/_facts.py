@@ -12,10 +12,10 @@ import os
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
-from cryptography.x509.oid import AuthorityInformationAccessOID, ExtensionOID
 
 from certlint.context import Context
 from certlint.model import CertSlot, Directive, Site
+from certlint.pki.revocation import ca_issuer_urls, ocsp_urls
 
 
 def server_path(path: str | None, root: str | None) -> str | None:
@@ -80,20 +80,9 @@ def cert_facts(cert: x509.Certificate) -> dict:
         "not_before": cert.not_valid_before_utc.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "not_after": cert.not_valid_after_utc.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "sha256": cert.fingerprint(hashes.SHA256()).hex(":").upper(),
-        "ca_issuers": aia_urls(cert, AuthorityInformationAccessOID.CA_ISSUERS),
-        "ocsp": aia_urls(cert, AuthorityInformationAccessOID.OCSP),
+        "ca_issuers": ca_issuer_urls(cert),
+        "ocsp": ocsp_urls(cert),
     }
-
-
-def aia_urls(cert: x509.Certificate, method) -> list[str]:
-    try:
-        aia = cert.extensions.get_extension_for_oid(
-            ExtensionOID.AUTHORITY_INFORMATION_ACCESS).value
-    except (x509.ExtensionNotFound, ValueError):
-        return []
-    return [d.access_location.value for d in aia
-            if d.access_method == method
-            and isinstance(d.access_location, x509.UniformResourceIdentifier)]
 
 
 def slot_facts(site: Site, slot: CertSlot, ctx: Context, chain=None) -> dict:
