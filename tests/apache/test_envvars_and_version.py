@@ -99,27 +99,15 @@ def test_debian_default_ssl_leaf_only_is_fixed_through_the_sites_enabled_link(tm
     symlink and pointed at a leaf-only certificate: `s_client -verify_return_error` fails; after
     `certlint fix --write` the link is still a link, the real file is edited, and apache2
     serves a chain that verifies. A second run changes nothing."""
-    import shutil
 
-    import pytest
 
     from tests.support import servers
-    from tests.support.apache import ApacheServer, apache_binary, remap_ports
+    from tests.support.apache import ApacheServer, apache_binary, debian_copy, remap_ports
     from tests.support.pki import StandardPKI, write
 
     apache_binary()
     servers.require("openssl")
-    if not os.path.exists("/etc/apache2/apache2.conf"):
-        if os.environ.get("CI"):
-            pytest.fail("/etc/apache2 missing: .ci/run must install apache2")
-        pytest.skip("no Debian /etc/apache2")
-    tree = tmp_path / "apache2"
-    shutil.copytree("/etc/apache2", tree, symlinks=True)
-    for folder, name in (("mods", "ssl.load"), ("mods", "ssl.conf"),
-                         ("mods", "socache_shmcb.load"), ("sites", "default-ssl.conf")):
-        link = tree / f"{folder}-enabled" / name
-        if not link.exists():
-            os.symlink(f"../{folder}-available/{name}", link)
+    tree = debian_copy(tmp_path, ssl=True)
     pki = StandardPKI.make("example.test")
     write(tmp_path / "pki" / "site.pem", pki.leaf.pem)
     write(tmp_path / "pki" / "site.key", pki.leaf.key_pem, 0o600)
@@ -271,25 +259,11 @@ def test_debian_site_enabled_without_mod_ssl_is_refused_as_apache_does(tmp_path,
     command 'SSLEngine' ...") at the first SSL line; certlint reports exactly that file:line
     (it used to report only the snakeoil certificate). After enabling mod_ssl the error goes."""
     import re
-    import shutil
 
-    import pytest
-
-    from tests.support.apache import ApacheServer, apache_binary
+    from tests.support.apache import ApacheServer, apache_binary, debian_copy
 
     apache_binary()
-    if not os.path.exists("/etc/apache2/apache2.conf"):
-        if os.environ.get("CI"):
-            pytest.fail("/etc/apache2 missing: .ci/run must install apache2")
-        pytest.skip("no Debian /etc/apache2")
-    tree = tmp_path / "apache2"
-    shutil.copytree("/etc/apache2", tree, symlinks=True)
-    for name in ("ssl.load", "ssl.conf", "socache_shmcb.load"):
-        if (tree / "mods-enabled" / name).is_symlink():
-            (tree / "mods-enabled" / name).unlink()
-    site = tree / "sites-enabled" / "default-ssl.conf"
-    if not site.exists():
-        os.symlink("../sites-available/default-ssl.conf", site)
+    tree = debian_copy(tmp_path, ssl=False)
     entry = str(tree / "apache2.conf")
 
     refused = ApacheServer(entry, str(tmp_path / "state")).syntax()

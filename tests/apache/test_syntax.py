@@ -6,7 +6,6 @@ from __future__ import annotations
 import glob
 import os
 import re
-import shutil
 
 import pytest
 
@@ -17,7 +16,7 @@ except ModuleNotFoundError:  # Python 3.10
 
 from certlint.parsers.apache import parse_apache
 from certlint.parsers.apache_syntax import FLAG, MODES, STOPS, TAKE1
-from tests.support.apache import ApacheServer, modules
+from tests.support.apache import ApacheServer, debian_copy, modules
 from tests.support.paths import TESTS
 
 HERE = TESTS
@@ -139,27 +138,9 @@ def test_mod_ssl_not_loaded_is_not_blamed_after_an_include_that_failed(tmp_path)
     assert [m for _, m in certlint_says(str(conf)) if "Invalid command" in m] == []
 
 
-def debian_copy(tmp_path, ssl: bool):
-    """/etc/apache2 copied, default-ssl enabled (a2ensite), mod_ssl enabled or not (a2enmod)."""
-    if not os.path.exists("/etc/apache2/sites-available/default-ssl.conf"):
-        pytest.skip("Debian apache2 tree not installed")
-    tree = tmp_path / "apache2"
-    shutil.copytree("/etc/apache2", tree, symlinks=True)
-    site = tree / "sites-enabled" / "default-ssl.conf"
-    if not site.exists():
-        os.symlink("../sites-available/default-ssl.conf", site)
-    for name in ("ssl.load", "ssl.conf", "socache_shmcb.load"):
-        link = tree / "mods-enabled" / name
-        if link.is_symlink() and not ssl:
-            link.unlink()
-        elif ssl and not link.exists():
-            os.symlink(f"../mods-available/{name}", link)
-    return str(tree / "apache2.conf")
-
-
 def test_debian_default_ssl_site_without_a2enmod_ssl_fails_as_apache_says(tmp_path):
     """`a2ensite default-ssl` without `a2enmod ssl`: Apache stops at the site's SSLEngine."""
-    entry = debian_copy(tmp_path, ssl=False)
+    entry = str(debian_copy(tmp_path, ssl=False) / "apache2.conf")
     line, message = apache_says(entry, tmp_path)
     ours = [(e.path, e.line, e.message) for e in parse_apache(entry).errors]
     assert [(os.path.basename(p), n) for p, n, _ in ours] == [("default-ssl.conf", line)]
@@ -167,7 +148,7 @@ def test_debian_default_ssl_site_without_a2enmod_ssl_fails_as_apache_says(tmp_pa
 
 
 def test_debian_tree_with_mod_ssl_has_no_syntax_error(tmp_path):
-    entry = debian_copy(tmp_path, ssl=True)
+    entry = str(debian_copy(tmp_path, ssl=True) / "apache2.conf")
     assert apache_says(entry, tmp_path) is None
     assert certlint_says(entry) == []
 

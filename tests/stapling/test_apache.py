@@ -337,21 +337,9 @@ def test_real_apache_refuses_a_der_crl(tmp_path):
 def test_debian_tree_refuses_without_cache_and_fix_lands_next_to_the_session_cache(tmp_path):
     """/etc/apache2 as apt installs it, default-ssl with `SSLUseStapling on`: AH01958; the fix
     goes into mods-enabled/ssl.conf beside SSLSessionCache, keeping ${APACHE_RUN_DIR}."""
-    import shutil
-
     apache = pytest.importorskip("tests.support.apache")
     apache.apache_binary()
-    if not os.path.exists("/etc/apache2/apache2.conf"):
-        if os.environ.get("CI"):
-            pytest.fail("/etc/apache2 missing: .ci/run must install apache2")
-        pytest.skip("no Debian /etc/apache2")
-    tree = tmp_path / "apache2"
-    shutil.copytree("/etc/apache2", tree, symlinks=True)
-    for folder, name in (("mods", "ssl.load"), ("mods", "ssl.conf"),
-                         ("mods", "socache_shmcb.load"), ("sites", "default-ssl.conf")):
-        link = tree / f"{folder}-enabled" / name
-        if not link.exists():
-            os.symlink(f"../{folder}-available/{name}", link)
+    tree = apache.debian_copy(tmp_path, ssl=True)
     ocsp_port = servers.free_port()
     _root, inter, leaf = make_pki(tmp_path, ocsp_url=f"http://localhost:{ocsp_port}/")
     site = tree / "sites-available" / "default-ssl.conf"

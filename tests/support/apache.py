@@ -207,3 +207,27 @@ def modules(*names: str) -> str:
         ident = "mpm_event_module" if name == "mpm_event" else f"{name}_module"
         lines.append(f"LoadModule {ident} {MODULES}/mod_{name}.so")
     return "\n".join(lines) + "\n"
+
+
+def debian_copy(tmp_path, ssl: bool):
+    """/etc/apache2 as apt installs it, copied to tmp_path/apache2 with default-ssl enabled
+    (a2ensite) and mod_ssl enabled or not (a2enmod); the copy's folder. Missing /etc/apache2
+    fails the test in CI (.ci/run installs apache2) and skips it elsewhere."""
+    import pytest
+
+    if not os.path.exists("/etc/apache2/sites-available/default-ssl.conf"):
+        if os.environ.get("CI"):
+            pytest.fail("/etc/apache2 missing: .ci/run must install apache2")
+        pytest.skip("no Debian /etc/apache2")
+    tree = tmp_path / "apache2"
+    shutil.copytree("/etc/apache2", tree, symlinks=True)
+    site = tree / "sites-enabled" / "default-ssl.conf"
+    if not site.exists():
+        os.symlink("../sites-available/default-ssl.conf", site)
+    for name in ("ssl.load", "ssl.conf", "socache_shmcb.load"):
+        link = tree / "mods-enabled" / name
+        if link.is_symlink() and not ssl:
+            link.unlink()
+        elif ssl and not link.exists():
+            os.symlink(f"../mods-available/{name}", link)
+    return tree
